@@ -1,0 +1,102 @@
+"""Benchmark: a full recompute for one person, 300 ticked rows + 2,000 settled rows of one year.
+
+The GUI recomputes on every tick, so this is the tick → total path: classify every row,
+compute E(H) and E(H ∪ C) for the year, build the explained Result. Prints median and p95
+over repeated runs, next to a bare baseline (summing 2,300 Decimals) run in the same process.
+Target (issue 2): median < 5 ms. Run: `make bench` or `.venv/bin/python bench/bench_calc.py`.
+"""
+
+from __future__ import annotations
+
+import random
+import statistics
+import sys
+import time
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from desktop.policy.contract import default_parameters, result_to_json  # noqa: E402
+from desktop.policy.engine import calculate  # noqa: E402
+from desktop.policy.model import (  # noqa: E402
+    Case,
+    CategorySpan,
+    District,
+    FeeRow,
+    Kind,
+    MutualAidMembership,
+    Person,
+    Program,
+)
+
+
+def make_case(program: Program, district: District, ticked: int = 300, settled: int = 2000,
+              seed: int = 7) -> Case:
+    rnd = random.Random(seed)
+    application = date(2026, 11, 20)
+    rows = []
+    kinds = [Kind.OUTPATIENT] * 8 + [Kind.INPATIENT, Kind.MAJOR_OUTPATIENT]
+    for i in range(ticked + settled):
+        is_settled = i >= ticked
+        # ticked rows within the claim window, settled rows across the year
+        start = date(2026, 6, 1) if not is_settled else date(2026, 1, 1)
+        day = start + timedelta(days=rnd.randrange((application - start).days))
+        total = Decimal(rnd.randrange(1000, 90000)) / 100
+        oos = (total * Decimal(rnd.randrange(0, 20)) / 100).quantize(Decimal("0.01"))
+        self_pay = ((total - oos) * Decimal(rnd.randrange(10, 60)) / 100).quantize(Decimal("0.01"))
+        rows.append(FeeRow(
+            id=f"F{i:05d}", receipt_no=f"{rnd.randrange(10**9):010d}", date=day,
+            kind=rnd.choice(kinds), hospital_level=rnd.choice((1, 2, 3)), total=total,
+            out_of_scope=oos, self_pay=self_pay,
+            deductible_part=min(self_pay, Decimal("10.00")), settled=is_settled,
+        ))
+    person = Person(
+        categories=(CategorySpan("low_income", date(2024, 1, 1), date(2026, 5, 31)),
+                    CategorySpan("dibao", date(2026, 6, 1), None)),
+        resident_insurance=True,
+        mutual_aid=MutualAidMembership(frozenset({2026}), True, None, Decimal("80.00")),
+    )
+    return Case(program, district, application, person, tuple(rows))
+
+
+def measure(label: str, fn, runs: int = 200) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    for _ in range(10):
+        fn()
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    median = statistics.median(times)
+    p95 = times[int(len(times) * 0.95) - 1]
+    print(f"{label:58s} median {median:7.3f} ms   p95 {p95:7.3f} ms")
+    return median, p95
+
+
+def main() -> int:
+    params = default_parameters()
+    results = {}
+    amounts = [Decimal("123.45")] * 2300
+    measure("baseline: sum of 2,300 Decimals", lambda: sum(amounts, Decimal(0)))
+    for program, district in ((Program.ASSISTANCE, District.MINHANG),
+                              (Program.ASSISTANCE, District.CHANGNING),
+                              (Program.MUTUAL_AID, District.CHANGNING)):
+        case = make_case(program, district)
+        results[(program, district)] = measure(
+            f"recompute {program.value}/{district.value} (300 + 2,000 rows)",
+            lambda case=case: calculate(case, params))
+    case = make_case(Program.ASSISTANCE, District.MINHANG)
+    measure("recompute + JSON with trace (calc command output)",
+            lambda: result_to_json(calculate(case, params), params), runs=50)
+    worst = max(m for m, _ in results.values())
+    target = 5.0
+    print(f"target: median < {target} ms for a full recompute — "
+          f"{'met' if worst < target else 'NOT met'} (worst median {worst:.3f} ms)")
+    return 0 if worst < target else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,20 @@
+"""Entry point: `counter-desk` opens the counter window; `counter-desk calc CASE.json` computes."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] == "calc":
+        from desktop.calc_command import run
+
+        return run(args[1:], sys.stdin, sys.stdout, sys.stderr)
+    from desktop.ui.app import run_gui
+
+    return int(run_gui([sys.argv[0], *args]))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,92 @@
+"""The trace: lines a clerk can read, naming each rule and the source of each parameter used."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping
+from decimal import Decimal
+
+from desktop.policy.labels import KIND_LABELS, PROGRAM_LABELS, REASON_LABELS, REASON_SOURCES
+from desktop.policy.labels import bucket_label as _bucket_label
+from desktop.policy.model import Limit, Result
+from desktop.policy.money import format_amount, percent, round_fen
+from desktop.policy.parameters import ParameterValue
+
+_DISTRICT_LABELS = {"shanghai": "上海市（市级规则）", "changning": "长宁区", "minhang": "闵行区"}
+
+
+def trace_lines(result: Result, category_labels: Mapping[str, str]) -> list[str]:
+    case = result.case
+    program = case.program
+    lines = [
+        f"{PROGRAM_LABELS[program]} · {_DISTRICT_LABELS[case.district.value]} · "
+        f"申请日期 {case.application_date.isoformat()}"
+    ]
+    settled_by_year: Counter[int] = Counter()
+    for row, verdict in zip(case.fees, result.rows, strict=True):
+        if row.settled and verdict.counts:
+            settled_by_year[row.date.year] += 1
+            continue
+        head = (f"费用 {row.id}（{row.date.isoformat()}，{KIND_LABELS[row.kind]}，"
+                f"票据号 {row.receipt_no}，自负 {format_amount(row.self_pay)} 元）")
+        if row.settled:
+            head = "已结算" + head
+        if verdict.reason is not None:
+            text = (f"{head}：不计入——{REASON_LABELS[verdict.reason]}"
+                    f"〔{REASON_SOURCES[verdict.reason]}〕")
+            if verdict.detail:
+                text += f"；{verdict.detail}"
+            lines.append(text)
+            continue
+        parts = [f"{head}：计入"]
+        if verdict.category:
+            parts.append(f"对象类别 {category_labels.get(verdict.category, verdict.category)}")
+        elif program.value == "mutual_aid" and verdict.bucket is not None:
+            parts.append(f"{row.hospital_level}级医疗机构")
+        if verdict.rate is not None:
+            parts.append(f"比例 {percent(verdict.rate)}")
+        if verdict.bucket is not None:
+            parts.append(f"归入{_bucket_label(program, verdict.bucket)}")
+        if verdict.detail:
+            parts.append(verdict.detail)
+        lines.append("，".join(parts[:1]) + "；" + "，".join(parts[1:]))
+    for year, count in sorted(settled_by_year.items()):
+        lines.append(f"{year} 年此前已结算的费用 {count} 条，计入年度累计"
+                     "（先算已结算部分，再算含本次）")
+    for line in result.lines:
+        label = _bucket_label(program, line.bucket)
+        limits = "；".join(_limit_text(lim) for lim in line.limits)
+        text = (f"{line.year} 年{label}：计算基数 {format_amount(round_fen(line.base))} 元"
+                + (f"；{limits}" if limits else "")
+                + f"；本年应得 {format_amount(line.after)} 元，"
+                f"此前已付 {format_amount(line.before)} 元，本次 {format_amount(line.payable)} 元")
+        lines.append(text)
+    lines.append(f"本次应付合计 {format_amount(result.payable)} 元（每项四舍五入到分，POLICY D6）")
+    for warning in result.warnings:
+        lines.append(f"注意：{warning.message}")
+    for entry in result.parameters_used:
+        lines.append(_parameter_line(entry))
+    return lines
+
+
+def _limit_text(lim: Limit) -> str:
+    if lim.amount <= 1 and lim.name.endswith("比例"):
+        mark = "（已按此扣减）" if lim.reached else ""
+        return f"{lim.name} {percent(lim.amount)}〔{lim.source}〕{mark}"
+    mark = "（已达到）" if lim.reached else ""
+    return f"{lim.name} {format_amount(lim.amount)} 元〔{lim.source}〕{mark}"
+
+
+def _parameter_line(entry: ParameterValue) -> str:
+    value = entry.value
+    if isinstance(value, Decimal) and entry.unit == "rate":
+        shown = percent(value)
+    elif value is None:
+        shown = "不设限额"
+    elif isinstance(value, tuple):
+        shown = "、".join(value)
+    else:
+        shown = str(value)
+    end = f" 至 {entry.effective_to.isoformat()}" if entry.effective_to else ""
+    return (f"参数 {entry.file.removesuffix('.yaml')}:{entry.key} = {shown}"
+            f"（{entry.effective_from.isoformat()} 起{end}）〔{entry.source}〕")

@@ -1,0 +1,465 @@
+"""Dated policy parameters read from `resources/policy/*.yaml` (POLICY.md §0.1).
+
+Every value has `effective_from`, optional `effective_to`, a `source` citing POLICY.md's keys
+and an optional `assumption` flag (POLICY.md §4). A value stays in force after its
+`effective_to` until a newer one is loaded, with a warning (POLICY.md D5).
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from desktop.policy.money import MoneyFormatError, parse_amount
+
+SCHEMA = "counter-policy/1"
+PROGRAM_FILES = ("assistance", "mutual_aid", "care", "employee_outpatient", "premium_subsidy")
+DISTRICTS = ("shanghai", "changning", "minhang")
+_SOURCE = re.compile(r"^(MA-2021|SA-2022|CN-2026|MH-2026|EMP-2021|POLICY) \S.*$")
+_MONTH_DAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")
+
+Value = Decimal | int | str | tuple[str, ...] | None
+
+
+class ParameterFileError(ValueError):
+    """A parameter file that cannot be used; the message names the file and the key."""
+
+
+class ParameterGap(LookupError):
+    """No value of a parameter is in force on a date (the date is before its first value)."""
+
+    def __init__(self, key: str, day: date) -> None:
+        super().__init__(f"no value of policy parameter {key} is in force on {day.isoformat()}")
+        self.key = key
+        self.day = day
+
+
+@dataclass(frozen=True, slots=True)
+class ParameterValue:
+    """One dated value of a parameter, with where it comes from."""
+
+    key: str
+    value: Value
+    effective_from: date
+    effective_to: date | None
+    source: str
+    assumption: bool
+    file: str
+    unit: str = "text"  # rate | money | money-or-null | int | text | category-codes | ...
+
+    def expired_on(self, day: date) -> bool:
+        """True when the source's validity has ended before `day` (POLICY.md D5)."""
+        return self.effective_to is not None and day > self.effective_to
+
+
+# The type of every parameter, by program; `*` stands for a category code or a level.
+# A key missing here is a typo in a file and is refused.
+_RATE, _MONEY, _MONEY_OR_NONE, _INT, _TEXT, _CODES, _MONTH_DAY_T, _KIND = (
+    "rate", "money", "money-or-null", "int", "text", "category-codes", "month-day", "kind",
+)
+SPEC: dict[str, dict[str, str]] = {
+    "assistance": {
+        "category.*.inpatient_rate": _RATE,
+        "category.*.outpatient_rate": _RATE,
+        "category.*.inpatient_cap": _MONEY_OR_NONE,
+        "category.*.outpatient_cap": _MONEY_OR_NONE,
+        "major_outpatient_as": _KIND,
+        "deductible_subsidy.categories": _CODES,
+        "deductible_subsidy.rate": _RATE,
+        "claim_window_months": _INT,
+        "major_illness_doc": _TEXT,
+        "district_round.rate": _RATE,
+        "district_round.cap": _MONEY,
+        "expenditure_2_check.ratio": _RATE,
+        "expenditure_2_check.months": _INT,
+        "procedure.auto_claim_by_day": _INT,
+        "procedure.report_by_day": _INT,
+        "procedure.payout_by_day": _INT,
+    },
+    "mutual_aid": {
+        "allowance.yearly": _MONEY,
+        "outpatient.threshold": _MONEY,
+        "outpatient.rate.level_1": _RATE,
+        "outpatient.rate.level_2": _RATE,
+        "outpatient.rate.level_3": _RATE,
+        "inpatient.external.rate": _RATE,
+        "inpatient.no_external.rate": _RATE,
+        "inpatient.no_external.deductible": _MONEY,
+        "inpatient.floor": _RATE,
+        "enrolment.from": _MONTH_DAY_T,
+        "enrolment.to": _MONTH_DAY_T,
+        "enrolment.fee": _MONEY,
+        "funding.medical": _MONEY,
+        "funding.care": _MONEY,
+        "funding.street.city": _RATE,
+        "funding.street.district": _RATE,
+        "funding.town.city": _RATE,
+        "funding.town.district": _RATE,
+        "funding.town.town": _RATE,
+    },
+    "care": {
+        "assessment.fee": _MONEY,
+        "assessment.fund_share": _RATE,
+        "home.visits_per_week.grade_2_3": _INT,
+        "home.visits_per_week.grade_4": _INT,
+        "home.visits_per_week.grade_5_6": _INT,
+        "home.hours_per_visit": _INT,
+        "home.hourly.nurse": _MONEY,
+        "home.hourly.medical_carer": _MONEY,
+        "home.hourly.carer": _MONEY,
+        "home.fund_share": _RATE,
+        "institution.daily.grade_2_3": _MONEY,
+        "institution.daily.grade_4": _MONEY,
+        "institution.daily.grade_5_6": _MONEY,
+        "institution.fund_share": _RATE,
+    },
+    "employee_outpatient": {
+        "deductible.in_work": _MONEY,
+        "deductible.retired_after_2001": _MONEY,
+        "deductible.retired_before_2001": _MONEY,
+        "fund_share.*.level_1": _RATE,
+        "fund_share.*.level_2": _RATE,
+        "fund_share.*.level_3": _RATE,
+    },
+    "premium_subsidy": {
+        "full.categories": _CODES,
+        "fixed.categories": _CODES,
+        "fixed.min_age": _INT,
+        "fixed.personal": _MONEY,
+    },
+}
+# Keys a base file may leave out (district overlays add them).
+OPTIONAL = {
+    "assistance": ("district_round.*", "procedure.*"),
+}
+_ENTRY_FIELDS = {"value", "effective_from", "effective_to", "source", "assumption"}
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    code: str
+    label: str
+    order: int  # position in the file: the tie-break of 就高不重复 between equal rates
+
+
+@dataclass
+class ProgramParameters:
+    """The parameters of one program for one district: the base file with the overlay on top."""
+
+    program: str
+    district: str
+    series: Mapping[str, tuple[ParameterValue, ...]]
+    categories: Mapping[str, Category]
+    _cache: dict[tuple[str, date], ParameterValue | None] = field(default_factory=dict, repr=False)
+    _changes: tuple[date, ...] | None = field(default=None, repr=False)
+
+    def at(self, key: str, day: date) -> ParameterValue | None:
+        """The value in force on `day`: the latest one starting on or before it, or None."""
+        hit = self._cache.get((key, day), _MISSING)
+        if hit is not _MISSING:
+            return hit  # type: ignore[return-value]
+        found: ParameterValue | None = None
+        for entry in self.series.get(key, ()):
+            if entry.effective_from <= day:
+                found = entry
+            else:
+                break
+        self._cache[(key, day)] = found
+        return found
+
+    def require(self, key: str, day: date) -> ParameterValue:
+        found = self.at(key, day)
+        if found is None:
+            raise ParameterGap(f"{self.program}.{key}", day)
+        return found
+
+    def has(self, key: str) -> bool:
+        return key in self.series
+
+    def change_dates(self) -> tuple[date, ...]:
+        """Every date on which some value of this program starts or stops being the newest.
+
+        Between two consecutive change dates every lookup gives the same entry.
+        """
+        if self._changes is None:
+            days: set[date] = set()
+            for entries in self.series.values():
+                days.update(e.effective_from for e in entries)
+            self._changes = tuple(sorted(days))
+        return self._changes
+
+
+_MISSING = object()
+
+
+@dataclass(frozen=True)
+class PolicyParameters:
+    """Everything in `resources/policy/`: base files per program and district overlays."""
+
+    base: Mapping[str, Mapping[str, tuple[ParameterValue, ...]]]
+    overlays: Mapping[str, Mapping[str, Mapping[str, tuple[ParameterValue, ...]]]]
+    categories: Mapping[str, Category]
+    titles: Mapping[str, str]
+    _views: dict[tuple[str, str], ProgramParameters] = field(default_factory=dict, compare=False)
+
+    def for_program(self, program: str, district: str) -> ProgramParameters:
+        view = self._views.get((program, district))
+        if view is None:
+            merged = dict(self.base[program])
+            merged.update(self.overlays.get(district, {}).get(program, {}))
+            view = ProgramParameters(program, district, merged, self.categories)
+            self._views[(program, district)] = view
+        return view
+
+    def all_values(self) -> Iterable[ParameterValue]:
+        for program in self.base.values():
+            for entries in program.values():
+                yield from entries
+        for district in self.overlays.values():
+            for program in district.values():
+                for entries in program.values():
+                    yield from entries
+
+
+def load_parameters(directory: Path) -> PolicyParameters:
+    """Read and validate every parameter file; a bad file raises ParameterFileError."""
+    base: dict[str, dict[str, tuple[ParameterValue, ...]]] = {}
+    categories: dict[str, Category] = {}
+    titles: dict[str, str] = {}
+    for program in PROGRAM_FILES:
+        path = directory / f"{program}.yaml"
+        doc = _read(path)
+        _expect_keys(path, doc, required={"schema", "program", "title", "parameters"},
+                     optional={"categories"})
+        if doc["program"] != program:
+            _fail(path, "program", f"is {doc['program']!r}, the file name says {program!r}")
+        titles[program] = _text(path, "title", doc["title"])
+        if program == "assistance":
+            categories = _read_categories(path, doc.get("categories"))
+        elif "categories" in doc:
+            _fail(path, "categories", "only assistance.yaml declares the categories")
+        base[program] = _read_tree(path, program, doc["parameters"])
+    for program, series in base.items():
+        _check_codes(directory / f"{program}.yaml", series, categories)
+        _check_required(directory / f"{program}.yaml", program, series, categories)
+    overlays: dict[str, dict[str, dict[str, tuple[ParameterValue, ...]]]] = {}
+    for district in DISTRICTS:
+        path = directory / "districts" / f"{district}.yaml"
+        if district == "shanghai":
+            if path.exists():
+                _fail(path, "district", "shanghai means city rules only and has no overlay")
+            continue
+        doc = _read(path)
+        _expect_keys(path, doc, {"schema", "district", "title", "programs"}, set())
+        if doc["district"] != district:
+            _fail(path, "district", f"is {doc['district']!r}, the file name says {district!r}")
+        titles[district] = _text(path, "title", doc["title"])
+        programs = doc["programs"]
+        if not isinstance(programs, dict):
+            _fail(path, "programs", "must be a mapping of program to parameters")
+        overlays[district] = {}
+        for program, tree in programs.items():
+            if program not in SPEC:
+                _fail(path, f"programs.{program}", f"unknown program; known: {', '.join(SPEC)}")
+            series = _read_tree(path, program, tree, prefix=f"programs.{program}.")
+            _check_codes(path, series, categories)
+            overlays[district][program] = series
+    return PolicyParameters(base, overlays, categories, titles)
+
+
+def _read(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ParameterFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark is not None else ""
+        raise ParameterFileError(f"{path}: not valid YAML{where}") from None
+    if not isinstance(doc, dict):
+        raise ParameterFileError(f"{path}: must hold a mapping")
+    if doc.get("schema") != SCHEMA:
+        _fail(path, "schema", f"must be {SCHEMA!r}")
+    return doc
+
+
+def _fail(path: Path, key: str, what: str) -> None:
+    raise ParameterFileError(f"{path.name}: {key}: {what}")
+
+
+def _expect_keys(
+    path: Path, doc: Mapping[str, Any], required: set[str], optional: set[str]
+) -> None:
+    for key in sorted(required - doc.keys()):
+        _fail(path, key, "missing")
+    for key in sorted(doc.keys() - required - optional):
+        _fail(path, str(key), "unknown key")
+
+
+def _text(path: Path, key: str, value: Any) -> str:
+    if not isinstance(value, str) or not value.strip():
+        _fail(path, key, "must be a non-empty string")
+    return str(value)
+
+
+def _read_categories(path: Path, raw: Any) -> dict[str, Category]:
+    if not isinstance(raw, dict) or not raw:
+        _fail(path, "categories", "must map each category code to its Chinese name")
+    result: dict[str, Category] = {}
+    for order, (code, label) in enumerate(raw.items()):
+        if not isinstance(code, str) or not re.match(r"^[a-z][a-z0-9_]*$", code):
+            _fail(path, f"categories.{code}", "a code is lower-case letters, digits and _")
+        result[code] = Category(code, _text(path, f"categories.{code}", label), order)
+    return result
+
+
+def _read_tree(path: Path, program: str, tree: Any, prefix: str = "parameters.") -> dict[
+    str, tuple[ParameterValue, ...]
+]:
+    if not isinstance(tree, dict):
+        _fail(path, prefix.rstrip("."), "must be a mapping")
+    out: dict[str, tuple[ParameterValue, ...]] = {}
+
+    def walk(node: Any, key: str) -> None:
+        if isinstance(node, list):
+            out[key] = _read_series(path, program, key, prefix + key, node)
+        elif isinstance(node, dict) and node:
+            for child, sub in node.items():
+                walk(sub, f"{key}.{child}" if key else str(child))
+        else:
+            _fail(path, prefix + key, "must be a mapping or a list of dated values")
+
+    walk(tree, "")
+    return out
+
+
+def _kind_of(program: str, key: str) -> str | None:
+    for pattern, kind in SPEC[program].items():
+        if fnmatchcase(key, pattern):
+            return kind
+    return None
+
+
+def _read_series(
+    path: Path, program: str, key: str, where: str, raw: list[Any]
+) -> tuple[ParameterValue, ...]:
+    kind = _kind_of(program, key)
+    if kind is None:
+        _fail(path, where, f"unknown parameter for {program}")
+        raise AssertionError  # unreachable, for the type checker
+    if not raw:
+        _fail(path, where, "needs at least one dated value")
+    entries: list[ParameterValue] = []
+    for i, item in enumerate(raw):
+        at = f"{where}[{i}]"
+        if not isinstance(item, dict):
+            _fail(path, at, "must be a mapping with value, effective_from and source")
+        for missing in sorted({"value", "effective_from", "source"} - item.keys()):
+            _fail(path, f"{at}.{missing}", "missing")
+        for unknown in sorted(item.keys() - _ENTRY_FIELDS):
+            _fail(path, f"{at}.{unknown}", "unknown field")
+        start = item["effective_from"]
+        end = item.get("effective_to")
+        if not isinstance(start, date):
+            _fail(path, f"{at}.effective_from", "must be a date like 2026-01-01")
+        if end is not None and (not isinstance(end, date) or end < start):
+            _fail(path, f"{at}.effective_to", "must be a date not before effective_from")
+        source = item["source"]
+        if not isinstance(source, str) or not _SOURCE.match(source):
+            _fail(path, f"{at}.source", "must cite a source key and clause, e.g. 'MH-2026 §八.六'")
+        assumption = item.get("assumption", False)
+        if not isinstance(assumption, bool):
+            _fail(path, f"{at}.assumption", "must be true or false")
+        value = _convert(path, f"{at}.value", kind, item["value"])
+        entries.append(
+            ParameterValue(key, value, start, end, source, assumption, path.name, kind)
+        )
+    for before, after in itertools.pairwise(entries):
+        if after.effective_from <= before.effective_from:
+            _fail(path, where, "values must be listed in order of effective_from")
+        if before.effective_to is not None and before.effective_to >= after.effective_from:
+            _fail(path, where, f"values overlap around {after.effective_from.isoformat()}")
+    return tuple(entries)
+
+
+def _convert(path: Path, where: str, kind: str, raw: Any) -> Value:
+    if kind in (_RATE, _MONEY, _MONEY_OR_NONE):
+        if raw is None and kind == _MONEY_OR_NONE:
+            return None
+        if not isinstance(raw, str):
+            _fail(path, where, 'must be a quoted decimal string, e.g. "0.90"')
+        if kind == _RATE:
+            if not re.match(r"^(0|1)(\.[0-9]{1,4})?$", raw) or Decimal(raw) > 1:
+                _fail(path, where, f"must be a rate between 0 and 1, e.g. \"0.90\" (got {raw!r})")
+            return Decimal(raw)
+        try:
+            return parse_amount(raw)
+        except MoneyFormatError as exc:
+            _fail(path, where, str(exc))
+    if kind == _INT:
+        if not isinstance(raw, int) or isinstance(raw, bool) or raw < 0:
+            _fail(path, where, "must be a non-negative whole number")
+        return int(raw)
+    if kind == _TEXT:
+        return _text(path, where, raw)
+    if kind == _KIND:
+        if raw not in ("inpatient", "outpatient"):
+            _fail(path, where, "must be inpatient or outpatient")
+        return str(raw)
+    if kind == _MONTH_DAY_T:
+        if not isinstance(raw, str) or not _MONTH_DAY.match(raw):
+            _fail(path, where, "must be a month and day like '10-01'")
+        return str(raw)
+    if kind == _CODES:
+        if not isinstance(raw, list) or not all(isinstance(c, str) for c in raw):
+            _fail(path, where, "must be a list of category codes")
+        return tuple(raw)
+    raise AssertionError(kind)
+
+
+def _check_codes(
+    path: Path, series: Mapping[str, tuple[ParameterValue, ...]], categories: Mapping[str, Category]
+) -> None:
+    for key, entries in series.items():
+        if key.startswith("category."):
+            code = key.split(".")[1]
+            if code not in categories:
+                _fail(path, f"parameters.{key}", f"unknown category {code!r}")
+        for entry in entries:
+            if isinstance(entry.value, tuple):
+                for code in entry.value:
+                    if code not in categories:
+                        _fail(path, f"parameters.{key}", f"unknown category {code!r}")
+
+
+def _check_required(
+    path: Path,
+    program: str,
+    series: Mapping[str, tuple[ParameterValue, ...]],
+    categories: Mapping[str, Category],
+) -> None:
+    optional = OPTIONAL.get(program, ())
+    for pattern in SPEC[program]:
+        if any(fnmatchcase(pattern, o) for o in optional):
+            continue
+        if pattern.startswith("category.*"):
+            names = [pattern.replace("*", code, 1) for code in categories]
+        elif pattern.startswith("fund_share.*"):
+            names = [pattern.replace("*", s, 1)
+                     for s in ("in_work", "retired_after_2001", "retired_before_2001")]
+        else:
+            names = [pattern]
+        for name in names:
+            if name not in series:
+                _fail(path, f"parameters.{name}", "missing")
