@@ -18,9 +18,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from desktop.policy.contract import default_parameters, result_to_json  # noqa: E402
-from desktop.policy.engine import calculate  # noqa: E402
-from desktop.policy.model import (  # noqa: E402
+from desktop.policy.contract import default_parameters, result_to_json
+from desktop.policy.engine import calculate
+from desktop.policy.model import (
     Case,
     CategorySpan,
     District,

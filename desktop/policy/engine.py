@@ -96,6 +96,8 @@ def calculate(case: Case, parameters: PolicyParameters) -> Result:
     warnings: list[Warning] = []
     for year in years:
         year_rows = [r for r in counting if r.row.date.year == year]
+        if not year_rows:
+            continue
         try:
             if case.program is Program.ASSISTANCE:
                 figures = _assistance_year(year_rows, view, used)
@@ -140,7 +142,10 @@ def _fill(limit: Decimal, used_so_far: Decimal, amount: Decimal) -> Decimal:
 
 
 def _assistance_year(
-    rows: list[RowResult], view: ProgramParameters, used: dict[int, ParameterValue]
+    rows: list[RowResult],
+    view: ProgramParameters,
+    used: dict[int, ParameterValue],
+    by_row: bool = False,
 ) -> _Year:
     """E(H) and E(H ∪ C) of one year's counting rows, sorted in fill order.
 
@@ -155,7 +160,7 @@ def _assistance_year(
             caps[res.bucket].add(res.cap)
     first = _district_round(view, rows[0].row.date, used)
     last = _district_round(view, rows[-1].row.date, used)
-    if all(len(v) <= 1 for v in caps.values()) and first == last:
+    if not by_row and all(len(v) <= 1 for v in caps.values()) and first == last:
         return _assistance_year_totals(rows, first)
     return _assistance_year_by_row(rows, view, used)
 
@@ -356,6 +361,7 @@ def _mutual_aid_year(
     view: ProgramParameters,
     used: dict[int, ParameterValue],
     allowance: dict[str, Decimal],
+    by_row: bool = False,
 ) -> _Year:
     membership = case.person.mutual_aid
     assert membership is not None
@@ -368,7 +374,8 @@ def _mutual_aid_year(
     uniform = False
     if outpatient:
         first = view.require("outpatient.threshold", outpatient[0].row.date)
-        uniform = first is view.require("outpatient.threshold", outpatient[-1].row.date)
+        uniform = not by_row and first is view.require(
+            "outpatient.threshold", outpatient[-1].row.date)
         if uniform:
             used[id(first)] = first
             _outpatient_totals(year, outpatient, first, allowance)

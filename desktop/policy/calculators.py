@@ -1,0 +1,561 @@
+"""The counter's other calculators (POLICY.md §5): pure functions over the dated parameters.
+
+Each returns a frozen result with its amounts (rounded to fen once, at the end) and the sources
+of every parameter it used, flagging a source whose validity has ended (POLICY D5).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_CEILING, Decimal
+from typing import Literal, TypedDict, get_args
+
+from desktop.policy.dates import add_months
+from desktop.policy.model import Warning
+from desktop.policy.money import FEN, ZERO, round_fen
+from desktop.policy.parameters import (
+    ParameterGap,
+    ParameterValue,
+    PolicyParameters,
+    ProgramParameters,
+)
+
+RetirementStatus = Literal["in_work", "retired_after_2001", "retired_before_2001"]
+FundingKind = Literal["street", "town"]
+Carer = Literal["nurse", "medical_carer", "carer"]
+PremiumRule = Literal["full", "fixed", "none"]
+
+RETIREMENT_STATUSES: tuple[str, ...] = get_args(RetirementStatus)
+FUNDING_KINDS: tuple[str, ...] = get_args(FundingKind)
+CARERS: tuple[str, ...] = get_args(Carer)
+
+# EMP-2021 二(二)2 defines the two retired statuses by the retirement date: "2001年1月1日后退休人员"
+# (300 yuan) and "2000年12月31日前退休人员" (200 yuan). The date is part of what the status *is*
+# (its name says 2001), not a rate that changes; the amounts stay in employee_outpatient.yaml.
+RETIRED_AFTER_2001_FROM = date(2001, 1, 1)
+
+Params = PolicyParameters | ProgramParameters
+
+
+# -- What every result carries ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Explained:
+    """The parameters a result used, their sources and the D5 expiry flag on the lookup date."""
+
+    on: date  # the date the parameters were looked up on
+    parameters_used: tuple[ParameterValue, ...]
+    sources: tuple[str, ...]  # each source once, in the order of use
+    expired: bool  # some value used is past its effective_to (POLICY D5): still applied
+    warnings: tuple[Warning, ...]
+
+
+class _ExplainedFields(TypedDict):
+    on: date
+    parameters_used: tuple[ParameterValue, ...]
+    sources: tuple[str, ...]
+    expired: bool
+    warnings: tuple[Warning, ...]
+
+
+class _Lookup:
+    """Looks values up in one program's view on one date and remembers which were used."""
+
+    def __init__(self, params: Params, program: str, district: str, on: date) -> None:
+        if isinstance(params, ProgramParameters):
+            if params.program != program:
+                raise ValueError(f"params: parameters of {params.program!r} were given, "
+                                 f"this calculator needs {program!r}")
+            self.view = params
+        else:
+            self.view = params.for_program(program, district)
+        self.on = on
+        self.used: list[ParameterValue] = []
+
+    def entry(self, key: str) -> ParameterValue:
+        found = self.view.require(key, self.on)
+        if found not in self.used:
+            self.used.append(found)
+        return found
+
+    def decimal(self, key: str) -> Decimal:
+        value = self.entry(key).value
+        if not isinstance(value, Decimal):
+            raise TypeError(f"policy parameter {key} is {value!r}, not an amount or a rate")
+        return value
+
+    def integer(self, key: str) -> int:
+        value = self.entry(key).value
+        if not isinstance(value, int):
+            raise TypeError(f"policy parameter {key} is {value!r}, not a whole number")
+        return value
+
+    def codes(self, key: str) -> tuple[str, ...]:
+        value = self.entry(key).value
+        if not isinstance(value, tuple):
+            raise TypeError(f"policy parameter {key} is {value!r}, not a list of codes")
+        return value
+
+    def keys_under(self, prefix: str) -> list[str]:
+        """The parameter keys below `prefix.`, in the order of the file."""
+        return [key for key in self.view.series if key.startswith(prefix + ".")]
+
+    def explained(self) -> _ExplainedFields:
+        """The fields of `Explained`, for a result's constructor."""
+        used = tuple(self.used)
+        sources = tuple(dict.fromkeys(e.source for e in used))
+        expired = tuple(e for e in used if e.expired_on(self.on))
+        return {
+            "on": self.on,
+            "parameters_used": used,
+            "sources": sources,
+            "expired": bool(expired),
+            "warnings": tuple(_warnings(used, expired)),
+        }
+
+
+def _warnings(used: Iterable[ParameterValue], expired: Iterable[ParameterValue]) -> list[Warning]:
+    """Same wording as the engine's warnings, so the clerk reads one language of caveats."""
+    out: list[Warning] = []
+    seen: set[str] = set()
+    for entry in used:
+        if entry.assumption and entry.source not in seen:
+            seen.add(entry.source)
+            out.append(Warning(
+                "assumption",
+                f"参数 {entry.key} 是政策文件未明确时的假定值（{entry.source}），"
+                "请以正式文件为准。"))
+    labels: set[str] = set()
+    for entry in expired:
+        label = entry.source.split(" ")[0]
+        if label not in labels and entry.effective_to is not None:
+            labels.add(label)
+            out.append(Warning(
+                "expired_source",
+                f"{label} 已于 {entry.effective_to.isoformat()} 到期，按 POLICY D5 继续执行，"
+                "直至载入新的政策参数。"))
+    return out
+
+
+# -- Argument checks (bad arguments are caller bugs: ValueError naming the argument) -----------
+
+
+def _amount(name: str, value: Decimal) -> Decimal:
+    """A non-negative Decimal amount with at most 2 decimals (POLICY.md §0.2)."""
+    if not isinstance(value, Decimal) or not value.is_finite():
+        raise ValueError(f"{name} must be a finite Decimal amount, not {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must not be negative ({value})")
+    if value != value.quantize(FEN):
+        raise ValueError(f"{name} has more than 2 decimals ({value})")
+    return value
+
+
+def _count(name: str, value: int) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ValueError(f"{name} must be a whole number ≥ 0, not {value!r}")
+    return value
+
+
+def _choice(name: str, value: str, known: Sequence[str]) -> str:
+    if value not in known:
+        raise ValueError(f"{name} must be one of {', '.join(known)}, not {value!r}")
+    return value
+
+
+# -- 支出型贫困 II check (SA-2022 四) ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Expenditure2Check(Explained):
+    application_date: date
+    window_start: date  # first day of the month `months` months before the application month
+    window_end: date  # last day of the month before the application month
+    months: int
+    items_counted: int
+    self_pay_sum: Decimal
+    income: Decimal
+    ratio: Decimal
+    threshold: Decimal  # the least fen amount reaching ratio × income (rounded up to the fen)
+    candidate: bool
+
+
+def expenditure_2_check(
+    params: Params,
+    household_medical_self_pay: Sequence[tuple[date, Decimal]],
+    household_annual_disposable_income: Decimal,
+    application_date: date,
+    *,
+    district: str = "shanghai",
+) -> Expenditure2Check:
+    """Class II candidate: the household's medical self-pay of the `months` calendar months before
+    the application month reaches `ratio` of its annual disposable income (SA-2022 四:
+    "申请救助之月前12个月内 … 达到或超过家庭年可支配收入40%").
+    """
+    income = household_annual_disposable_income
+    if not isinstance(income, Decimal) or not income.is_finite():
+        raise ValueError(f"household_annual_disposable_income must be a finite Decimal, "
+                         f"not {income!r}")
+    if income <= 0:
+        raise ValueError(f"household_annual_disposable_income must be greater than 0 ({income}): "
+                         "with no income the 40 % test has no meaning; refer the case to 民政")
+    _amount("household_annual_disposable_income", income)
+    look = _Lookup(params, "assistance", district, application_date)
+    ratio = look.decimal("expenditure_2_check.ratio")
+    months = look.integer("expenditure_2_check.months")
+    month_start = application_date.replace(day=1)
+    window_start = add_months(month_start, -months)
+    window_end = month_start - timedelta(days=1)
+    total = ZERO
+    counted = 0
+    for i, item in enumerate(household_medical_self_pay):
+        day, amount = item
+        if not isinstance(day, date):
+            raise ValueError(f"household_medical_self_pay[{i}] date must be a date, not {day!r}")
+        _amount(f"household_medical_self_pay[{i}] amount", amount)
+        if window_start <= day <= window_end:
+            total += amount
+            counted += 1
+    exact_threshold = ratio * income
+    return Expenditure2Check(
+        application_date=application_date,
+        window_start=window_start,
+        window_end=window_end,
+        months=months,
+        items_counted=counted,
+        self_pay_sum=round_fen(total),
+        income=income,
+        ratio=ratio,
+        # Rounded up, not half up: the sum is in fen, so `sum ≥ threshold` reads the same as the
+        # exact test below; a half-up threshold could show 40.00 ≥ 40.00 beside "not candidate".
+        threshold=exact_threshold.quantize(FEN, rounding=ROUND_CEILING),
+        candidate=total >= exact_threshold,
+        **look.explained(),
+    )
+
+
+# -- Employee outpatient estimate (EMP-2021 二(二)) --------------------------------------------
+
+
+def retirement_status(retired: bool, retirement_date: date | None) -> RetirementStatus:
+    """The EMP-2021 二(二) status of an employee-insured person."""
+    if not retired:
+        if retirement_date is not None:
+            raise ValueError("retirement_date must be None when retired is False")
+        return "in_work"
+    if retirement_date is None:
+        raise ValueError("retirement_date is required when retired is True")
+    if retirement_date >= RETIRED_AFTER_2001_FROM:
+        return "retired_after_2001"
+    return "retired_before_2001"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EmployeeOutpatientEstimate(Explained):
+    status: str
+    hospital_level: int
+    in_scope_amount: Decimal
+    deductible: Decimal  # the year's 自负段
+    deductible_used_before: Decimal
+    deductible_consumed: Decimal  # part of this amount under the remaining deductible
+    fund_share: Decimal
+    fund: Decimal  # paid by the pooled fund (统筹基金)
+    self_pay: Decimal  # the estimated in-scope personal payment
+    estimate: bool = True  # never a settled figure: the UI marks it 估算
+
+
+def employee_outpatient_estimate(
+    params: Params,
+    status: RetirementStatus,
+    hospital_level: int,
+    in_scope_amount: Decimal,
+    deductible_used_so_far: Decimal,
+    on: date,
+    *,
+    district: str = "shanghai",
+) -> EmployeeOutpatientEstimate:
+    """Estimate the self-pay of an employee-insured outpatient row that lacks it (POLICY.md §5).
+
+    The part under what is left of the year's deductible is the person's; the fund pays its
+    share of the rest. `self_pay` is rounded half up once; `fund` is the remainder, so the two
+    add up to `in_scope_amount` exactly.
+    """
+    _choice("status", status, RETIREMENT_STATUSES)
+    if (not isinstance(hospital_level, int) or isinstance(hospital_level, bool)
+            or hospital_level not in (1, 2, 3)):
+        raise ValueError(f"hospital_level must be 1, 2 or 3, not {hospital_level!r}")
+    amount = _amount("in_scope_amount", in_scope_amount)
+    used = _amount("deductible_used_so_far", deductible_used_so_far)
+    look = _Lookup(params, "employee_outpatient", district, on)
+    deductible = look.decimal(f"deductible.{status}")
+    share = look.decimal(f"fund_share.{status}.level_{hospital_level}")
+    consumed = min(amount, max(ZERO, deductible - used))
+    rest = amount - consumed
+    self_pay = round_fen(consumed + (1 - share) * rest)
+    return EmployeeOutpatientEstimate(
+        status=status,
+        hospital_level=hospital_level,
+        in_scope_amount=amount,
+        deductible=deductible,
+        deductible_used_before=used,
+        deductible_consumed=consumed,
+        fund_share=share,
+        fund=amount - self_pay,
+        self_pay=self_pay,
+        **look.explained(),
+    )
+
+
+# -- 资助参保 (MH-2026 §八.六) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PremiumSubsidy(Explained):
+    category: str | None
+    age: int
+    premium: Decimal
+    rule: PremiumRule  # full: premium paid in full; fixed: the person pays a fixed part
+    subsidy: Decimal
+    personal: Decimal
+
+
+def premium_subsidy(
+    params: Params,
+    category: str | None,
+    age: int,
+    annual_personal_premium: Decimal,
+    on: date,
+    *,
+    district: str = "shanghai",
+) -> PremiumSubsidy:
+    """The resident-scheme premium paid for a recipient (MH-2026 §八.六, 沪医保规〔2023〕2号).
+
+    Categories in neither list (and `None`) get no subsidy: the person pays the premium.
+    """
+    if category is not None and category not in params.categories:
+        raise ValueError(f"category {category!r} is not a known category code; one of "
+                         f"{', '.join(params.categories)}")
+    _count("age", age)
+    premium = _amount("annual_personal_premium", annual_personal_premium)
+    look = _Lookup(params, "premium_subsidy", district, on)
+    full = look.codes("full.categories")
+    fixed = look.codes("fixed.categories")
+    rule: PremiumRule = "none"
+    personal = premium
+    if category is not None and category in full:
+        rule, personal = "full", ZERO
+    # "60周岁以上" includes the 60th birthday: age ≥ min_age.
+    elif category is not None and category in fixed and age >= look.integer("fixed.min_age"):
+        rule, personal = "fixed", min(premium, look.decimal("fixed.personal"))
+    personal = round_fen(personal)
+    return PremiumSubsidy(
+        category=category,
+        age=age,
+        premium=premium,
+        rule=rule,
+        subsidy=premium - personal,
+        personal=personal,
+        **look.explained(),
+    )
+
+
+# -- Mutual-aid funding split (MH-2026 §七.二) -------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FundingShare:
+    """What one level of government funds: per member and for all members."""
+
+    level: str  # city | district | town
+    share: Decimal
+    medical: Decimal
+    care: Decimal
+    medical_total: Decimal
+    care_total: Decimal
+
+    @property
+    def per_member(self) -> Decimal:
+        return self.medical + self.care
+
+    @property
+    def total(self) -> Decimal:
+        return self.medical_total + self.care_total
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MutualAidFunding(Explained):
+    kind: str
+    members: int
+    medical: Decimal  # per member
+    care: Decimal  # per member
+    funding: Decimal  # medical + care, per member
+    member_fee: Decimal  # paid by the member, out of the medical part
+    shares: tuple[FundingShare, ...]
+    total_funding: Decimal
+    total_member_fees: Decimal
+
+
+def mutual_aid_funding(
+    params: Params,
+    kind: FundingKind,
+    members: int,
+    on: date,
+    *,
+    district: str = "shanghai",
+) -> MutualAidFunding:
+    """Split the year's mutual-aid funding between the member and the levels of government.
+
+    MH-2026 §七.二: the member's fee comes out of the medical part, and the shares apply to the
+    medical rest and to the care part separately: (2740 − 130) × 50 % = 1305; 500 × 50 % = 250.
+    """
+    _choice("kind", kind, FUNDING_KINDS)
+    _count("members", members)
+    look = _Lookup(params, "mutual_aid", district, on)
+    medical = look.decimal("funding.medical")
+    care = look.decimal("funding.care")
+    fee = look.decimal("enrolment.fee")
+    if fee > medical:
+        raise ValueError(f"enrolment.fee ({fee}) exceeds funding.medical ({medical}) on "
+                         f"{on.isoformat()}: check mutual_aid.yaml")
+    levels = [key for key in look.keys_under(f"funding.{kind}")
+              if look.view.at(key, on) is not None]
+    if not levels:
+        raise ParameterGap(f"mutual_aid.funding.{kind}.*", on)
+    rates = {key.rsplit(".", 1)[1]: look.decimal(key) for key in levels}
+    if sum(rates.values(), ZERO) != 1:
+        shown = ", ".join(f"{level} {rate}" for level, rate in rates.items())
+        raise ValueError(f"funding.{kind} shares must sum to 1 on {on.isoformat()} ({shown})")
+    medical_rest = medical - fee
+    shares = tuple(
+        FundingShare(level, rate, round_fen(medical_rest * rate), round_fen(care * rate),
+                     round_fen(medical_rest * rate * members), round_fen(care * rate * members))
+        for level, rate in rates.items())
+    return MutualAidFunding(
+        kind=kind,
+        members=members,
+        medical=medical,
+        care=care,
+        funding=medical + care,
+        member_fee=fee,
+        shares=shares,
+        total_funding=round_fen((medical + care) * members),
+        total_member_fees=round_fen(fee * members),
+        **look.explained(),
+    )
+
+
+# -- 照护 (MH-2026 §七.四) ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CareAssessment(Explained):
+    insured: bool
+    reassessment: bool
+    fee: Decimal
+    fund_share: Decimal  # 0 when the fund does not pay (re-assessment, not insured)
+    fund: Decimal
+    personal: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class HomeCare(Explained):
+    grade: int
+    carer: str
+    weeks: int
+    visits_per_week: int
+    hours_per_visit: int
+    hours: int
+    hourly: Decimal
+    total: Decimal
+    fund_share: Decimal
+    fund: Decimal
+    personal: Decimal
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class InstitutionCare(Explained):
+    grade: int
+    days: int
+    daily: Decimal
+    total: Decimal
+    fund_share: Decimal
+    fund: Decimal
+    personal: Decimal
+
+
+def care_assessment(
+    params: Params, insured: bool, reassessment: bool, on: date, *, district: str = "shanghai"
+) -> CareAssessment:
+    """The 照护 assessment fee: the LTC fund pays its share of an insured person's first one."""
+    look = _Lookup(params, "care", district, on)
+    fee = look.decimal("assessment.fee")
+    share = look.decimal("assessment.fund_share") if insured and not reassessment else ZERO
+    fund = round_fen(fee * share)
+    return CareAssessment(insured=insured, reassessment=reassessment, fee=fee, fund_share=share,
+                          fund=fund, personal=fee - fund, **look.explained())
+
+
+_GRADE_BAND = re.compile(r"^grade_(\d+)(?:_(\d+))?$")
+
+
+def _grade_key(look: _Lookup, prefix: str, grade: int) -> str:
+    """The key of the grade band holding `grade` (e.g. grade_2_3), read from the file's keys."""
+    if not isinstance(grade, int) or isinstance(grade, bool):
+        raise ValueError(f"grade (评估等级) must be a whole number, not {grade!r}")
+    bands: list[tuple[int, int, str]] = []
+    for key in look.keys_under(prefix):
+        match = _GRADE_BAND.match(key.rsplit(".", 1)[1])
+        if match:
+            low = int(match.group(1))
+            bands.append((low, int(match.group(2) or low), key))
+    for low, high, key in bands:
+        if low <= grade <= high:
+            return key
+    lowest = min((b[0] for b in bands), default=0)
+    highest = max((b[1] for b in bands), default=0)
+    raise ValueError(f"grade (评估等级) must be {lowest}–{highest}, not {grade}")
+
+
+def _fund_and_personal(total: Decimal, share: Decimal) -> tuple[Decimal, Decimal]:
+    """The fund's part rounded half up once; the person pays the rest, so both add up."""
+    fund = round_fen(total * share)
+    return fund, total - fund
+
+
+def home_care(
+    params: Params, grade: int, carer: Carer, weeks: int, on: date, *, district: str = "shanghai"
+) -> HomeCare:
+    """Community home care (社区居家照护): visits a week by grade, hourly rate by carer."""
+    _choice("carer", carer, CARERS)
+    _count("weeks", weeks)
+    look = _Lookup(params, "care", district, on)
+    visits = look.integer(_grade_key(look, "home.visits_per_week", grade))
+    hours_per_visit = look.integer("home.hours_per_visit")
+    hourly = look.decimal(f"home.hourly.{carer}")
+    share = look.decimal("home.fund_share")
+    hours = visits * hours_per_visit * weeks
+    total = round_fen(hourly * hours)
+    fund, personal = _fund_and_personal(total, share)
+    return HomeCare(grade=grade, carer=carer, weeks=weeks, visits_per_week=visits,
+                    hours_per_visit=hours_per_visit, hours=hours, hourly=hourly, total=total,
+                    fund_share=share, fund=fund, personal=personal,
+                    **look.explained())
+
+
+def institution_care(
+    params: Params, grade: int, days: int, on: date, *, district: str = "shanghai"
+) -> InstitutionCare:
+    """Care in an elderly-care institution (养老机构照护): a daily rate by grade."""
+    _count("days", days)
+    look = _Lookup(params, "care", district, on)
+    daily = look.decimal(_grade_key(look, "institution.daily", grade))
+    share = look.decimal("institution.fund_share")
+    total = round_fen(daily * days)
+    fund, personal = _fund_and_personal(total, share)
+    return InstitutionCare(grade=grade, days=days, daily=daily, total=total, fund_share=share,
+                           fund=fund, personal=personal,
+                           **look.explained())

@@ -1,0 +1,85 @@
+"""The PyInstaller bundle builds from build.spec, carries its data folders, and runs both ways."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from desktop.ui.main_window import EXAMPLE_CASE
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD_TIMEOUT_S = 15 * 60
+RUN_TIMEOUT_S = 120
+
+
+def run(args: list[str], timeout: float, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        args, cwd=ROOT, capture_output=True, text=True, encoding="utf-8", timeout=timeout,
+        env={**os.environ, **env},
+    )
+
+
+@pytest.fixture(scope="module")
+def bundle(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    if importlib.util.find_spec("PyInstaller") is None:
+        pytest.skip("PyInstaller is not installed (pip install -e '.[build]')")
+    out = tmp_path_factory.mktemp("bundle")
+    built = run(
+        [sys.executable, "-m", "PyInstaller", "--noconfirm", "--distpath", str(out / "dist"),
+         "--workpath", str(out / "work"), str(ROOT / "build.spec")],
+        BUILD_TIMEOUT_S,
+    )
+    assert built.returncode == 0, built.stderr[-4000:]
+    return out / "dist" / "counter-desk"
+
+
+def executable(bundle: Path) -> Path:
+    return bundle / ("counter-desk.exe" if sys.platform == "win32" else "counter-desk")
+
+
+def data_root(bundle: Path) -> Path:
+    return bundle / "_internal"
+
+
+@pytest.mark.slow
+def test_bundle_carries_resources_and_forms(bundle: Path) -> None:
+    assert executable(bundle).is_file()
+    assert (data_root(bundle) / "resources" / "policy" / "assistance.yaml").is_file()
+    assert (data_root(bundle) / "forms").is_dir()
+    shipped = sorted(p.name for p in (ROOT / "resources" / "policy").glob("*.yaml"))
+    bundled = sorted(p.name for p in (data_root(bundle) / "resources" / "policy").glob("*.yaml"))
+    assert bundled == shipped
+
+
+@pytest.mark.slow
+def test_bundle_shows_the_window(bundle: Path) -> None:
+    shown = run([str(executable(bundle))], RUN_TIMEOUT_S,
+                COUNTER_DESK_SMOKE="1", QT_QPA_PLATFORM="offscreen")
+    assert shown.returncode == 0, shown.stderr
+    assert "counter-desk: window shown: 医疗救助柜台" in shown.stdout.splitlines()
+
+
+@pytest.mark.slow
+def test_bundle_calc_command(bundle: Path, tmp_path: Path) -> None:
+    case = tmp_path / "case.json"
+    case.write_text(json.dumps(EXAMPLE_CASE, ensure_ascii=False), encoding="utf-8")
+    good = run([str(executable(bundle)), "calc", str(case)], RUN_TIMEOUT_S)
+    assert good.returncode == 0, good.stderr
+    assert json.loads(good.stdout)["payable"] == "600.00"
+
+    bad_case = json.loads(json.dumps(EXAMPLE_CASE))
+    bad_case["fees"][0]["total"] = "900.00"
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(bad_case), encoding="utf-8")
+    refused = run([str(executable(bundle)), "calc", str(bad)], RUN_TIMEOUT_S)
+    assert refused.returncode == 2
+    assert refused.stdout == ""
+    lines = refused.stderr.splitlines()
+    assert len(lines) == 1, refused.stderr
+    assert lines[0].startswith("error: fees[0].self_pay: ")

@@ -1,0 +1,5 @@
+"""UI tests run on Qt's offscreen platform unless the caller chose another."""
+
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")

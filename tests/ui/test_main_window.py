@@ -1,0 +1,146 @@
+"""The first counter window, driven through its real widgets with pytest-qt."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QTableWidget,
+    QTableWidgetItem,
+)
+from pytestqt.qtbot import QtBot
+
+from desktop.ui import main_window
+from desktop.ui.main_window import EXAMPLE_CASE, MainWindow
+
+
+@pytest.fixture
+def window(qtbot: QtBot) -> MainWindow:
+    w = MainWindow()
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+def child(window: MainWindow, kind: type[Any], name: str) -> Any:
+    found = window.findChild(kind, name)
+    assert found is not None, f"no {kind.__name__} named {name}"
+    return found
+
+
+def click(qtbot: QtBot, window: MainWindow, name: str) -> None:
+    qtbot.mouseClick(child(window, QPushButton, name), Qt.MouseButton.LeftButton)
+
+
+def text_of(item: QTableWidgetItem | None) -> str:
+    return "" if item is None else item.text()
+
+
+def cells(table: QTableWidget) -> list[list[str]]:
+    return [
+        [text_of(table.item(r, c)) for c in range(table.columnCount())]
+        for r in range(table.rowCount())
+    ]
+
+
+def headers(table: QTableWidget) -> list[str]:
+    return [text_of(table.horizontalHeaderItem(c)) for c in range(table.columnCount())]
+
+
+def calculate(qtbot: QtBot, window: MainWindow, case: dict[str, Any] | str) -> None:
+    text = case if isinstance(case, str) else json.dumps(case, ensure_ascii=False)
+    child(window, QPlainTextEdit, "caseEditor").setPlainText(text)
+    click(qtbot, window, "calculateButton")
+
+
+def test_title_and_empty_start(window: MainWindow) -> None:
+    assert window.windowTitle() == "医疗救助柜台"
+    assert child(window, QLabel, "payableLabel").text() == ""
+    assert child(window, QLabel, "errorLabel").text() == ""
+    assert headers(child(window, QTableWidget, "bucketTable")) == ["项目", "金额（元）"]
+    assert headers(child(window, QTableWidget, "rowTable")) == [
+        "费用编号", "是否计入", "不计入原因", "对象类别", "比例", "归入项目"]
+    assert child(window, QPlainTextEdit, "traceView").isReadOnly()
+
+
+def test_example_calculates_600(qtbot: QtBot, window: MainWindow) -> None:
+    click(qtbot, window, "exampleButton")
+    assert json.loads(child(window, QPlainTextEdit, "caseEditor").toPlainText()) == EXAMPLE_CASE
+    click(qtbot, window, "calculateButton")
+
+    assert child(window, QLabel, "errorLabel").text() == ""
+    payable = child(window, QLabel, "payableLabel").text()
+    assert "600.00" in payable
+    assert payable == "本次应付：600.00 元"
+    assert cells(child(window, QTableWidget, "bucketTable")) == [["门急诊", "600.00"]]
+    rows = cells(child(window, QTableWidget, "rowTable"))
+    assert len(rows) == 1
+    row_id, counted, reason, category, rate, bucket = rows[0]
+    assert (row_id, counted, reason, category) == ("A", "计入", "", "城乡低保家庭成员")
+    assert rate == "0.60"
+    assert bucket == "门急诊"
+    trace = child(window, QPlainTextEdit, "traceView").toPlainText()
+    assert "本次应付合计 600.00 元" in trace
+
+
+def test_self_pay_over_total_shows_path_and_clears_stale_amount(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    calculate(qtbot, window, EXAMPLE_CASE)
+    assert "600.00" in child(window, QLabel, "payableLabel").text()
+
+    bad = copy.deepcopy(EXAMPLE_CASE)
+    bad["fees"][0]["total"] = "900.00"
+    calculate(qtbot, window, bad)
+
+    error = child(window, QLabel, "errorLabel").text()
+    assert error.startswith("输入有误：")
+    assert "fees[0].self_pay" in error
+    assert "600.00" not in child(window, QLabel, "payableLabel").text()
+    assert child(window, QTableWidget, "bucketTable").rowCount() == 0
+    assert child(window, QTableWidget, "rowTable").rowCount() == 0
+    assert child(window, QPlainTextEdit, "traceView").toPlainText() == ""
+
+    calculate(qtbot, window, EXAMPLE_CASE)  # a good case afterwards clears the error
+    assert child(window, QLabel, "errorLabel").text() == ""
+    assert "600.00" in child(window, QLabel, "payableLabel").text()
+
+
+@pytest.mark.parametrize("text", ["", "{", '{"schema": "counter-calc/1",}', "NaN"])
+def test_invalid_json_is_reported_in_chinese(
+    qtbot: QtBot, window: MainWindow, text: str
+) -> None:
+    calculate(qtbot, window, text)
+    error = child(window, QLabel, "errorLabel").text()
+    assert error.startswith("输入有误：")
+    assert "JSON" in error
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in error.removeprefix("输入有误："))
+    assert child(window, QLabel, "payableLabel").text() == ""
+
+
+def test_unexpected_exception_does_not_crash(
+    qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(text: str) -> dict[str, Any]:
+        raise KeyError("payable")
+
+    monkeypatch.setattr(main_window, "calculate_text", broken)
+    calculate(qtbot, window, EXAMPLE_CASE)
+    assert child(window, QLabel, "errorLabel").text() == "内部错误，请联系管理员：KeyError"
+    assert child(window, QLabel, "payableLabel").text() == ""
+
+
+def test_screenshot_is_not_empty(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+    calculate(qtbot, window, EXAMPLE_CASE)
+    shot = tmp_path / "main_window.png"
+    assert window.grab().save(str(shot))
+    assert shot.stat().st_size > 0
