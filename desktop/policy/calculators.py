@@ -7,12 +7,13 @@ of every parameter it used, flagging a source whose validity has ended (POLICY D
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import ROUND_CEILING, Decimal
 from typing import Literal, TypedDict, get_args
 
+from desktop.policy.caveats import parameter_warnings
 from desktop.policy.dates import add_months
 from desktop.policy.model import Warning
 from desktop.policy.money import FEN, ZERO, round_fen
@@ -114,31 +115,8 @@ class _Lookup:
             "parameters_used": used,
             "sources": sources,
             "expired": bool(expired),
-            "warnings": tuple(_warnings(used, expired)),
+            "warnings": tuple(parameter_warnings(used, self.on)),
         }
-
-
-def _warnings(used: Iterable[ParameterValue], expired: Iterable[ParameterValue]) -> list[Warning]:
-    """Same wording as the engine's warnings, so the clerk reads one language of caveats."""
-    out: list[Warning] = []
-    seen: set[str] = set()
-    for entry in used:
-        if entry.assumption and entry.source not in seen:
-            seen.add(entry.source)
-            out.append(Warning(
-                "assumption",
-                f"参数 {entry.key} 是政策文件未明确时的假定值（{entry.source}），"
-                "请以正式文件为准。"))
-    labels: set[str] = set()
-    for entry in expired:
-        label = entry.source.split(" ")[0]
-        if label not in labels and entry.effective_to is not None:
-            labels.add(label)
-            out.append(Warning(
-                "expired_source",
-                f"{label} 已于 {entry.effective_to.isoformat()} 到期，按 POLICY D5 继续执行，"
-                "直至载入新的政策参数。"))
-    return out
 
 
 # -- Argument checks (bad arguments are caller bugs: ValueError naming the argument) -----------

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from desktop.policy.caveats import parameter_warnings
 from desktop.policy.eligibility import Classifier
 from desktop.policy.errors import CalcInputError
 from desktop.policy.labels import bucket_label
@@ -118,7 +119,7 @@ def calculate(case: Case, parameters: PolicyParameters) -> Result:
                 "settled_row_not_counting",
                 f"已结算的费用 {r.row.id} 按现行规则不计入年度累计，请核对。"))
     values = tuple(sorted(used.values(), key=lambda e: (e.file, e.key, e.effective_from)))
-    warnings.extend(_parameter_warnings(case, values))
+    warnings.extend(parameter_warnings(values, case.application_date))
     return Result(case, payable, buckets, tuple(rows), tuple(lines), tuple(warnings), values)
 
 
@@ -519,29 +520,3 @@ def _lines(
                   for b, name, amount, source in (key,) if b is bucket]
         yield BucketLine(year, bucket, after.base[bucket], e_before, e_after, payable,
                          tuple(limits), tuple(sorted({lim.source for lim in limits})), shortfall)
-
-
-def _parameter_warnings(
-    case: Case, values: tuple[ParameterValue, ...]
-) -> list[Warning]:
-    out: list[Warning] = []
-    seen: set[str] = set()
-    for entry in values:
-        if entry.assumption and entry.source not in seen:
-            seen.add(entry.source)
-            out.append(Warning(
-                "assumption",
-                f"参数 {entry.key} 是政策文件未明确时的假定值（{entry.source}），"
-                "请以正式文件为准。"))
-    expired: set[str] = set()
-    for entry in values:
-        if entry.expired_on(case.application_date) and entry.effective_to is not None:
-            label = entry.source.split(" ")[0]
-            if label not in expired:
-                expired.add(label)
-                out.append(Warning(
-                    "expired_source",
-                    f"{label} 已于 {entry.effective_to.isoformat()} 到期，按 POLICY D5 继续执行，"
-                    "直至载入新的政策参数。"))
-    return out
-

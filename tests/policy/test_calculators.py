@@ -166,7 +166,7 @@ EMP = [
 
 @pytest.mark.parametrize("case", EMP, ids=[c.name for c in EMP])
 def test_employee_outpatient_estimate(case: Emp) -> None:
-    result = employee_outpatient_estimate(P, case.status, case.level, D(case.amount),  # type: ignore[arg-type]
+    result = employee_outpatient_estimate(P, case.status, case.level, D(case.amount),
                                           D(case.used), date(2026, 6, 10))
     assert (result.deductible_consumed, result.fund, result.self_pay) == (
         D(case.consumed), D(case.fund), D(case.self_pay))
@@ -178,8 +178,8 @@ def test_employee_outpatient_estimate(case: Emp) -> None:
 def test_employee_estimate_after_emp_2021_ends_is_flagged_but_computed() -> None:
     # POLICY.md §4 D5: EMP-2021 ends 2026-12-31; its values stay in force with a warning.
     args = ("in_work", 1, D("1000.00"), D("0.00"))
-    before = employee_outpatient_estimate(P, *args, date(2026, 12, 31))  # type: ignore[arg-type]
-    after = employee_outpatient_estimate(P, *args, date(2027, 1, 5))  # type: ignore[arg-type]
+    before = employee_outpatient_estimate(P, *args, date(2026, 12, 31))
+    after = employee_outpatient_estimate(P, *args, date(2027, 1, 5))
     assert not before.expired and before.warnings == ()
     assert after.expired
     assert after.self_pay == before.self_pay == D("600.00")
@@ -287,7 +287,7 @@ FUNDING = [
 @pytest.mark.parametrize(("kind", "expected"), FUNDING)
 @pytest.mark.parametrize("members", [1, 3, 100])
 def test_mutual_aid_funding(kind: str, expected: dict[str, tuple[str, str]], members: int) -> None:
-    result = mutual_aid_funding(P, kind, members, date(2026, 3, 1))  # type: ignore[arg-type]
+    result = mutual_aid_funding(P, kind, members, date(2026, 3, 1))
     assert (result.medical, result.care, result.funding, result.member_fee) == (
         D("2740.00"), D("500.00"), D("3240.00"), D("130.00"))
     got = {s.level: (str(s.medical), str(s.care)) for s in result.shares}
@@ -328,7 +328,7 @@ def test_funding_shares_must_sum_to_one() -> None:
 ])
 def test_mutual_aid_funding_refuses_bad_arguments(kind: str, members: int, match: str) -> None:
     with pytest.raises(ValueError, match=match):
-        mutual_aid_funding(P, kind, members, date(2026, 3, 1))  # type: ignore[arg-type]
+        mutual_aid_funding(P, kind, members, date(2026, 3, 1))
 
 
 def test_a_view_of_another_program_is_refused() -> None:
@@ -383,7 +383,7 @@ HOME = [
                           "personal"), HOME)
 def test_home_care(grade: int, carer: str, weeks: int, visits: int, hours: int, total: str,
                    fund: str, personal: str) -> None:
-    result = home_care(P, grade, carer, weeks, ON_CARE)  # type: ignore[arg-type]
+    result = home_care(P, grade, carer, weeks, ON_CARE)
     assert (result.visits_per_week, result.hours_per_visit, result.hours) == (visits, 1, hours)
     assert (result.total, result.fund, result.personal) == (D(total), D(fund), D(personal))
     assert result.sources == ("MH-2026 §七.四",)
@@ -416,12 +416,12 @@ def test_care_grade_outside_2_to_6_is_refused(grade: int) -> None:
 
 
 def test_care_grade_message_names_the_range() -> None:
-    with pytest.raises(ValueError, match="评估等级.*must be 2–6, not 1"):
+    with pytest.raises(ValueError, match=r"评估等级.*must be 2–6, not 1"):
         home_care(P, 1, "nurse", 1, ON_CARE)
 
 
 @pytest.mark.parametrize(("call", "match"), [
-    (lambda: home_care(P, 3, "doctor", 1, ON_CARE), "carer"),  # type: ignore[arg-type]
+    (lambda: home_care(P, 3, "doctor", 1, ON_CARE), "carer"),
     (lambda: home_care(P, 3, "nurse", -1, ON_CARE), "weeks"),
     (lambda: institution_care(P, 3, -2, ON_CARE), "days"),
 ])
@@ -446,8 +446,8 @@ def test_estimate_is_bounded_additive_and_monotone(
     status: str, level: int, a: Decimal, b: Decimal, used: Decimal, on: date
 ) -> None:
     low, high = sorted((a, b))
-    small = employee_outpatient_estimate(P, status, level, low, used, on)  # type: ignore[arg-type]
-    large = employee_outpatient_estimate(P, status, level, high, used, on)  # type: ignore[arg-type]
+    small = employee_outpatient_estimate(P, status, level, low, used, on)
+    large = employee_outpatient_estimate(P, status, level, high, used, on)
     for result, amount in ((small, low), (large, high)):
         assert D(0) <= result.self_pay <= amount
         assert result.self_pay + result.fund == amount
@@ -488,7 +488,7 @@ def test_window_is_the_twelve_months_before_the_application_month(
 @given(st.integers(2, 6), st.sampled_from(["nurse", "medical_carer", "carer"]),
        st.integers(0, 60), st.integers(0, 400))
 def test_care_parts_add_up(grade: int, carer: str, weeks: int, days: int) -> None:
-    home = home_care(P, grade, carer, weeks, ON_CARE)  # type: ignore[arg-type]
+    home = home_care(P, grade, carer, weeks, ON_CARE)
     assert home.fund + home.personal == home.total
     institution = institution_care(P, grade, days, ON_CARE)
     assert institution.fund + institution.personal == institution.total

@@ -75,26 +75,17 @@ def _with_change(tmp_path: Path, edit: str, replacement: str, file: str) -> Path
 def test_a_cap_raised_mid_year_applies_from_its_date(tmp_path: Path) -> None:
     """§0.1 dated values: dibao's outpatient cap rises to 3,000 on 2026-07-01 (a made-up change).
     March: 5000 × 0.60 = 3000 → 2800 (old cap). August: 1000 × 0.60 = 600 → room 3000 − 2800."""
-    old = ('        - {value: "2800.00", effective_from: 2022-12-29, source: "MH-2026 §八.六"}\n'
-           '      outpatient_cap:')
-    directory = _with_change(
-        tmp_path,
-        '    dibao:\n      inpatient_rate:',
-        '    dibao:\n      inpatient_rate:', "assistance.yaml")
-    text = (directory / "assistance.yaml").read_text(encoding="utf-8")
-    start = text.index("    dibao:")
-    block_end = text.index("    orphan:")
-    block = text[start:block_end]
+    text = (resources_dir() / "policy" / "assistance.yaml").read_text(encoding="utf-8")
+    start, end = text.index("    dibao:"), text.index("    orphan:")
     cap_line = ('        - {value: "2800.00", effective_from: 2022-12-29, '
                 'source: "MH-2026 §八.六"}\n')
-    assert cap_line in block and old
-    block = block.replace(
+    assert cap_line in text[start:end]
+    block = text[start:end].replace(
         cap_line,
         '        - {value: "2800.00", effective_from: 2022-12-29, effective_to: 2026-06-30, '
         'source: "MH-2026 §八.六"}\n'
         '        - {value: "3000.00", effective_from: 2026-07-01, source: "MH-2026 §八.六"}\n')
-    (directory / "assistance.yaml").write_text(text[:start] + block + text[block_end:],
-                                               encoding="utf-8")
+    directory = _with_change(tmp_path, text[start:end], block, "assistance.yaml")
     params = load_parameters(directory)
     data = assistance([fee("A", "2026-03-01", "5000.00", settled=True),
                        fee("B", "2026-08-01", "1000.00")], application_date="2026-09-01")
