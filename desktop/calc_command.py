@@ -37,7 +37,7 @@ def run(args: list[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
     try:
         output = calculate_text(text)
     except CalcInputError as exc:
-        print(f"error: {exc}", file=stderr)
+        print(f"error: {_one_line(str(exc))}", file=stderr)
         return 2
     except ParameterFileError as exc:
         print(f"policy parameters: {exc}", file=stderr)
@@ -45,7 +45,7 @@ def run(args: list[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
     except Exception as exc:  # a bug of ours: one line, the traceback only on request
         if os.environ.get("COUNTER_DESK_DEBUG"):
             traceback.print_exc(file=stderr)
-        print(f"internal error: {type(exc).__name__}: {exc}", file=stderr)
+        print(f"internal error: {type(exc).__name__}: {_one_line(str(exc))}", file=stderr)
         return 3
     try:
         stdout.write(json.dumps(output, ensure_ascii=False, indent=2) + "\n")
@@ -54,3 +54,8 @@ def run(args: list[str], stdin: TextIO, stdout: TextIO, stderr: TextIO) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, stdout.fileno())
     return 0
+
+
+def _one_line(text: str) -> str:
+    """The contract promises one line on standard error, whatever the input held."""
+    return " ".join(text.splitlines())

@@ -39,7 +39,10 @@ from desktop.policy.money import (
 from desktop.policy.parameters import PolicyParameters, load_parameters
 
 SCHEMA = "counter-calc/1"
-_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# Dates a case may hold: wide enough for any real receipt, narrow enough that date arithmetic
+# (the claim window) never leaves the calendar.
+_FIRST_DAY, _LAST_DAY = date(2000, 1, 1), date(2099, 12, 31)
 _FEE_REQUIRED = {"id", "receipt_no", "date", "kind", "hospital_level", "total", "out_of_scope",
                  "self_pay"}
 _FEE_FLAGS = ("in_shanghai", "out_of_province_filed", "one_stop_settled", "already_claimed",
@@ -85,6 +88,8 @@ def parse_json(text: str) -> Any:
             f"不是合法的 JSON（第 {exc.lineno} 行第 {exc.colno} 列）") from None
     except RecursionError:
         raise CalcInputError("$", "JSON nested too deeply", "JSON 嵌套过深") from None
+    except ValueError as exc:  # e.g. an integer of thousands of digits
+        raise CalcInputError("$", f"not usable JSON ({exc})", "JSON 内容无法读取") from None
 
 
 def _fail(path: str, message: str, message_zh: str) -> NoReturn:
@@ -102,6 +107,8 @@ def _object(path: str, value: Any, required: set[str], optional: set[str]) -> di
 
 
 def _join(path: str, key: str) -> str:
+    if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", key):
+        return f'{path}[{json.dumps(key)}]'
     return key if path == "$" else f"{path}.{key}"
 
 
@@ -124,17 +131,25 @@ def _string(path: str, value: Any) -> str:
         _fail(path, f"must be a non-empty string, not {_type(value)}", "必须是非空字符串")
     if len(value) > 64:
         _fail(path, "is longer than 64 characters", "超过 64 个字符")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        _fail(path, "contains a character that is not valid text", "含有无效字符")
     return value
 
 
 def _date(path: str, value: Any) -> date:
-    if not isinstance(value, str) or not _DATE.match(value):
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
         _fail(path, f"must be a date like \"2026-05-20\", not {value!r}",
               "必须是形如 2026-05-20 的日期")
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         _fail(path, f"{value} is not a real date", f"{value} 不是真实存在的日期")
+    if not _FIRST_DAY <= day <= _LAST_DAY:
+        _fail(path, f"{value} is outside {_FIRST_DAY.year}–{_LAST_DAY.year}",
+              f"{value} 超出 {_FIRST_DAY.year}–{_LAST_DAY.year} 年的范围")
+    return day
 
 
 def _money(path: str, value: Any) -> Decimal:

@@ -10,7 +10,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 ZERO = Decimal("0")
 FEN = Decimal("0.01")
-_AMOUNT = re.compile(r"^(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?$")
+_AMOUNT = re.compile(r"(0|[1-9][0-9]{0,11})(\.[0-9]{1,2})?")
 
 
 class MoneyFormatError(ValueError):
@@ -21,8 +21,8 @@ def parse_amount(text: str) -> Decimal:
     """Parse a non-negative amount like "12.34"; reject signs, exponents and a third decimal."""
     if text.startswith("-"):
         raise MoneyFormatError(f"must not be negative ({text})")
-    if not _AMOUNT.match(text):
-        if re.match(r"^[0-9]+\.[0-9]{3,}$", text):
+    if not _AMOUNT.fullmatch(text):
+        if re.fullmatch(r"[0-9]+\.[0-9]{3,}", text):
             raise MoneyFormatError(f"has more than 2 decimals ({text})")
         raise MoneyFormatError(f'is not an amount of yuan like "12.34" ({text!r})')
     return Decimal(text)

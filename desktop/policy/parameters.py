@@ -24,8 +24,8 @@ from desktop.policy.money import MoneyFormatError, parse_amount
 SCHEMA = "counter-policy/1"
 PROGRAM_FILES = ("assistance", "mutual_aid", "care", "employee_outpatient", "premium_subsidy")
 DISTRICTS = ("shanghai", "changning", "minhang")
-_SOURCE = re.compile(r"^(MA-2021|SA-2022|CN-2026|MH-2026|EMP-2021|POLICY) \S.*$")
-_MONTH_DAY = re.compile(r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$")
+_SOURCE = re.compile(r"(MA-2021|SA-2022|CN-2026|MH-2026|EMP-2021|POLICY) \S.*")
+_MONTH_DAY = re.compile(r"(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])")
 
 Value = Decimal | int | str | tuple[str, ...] | None
 
@@ -249,7 +249,7 @@ def load_parameters(directory: Path) -> PolicyParameters:
             _fail(path, "categories", "only assistance.yaml declares the categories")
         base[program] = _read_tree(path, program, doc["parameters"])
     for program, series in base.items():
-        _check_codes(directory / f"{program}.yaml", series, categories)
+        _check_codes(directory / f"{program}.yaml", series, categories, "parameters.")
         _check_required(directory / f"{program}.yaml", program, series, categories)
     overlays: dict[str, dict[str, dict[str, tuple[ParameterValue, ...]]]] = {}
     for district in DISTRICTS:
@@ -271,9 +271,39 @@ def load_parameters(directory: Path) -> PolicyParameters:
             if program not in SPEC:
                 _fail(path, f"programs.{program}", f"unknown program; known: {', '.join(SPEC)}")
             series = _read_tree(path, program, tree, prefix=f"programs.{program}.")
-            _check_codes(path, series, categories)
+            _check_codes(path, series, categories, f"programs.{program}.")
             overlays[district][program] = series
     return PolicyParameters(base, overlays, categories, titles)
+
+
+class _YamlDate(str):
+    """An unquoted YAML date, kept as text so that an impossible one names its key."""
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: object, line: int) -> None:
+        self.key = key
+        self.line = line
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML as the parameter files need it: dates as text, a key written twice refused."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise _DuplicateKey(key, key_node.start_mark.line + 1)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
+
+def _timestamp(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> _YamlDate:
+    return _YamlDate(loader.construct_scalar(node))
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp)
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -281,8 +311,13 @@ def _read(path: Path) -> dict[str, Any]:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ParameterFileError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        raise ParameterFileError(f"{path.name}: is not UTF-8 text") from None
     try:
-        doc = yaml.safe_load(text)
+        doc = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass: no arbitrary objects
+    except _DuplicateKey as dup:
+        raise ParameterFileError(
+            f"{path.name}: {dup.key}: written twice (line {dup.line})") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
@@ -369,14 +404,14 @@ def _read_series(
             _fail(path, f"{at}.{missing}", "missing")
         for unknown in sorted(item.keys() - _ENTRY_FIELDS):
             _fail(path, f"{at}.{unknown}", "unknown field")
-        start = item["effective_from"]
-        end = item.get("effective_to")
-        if not isinstance(start, date):
-            _fail(path, f"{at}.effective_from", "must be a date like 2026-01-01")
-        if end is not None and (not isinstance(end, date) or end < start):
-            _fail(path, f"{at}.effective_to", "must be a date not before effective_from")
+        start = _date(path, f"{at}.effective_from", item["effective_from"])
+        end = None
+        if item.get("effective_to") is not None:
+            end = _date(path, f"{at}.effective_to", item["effective_to"])
+            if end < start:
+                _fail(path, f"{at}.effective_to", "must be a date not before effective_from")
         source = item["source"]
-        if not isinstance(source, str) or not _SOURCE.match(source):
+        if not isinstance(source, str) or not _SOURCE.fullmatch(source):
             _fail(path, f"{at}.source", "must cite a source key and clause, e.g. 'MH-2026 §八.六'")
         assumption = item.get("assumption", False)
         if not isinstance(assumption, bool):
@@ -393,6 +428,18 @@ def _read_series(
     return tuple(entries)
 
 
+def _date(path: Path, where: str, raw: Any) -> date:
+    if not isinstance(raw, _YamlDate):
+        _fail(path, where, "must be an unquoted date like 2026-01-01")
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw):
+        _fail(path, where, f"must be a date without a time, like 2026-01-01 (got {raw})")
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        _fail(path, where, f"{raw} is not a real date")
+        raise AssertionError from None  # unreachable, for the type checker
+
+
 def _convert(path: Path, where: str, kind: str, raw: Any) -> Value:
     if kind in (_RATE, _MONEY, _MONEY_OR_NONE):
         if raw is None and kind == _MONEY_OR_NONE:
@@ -400,7 +447,7 @@ def _convert(path: Path, where: str, kind: str, raw: Any) -> Value:
         if not isinstance(raw, str):
             _fail(path, where, 'must be a quoted decimal string, e.g. "0.90"')
         if kind == _RATE:
-            if not re.match(r"^(0|1)(\.[0-9]{1,4})?$", raw) or Decimal(raw) > 1:
+            if not re.fullmatch(r"(0|1)(\.[0-9]{1,4})?", raw) or Decimal(raw) > 1:
                 _fail(path, where, f"must be a rate between 0 and 1, e.g. \"0.90\" (got {raw!r})")
             return Decimal(raw)
         try:
@@ -418,7 +465,7 @@ def _convert(path: Path, where: str, kind: str, raw: Any) -> Value:
             _fail(path, where, "must be inpatient or outpatient")
         return str(raw)
     if kind == _MONTH_DAY_T:
-        if not isinstance(raw, str) or not _MONTH_DAY.match(raw):
+        if not isinstance(raw, str) or not _MONTH_DAY.fullmatch(raw) or not _real_month_day(raw):
             _fail(path, where, "must be a month and day like '10-01'")
         return str(raw)
     if kind == _CODES:
@@ -429,18 +476,30 @@ def _convert(path: Path, where: str, kind: str, raw: Any) -> Value:
 
 
 def _check_codes(
-    path: Path, series: Mapping[str, tuple[ParameterValue, ...]], categories: Mapping[str, Category]
+    path: Path,
+    series: Mapping[str, tuple[ParameterValue, ...]],
+    categories: Mapping[str, Category],
+    prefix: str,
 ) -> None:
     for key, entries in series.items():
         if key.startswith("category."):
             code = key.split(".")[1]
             if code not in categories:
-                _fail(path, f"parameters.{key}", f"unknown category {code!r}")
+                _fail(path, f"{prefix}{key}", f"unknown category {code!r}")
         for entry in entries:
             if isinstance(entry.value, tuple):
                 for code in entry.value:
                     if code not in categories:
-                        _fail(path, f"parameters.{key}", f"unknown category {code!r}")
+                        _fail(path, f"{prefix}{key}", f"unknown category {code!r}")
+
+
+def _real_month_day(text: str) -> bool:
+    month, day = (int(part) for part in text.split("-"))
+    try:
+        date(2000, month, day)  # a leap year, so 02-29 is a real day
+    except ValueError:
+        return False
+    return True
 
 
 def _check_required(
