@@ -339,6 +339,8 @@ def result_to_json(result: Result, parameters: PolicyParameters) -> dict[str, An
         "schema": SCHEMA,
         "payable": format_amount(result.payable),
         "buckets": {b.value: format_amount(v) for b, v in result.buckets.items()},
+        "bucket_labels": {line.bucket.value: bucket_label(program, line.bucket)
+                          for line in result.lines},
         "rows": rows,
         "years": [
             {

@@ -155,7 +155,7 @@ class MainWindow(QMainWindow):
     def _show_result(self, output: dict[str, Any]) -> None:
         self._clear_result()
         rows: list[dict[str, Any]] = output["rows"]
-        bucket_words = {r["bucket"]: r["bucket_label"] for r in rows if r.get("bucket_label")}
+        bucket_words: dict[str, str] = output.get("bucket_labels", {})
         _fill(self.bucket_table, [
             (bucket_words.get(code, code), amount) for code, amount in output["buckets"].items()
         ])
@@ -170,8 +170,8 @@ class MainWindow(QMainWindow):
             )
             for r in rows
         ])
-        notes = [f"注意：{w}" for w in output.get("warnings", [])]
-        self.trace_view.setPlainText("\n".join([*notes, *output["trace"]]))
+        # the trace ends with the warnings ("注意：…"), so they are not repeated here
+        self.trace_view.setPlainText("\n".join(output["trace"]))
         self.payable_label.setText(f"本次应付：{output['payable']} 元")
 
 

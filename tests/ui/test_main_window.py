@@ -144,3 +144,27 @@ def test_screenshot_is_not_empty(qtbot: QtBot, window: MainWindow, tmp_path: Pat
     shot = tmp_path / "main_window.png"
     assert window.grab().save(str(shot))
     assert shot.stat().st_size > 0
+
+
+def test_every_bucket_is_named_in_chinese_and_warnings_appear_once(
+    qtbot: QtBot, window: MainWindow
+) -> None:
+    """闵行, 低保 in the resident scheme: 起付线 300 + 60 % × 700 + 50 % × 280 (POLICY.md §1)."""
+    case = copy.deepcopy(EXAMPLE_CASE)
+    case["district"] = "minhang"
+    case["person"]["resident_insurance"] = True
+    case["person"]["categories"] = [{"code": "tekun", "from": "2024-03-01", "to": None},
+                                    {"code": "dibao", "from": "2024-03-01", "to": None}]
+    case["fees"][0]["deductible_part"] = "300.00"
+    calculate(qtbot, window, case)
+    # 特困 (100 %, an assumption of POLICY D1) wins 就高不重复: all 1000 paid, nothing left
+    assert cells(child(window, QTableWidget, "bucketTable")) == [["门急诊", "1000.00"]]
+    trace = child(window, QPlainTextEdit, "traceView").toPlainText()
+    assert trace.count("假定值") == 1
+    case["person"]["categories"] = case["person"]["categories"][1:]
+    calculate(qtbot, window, case)
+    assert cells(child(window, QTableWidget, "bucketTable")) == [
+        ["门急诊", "420.00"],
+        ["门急诊起付线补助", "300.00"],
+        ["区级医疗救助（二次救助）", "140.00"],
+    ]
