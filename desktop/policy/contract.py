@@ -350,6 +350,7 @@ def result_to_json(result: Result, parameters: PolicyParameters) -> dict[str, An
                 "before": format_amount(line.before),
                 "after": format_amount(line.after),
                 "payable": format_amount(line.payable),
+                "shortfall": format_amount(line.shortfall),
                 "limits": [{"name": lim.name, "amount": format_amount(lim.amount),
                             "source": lim.source, "reached": lim.reached}
                            for lim in line.limits],

@@ -89,7 +89,7 @@ def calculate(case: Case, parameters: PolicyParameters) -> Result:
             raise _gap_error(index, gap) from None
     years = sorted({r.row.date.year for r in rows if not r.row.settled})
     counting = [r for r in rows if r.reason is None and r.row.date.year in years]
-    counting.sort(key=lambda r: (r.row.date, r.row.receipt_no, r.row.id))
+    counting.sort(key=lambda r: r.row.order_key)
     allowance: dict[str, Decimal] = {}
     if case.program is Program.MUTUAL_AID:
         allowance = _allocate_allowance(case, counting)
@@ -410,7 +410,7 @@ def _mutual_aid_year(
         used[id(floor)] = floor
         share = floor.value
         assert isinstance(share, Decimal)
-        in_scope = row.total - row.out_of_scope
+        in_scope = row.in_scope
         deductible: ParameterValue | None = None
         if not external:
             deductible = view.require("inpatient.no_external.deductible", row.date)
@@ -519,4 +519,4 @@ def _lines(
                   for key in figures.limits
                   for b, name, amount, source in (key,) if b is bucket]
         yield BucketLine(year, bucket, after.base[bucket], e_before, e_after, payable,
-                         tuple(limits), tuple(sorted({lim.source for lim in limits})), shortfall)
+                         tuple(limits), shortfall)

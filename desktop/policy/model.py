@@ -205,7 +205,6 @@ class BucketLine:
     after: Decimal  # E(H ∪ C), rounded to fen
     payable: Decimal  # after − before, never below zero
     limits: tuple[Limit, ...] = ()
-    sources: tuple[str, ...] = ()
     shortfall: Decimal = Decimal("0.00")  # E(H) exceeding E(H ∪ C): paid before, not clawed back
 
 

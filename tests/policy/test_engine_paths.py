@@ -32,7 +32,7 @@ def _both_ways(data: dict[str, Any]) -> list[tuple[Any, Any]]:
     used: dict[int, Any] = {}
     classifier = Classifier(case, view, used)
     rows = sorted((r for r in map(classifier.classify, case.fees) if r.reason is None),
-                  key=lambda r: (r.row.date, r.row.receipt_no, r.row.id))
+                  key=lambda r: r.row.order_key)
     if not rows:
         return []
     if case.program is Program.ASSISTANCE:
