@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -182,6 +182,9 @@ class ProgramParameters:
             raise ParameterGap(f"{self.program}.{key}", day)
         return found
 
+    def has(self, key: str) -> bool:
+        return key in self.series
+
     def change_dates(self) -> tuple[date, ...]:
         """Every date on which some value of this program starts or stops being the newest.
 
@@ -217,6 +220,15 @@ class PolicyParameters:
             self._views[(program, district)] = view
         return view
 
+    def all_values(self) -> Iterable[ParameterValue]:
+        """Every dated value of every file, base and overlays."""
+        for program in self.base.values():
+            for entries in program.values():
+                yield from entries
+        for district in self.overlays.values():
+            for program in district.values():
+                for entries in program.values():
+                    yield from entries
 
 
 def load_parameters(directory: Path) -> PolicyParameters:
