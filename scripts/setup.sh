@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 # Qt's offscreen/xcb platforms, a CJK font for Qt and reportlab, pdftoppm for looking at forms.
 debs=(libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libglib2.0-0
-      fonts-wqy-microhei poppler-utils)
+      fonts-wqy-microhei poppler-utils postgresql)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
