@@ -127,6 +127,8 @@ class ClaimData(Strict):
     device_id: str
     claimed_at: datetime
     status: Literal["claimed", "paid", "released"]
+    # the program the row was claimed under: a counter's settled history (H) is per program
+    program: Literal["assistance", "mutual_aid"] | None = None
 
 
 class ParameterVersionData(Strict):

@@ -49,7 +49,8 @@ _FEE_FLAGS = ("in_shanghai", "out_of_province_filed", "one_stop_settled", "alrea
               "clearing_pending", "major_illness", "major_illness_doc", "means_test_included",
               "settled")
 _FEE_MONEY = ("deductible_part", "external_deductible", "external_reimbursed")
-__all__ = ["SCHEMA", "CalcInputError", "calculate_text", "default_parameters", "parse_case",
+__all__ = ["SCHEMA", "CalcInputError", "calculate_text", "case_to_json", "default_parameters",
+           "parse_case",
            "result_to_json"]
 
 
@@ -373,3 +374,38 @@ def _value_text(value: object) -> object:
     if isinstance(value, tuple):
         return list(value)
     return value
+
+
+def case_to_json(case: Case) -> dict[str, Any]:
+    """The contract's input object for a Case: what `parse_case` reads back to the same Case."""
+    person = case.person
+    out_person: dict[str, Any] = {
+        "categories": [{"code": s.code, "from": s.start.isoformat(),
+                        "to": None if s.end is None else s.end.isoformat()}
+                       for s in person.categories],
+        "resident_insurance": person.resident_insurance,
+    }
+    if person.mutual_aid is not None:
+        m = person.mutual_aid
+        out_person["mutual_aid"] = {
+            "member_years": sorted(m.member_years),
+            "benefits_from": None if m.benefits_from is None else m.benefits_from.isoformat(),
+            "external_inpatient_insurance": m.external_inpatient_insurance,
+            "allowance_balance": format_amount(m.allowance_balance),
+        }
+    fees = []
+    for row in case.fees:
+        fee: dict[str, Any] = {
+            "id": row.id, "receipt_no": row.receipt_no, "date": row.date.isoformat(),
+            "kind": row.kind.value, "hospital_level": row.hospital_level,
+            "total": format_amount(row.total), "out_of_scope": format_amount(row.out_of_scope),
+            "self_pay": format_amount(row.self_pay),
+        }
+        for flag in _FEE_FLAGS:
+            fee[flag] = getattr(row, flag)
+        for money in _FEE_MONEY:
+            fee[money] = format_amount(getattr(row, money))
+        fees.append(fee)
+    return {"schema": SCHEMA, "program": case.program.value, "district": case.district.value,
+            "application_date": case.application_date.isoformat(), "person": out_person,
+            "fees": fees}

@@ -213,3 +213,15 @@ def test_more_self_pay_never_lowers_the_entitlement(case: dict[str, Any], data: 
     fees[index] = row
     after = run({**case, "fees": fees})
     assert cents(after["payable"]) >= cents(before["payable"])
+
+
+@SETTINGS
+@given(cases())
+def test_case_to_json_round_trips(case: dict[str, Any]) -> None:
+    """What a counter pushes (case_to_json) is what the server re-reads (parse_case)."""
+    from desktop.policy.contract import case_to_json, default_parameters, parse_case
+
+    params = default_parameters()
+    parsed = parse_case(case, params)
+    again = parse_case(json.loads(json.dumps(case_to_json(parsed))), params)
+    assert again == parsed

@@ -1,0 +1,223 @@
+"""Benchmark: person search at the counter over a cache of 1,000,000 synthetic persons.
+
+Builds the store once (or reuses it) under --db, then times `search_persons` for ~200 random
+queries of each kind a clerk types: the full ID number, its last 4 characters, the start of a
+name, and the pinyin initials (plus, for the record, the whole pinyin and the given name alone,
+which "name contains" finds). Next to each, the bare baseline: the same kind's indexed query
+(LIMIT 20) run with raw sqlite3 in the same process. `search_persons` does more than that one
+query: it runs each kind that fits the text (a 4-digit text is also a phone tail; a name is
+also looked up exactly), ranks, de-duplicates, builds ORM objects and masks numbers.
+Target: p95 < 20 ms for every kind.
+
+Run: `.venv/bin/python bench/bench_search.py [--db PATH] [--persons N] [--rebuild]`.
+Names are combined from Faker zh_CN's surnames (with their weights) and given-name characters;
+pinyin keys are computed once per part (the given name's as it reads after a plain surname).
+ID numbers come from desktop.domain.id_number.generate_id_number: synthetic, never real.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sqlite3
+import statistics
+import sys
+import time
+from collections.abc import Callable, Iterator
+from datetime import date, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Literal
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from faker.providers.person.zh_CN import Provider as ChineseNames
+from sqlalchemy import func, insert, select, text
+
+from desktop.domain.id_number import SHANGHAI_REGION_CODES, generate_id_number
+from desktop.store import Store, open_store, search_persons
+from desktop.store.models import NAME_FROM_2, PersonRecord
+from desktop.store.search_keys import name_keys, prefix_bounds
+
+DEFAULT_DB = Path("/tmp/counter-bench/store.sqlite")
+PERSONS = 1_000_000
+QUERIES = 200
+LIMIT = 20
+TARGET_P95_MS = 20.0
+CHUNK = 20_000
+STREETS = [f"3101{n:02d}{s:03d}" for n in (5, 12) for s in range(1, 15)]
+
+
+# -- building the store -------------------------------------------------------------------------
+
+def name_pool(rnd: random.Random) -> tuple[list[tuple[str, str, str]], list[float],
+                                           list[tuple[str, str, str]]]:
+    """(surname, pinyin, initials) with weights, and given names with theirs."""
+    surnames = [(s, *name_keys(s)) for s in ChineseNames.last_names]
+    weights = list(ChineseNames.last_names.values())
+    chars = sorted(set(ChineseNames.first_names_male) | set(ChineseNames.first_names_female))
+    givens = list(chars) + [a + b for a in chars for b in chars]
+    given_keys = []
+    for given in givens:
+        # read after a surname without a special reading: "王" is "wang" / "w"
+        keys = name_keys("王" + given)
+        given_keys.append((given, keys.pinyin[4:], keys.initials[1:]))
+    return surnames, weights, given_keys
+
+
+def person_rows(count: int, seed: int = 20261124) -> Iterator[dict[str, Any]]:
+    rnd = random.Random(seed)
+    surnames, weights, givens = name_pool(rnd)
+    singles = [g for g in givens if len(g[0]) == 1]
+    doubles = [g for g in givens if len(g[0]) == 2]
+    regions = list(SHANGHAI_REGION_CODES)
+    seen: set[str] = set()
+    first_birth = date(1930, 1, 1)
+    span = (date(2020, 12, 31) - first_birth).days
+    surname_picks = rnd.choices(surnames, weights, k=count)
+    for i in range(count):
+        surname, s_pinyin, s_initials = surname_picks[i]
+        given, g_pinyin, g_initials = rnd.choice(singles if rnd.random() < 0.35 else doubles)
+        sex: Literal["M", "F"] = "M" if rnd.random() < 0.5 else "F"
+        birth = first_birth + timedelta(days=rnd.randrange(span))
+        while True:
+            id_number = generate_id_number(rnd, rnd.choice(regions), birth, sex)
+            if id_number not in seen:
+                seen.add(id_number)
+                break
+        phone = f"1{rnd.choice('3456789')}{rnd.randrange(10**9):09d}" if rnd.random() < 0.8 \
+            else None
+        yield {
+            "id": f"P{i:07d}", "id_number": id_number, "name": surname + given, "sex": sex,
+            "birth_date": birth, "phone": phone, "address": None,
+            "street_code": rnd.choice(STREETS), "committee": None, "bank_account": None,
+            "resident_insurance": rnd.random() < 0.7, "mutual_aid_years": [],
+            "mutual_aid_benefits_from": None, "external_inpatient_insurance": False,
+            "allowance_balance": Decimal("0.00"), "seq": 0,
+            "name_pinyin": s_pinyin + g_pinyin, "name_initials": s_initials + g_initials,
+            "id_reversed": id_number[::-1],
+            "phone_reversed": None if phone is None else phone[::-1],
+        }
+
+
+def build(path: Path, count: int) -> Store:
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    store = open_store(path)
+    table = PersonRecord.metadata.tables["person"]
+    started = time.perf_counter()
+    with store.engine.begin() as connection:
+        # Indexes are built once at the end: much faster than keeping them up row by row.
+        for index in table.indexes:
+            index.drop(connection)
+        statement = insert(table)
+        chunk: list[dict[str, Any]] = []
+        for n, row in enumerate(person_rows(count), start=1):
+            chunk.append(row)
+            if len(chunk) == CHUNK:
+                connection.execute(statement, chunk)
+                chunk = []
+                if n % 200_000 == 0:
+                    print(f"  {n:,} persons ({time.perf_counter() - started:.0f} s)", flush=True)
+        if chunk:
+            connection.execute(statement, chunk)
+        print(f"  inserted ({time.perf_counter() - started:.0f} s); indexing", flush=True)
+        for index in table.indexes:
+            index.create(connection)
+        connection.execute(text("ANALYZE"))
+    print(f"  built in {time.perf_counter() - started:.0f} s", flush=True)
+    return store
+
+
+def open_or_build(path: Path, count: int, rebuild: bool) -> Store:
+    if path.exists() and not rebuild:
+        store = open_store(path)
+        with store.read_session() as session:
+            have = session.scalar(select(func.count()).select_from(PersonRecord))
+        if have == count:
+            print(f"reusing {path} ({count:,} persons)")
+            return store
+        store.close()
+    print(f"building {path} with {count:,} persons")
+    return build(path, count)
+
+
+# -- measuring ----------------------------------------------------------------------------------
+
+def measure(times_ms: list[float]) -> tuple[float, float]:
+    ordered = sorted(times_ms)
+    return statistics.median(ordered), ordered[max(0, int(len(ordered) * 0.95) - 1)]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", type=Path, default=DEFAULT_DB)
+    parser.add_argument("--persons", type=int, default=PERSONS)
+    parser.add_argument("--queries", type=int, default=QUERIES)
+    parser.add_argument("--rebuild", action="store_true")
+    args = parser.parse_args()
+
+    store = open_or_build(args.db, args.persons, args.rebuild)
+    rnd = random.Random(7)
+    with store.read_session() as session:
+        sample = session.execute(
+            select(PersonRecord.id_number, PersonRecord.name, PersonRecord.name_pinyin,
+                   PersonRecord.name_initials)
+            .where(PersonRecord.id.in_([f"P{rnd.randrange(args.persons):07d}"
+                                        for _ in range(args.queries)]))).all()
+    raw = sqlite3.connect(args.db)
+    columns = ", ".join(c.name for c in PersonRecord.__table__.columns)
+
+    def prefix(column: str, order: str) -> Callable[[str], str]:
+        return lambda _q: (f"SELECT {columns} FROM person WHERE {column} >= ? AND {column} < ? "
+                           f"ORDER BY {order} LIMIT {LIMIT}")
+
+    kinds: list[tuple[str, Callable[[Any], str], Callable[[str], str], Callable[[str], list[str]]]]
+    kinds = [
+        ("full ID number", lambda p: p.id_number,
+         lambda _q: f"SELECT {columns} FROM person WHERE id_number = ?", lambda q: [q]),
+        ("ID number, last 4", lambda p: p.id_number[-4:],
+         prefix("id_reversed", "name, id"), lambda q: list(prefix_bounds(q[::-1]))),
+        ("name prefix (first 2 characters)", lambda p: p.name[:2],
+         prefix("name", "name, id"), lambda q: list(prefix_bounds(q))),
+        ("pinyin initials (whole name)", lambda p: p.name_initials,
+         prefix("name_initials", "name_initials, name, id"), lambda q: list(prefix_bounds(q))),
+        # two more kinds a clerk types, for the record (not part of the issue's target list)
+        ("pinyin, whole name", lambda p: p.name_pinyin,
+         prefix("name_pinyin", "name_pinyin, name, id"), lambda q: list(prefix_bounds(q))),
+        ("given name (name contains)", lambda p: p.name[1:],
+         prefix(NAME_FROM_2, f"{NAME_FROM_2}, name, id"), lambda q: list(prefix_bounds(q))),
+    ]
+    print(f"{'query kind':36s} {'search_persons':>26s}   {'raw sqlite3 baseline':>26s}   ratio")
+    worst = 0.0
+    for label, query_of, sql_of, params_of in kinds:
+        queries = [query_of(p) for p in sample]
+        for q in queries[:10]:  # warm the cache and the statement caches
+            with store.read_session() as session:
+                search_persons(session, q, LIMIT)
+            raw.execute(sql_of(q), params_of(q)).fetchall()
+        ours, bare, found = [], [], []
+        for q in queries:
+            with store.read_session() as session:
+                started = time.perf_counter()
+                found.append(len(search_persons(session, q, LIMIT)))
+                ours.append((time.perf_counter() - started) * 1000)
+            sql, params = sql_of(q), params_of(q)
+            started = time.perf_counter()
+            raw.execute(sql, params).fetchall()
+            bare.append((time.perf_counter() - started) * 1000)
+        (median, p95), (base_median, base_p95) = measure(ours), measure(bare)
+        worst = max(worst, p95)
+        print(f"{label:36s} median {median:6.2f} ms p95 {p95:6.2f} ms   "
+              f"median {base_median:6.2f} ms p95 {base_p95:6.2f} ms   "
+              f"x{median / base_median:5.1f}   (avg {statistics.mean(found):.1f} hits)")
+    raw.close()
+    store.close()
+    met = worst < TARGET_P95_MS
+    print(f"target: p95 < {TARGET_P95_MS:.0f} ms for every kind — "
+          f"{'met' if met else 'NOT met'} (worst p95 {worst:.2f} ms)")
+    return 0 if met else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

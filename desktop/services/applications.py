@@ -1,0 +1,161 @@
+"""Save an application, and take the district's verdict on it.
+
+Saving writes the application, its ticked rows, the handler's signature, the audit event and
+the outbox item in ONE transaction: after a crash either all of it is there or none of it.
+The amount is computed by the policy engine from the cache at the moment of saving; the
+district recomputes it from the same case when the item arrives (ARCHITECTURE.md step 6).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from desktop import wire
+from desktop.policy.contract import case_to_json, default_parameters, result_to_json
+from desktop.policy.engine import calculate
+from desktop.store import Store, append_audit, case_for, enqueue
+from desktop.store.cases import HOLDING_CLAIMS
+from desktop.store.models import (
+    ApplicationRecord,
+    ApplicationRowRecord,
+    FeeRowRecord,
+    SignatureRecord,
+)
+
+# Applications whose rows hold their claim: settled history (H) for the next application.
+LIVE = ("saved", "accepted", "reviewed", "approved", "paid")
+
+
+class NothingToClaim(ValueError):
+    """None of the ticked rows counts; the message says why, in Chinese."""
+
+
+@dataclass(frozen=True)
+class SavedApplication:
+    application_id: uuid.UUID
+    payable: Decimal
+    output: dict[str, Any]  # the calc contract output, with trace
+    outbox_key: uuid.UUID
+
+
+def settled_rows(
+    session: Session, person_id: str, program: str, years: Iterable[int],
+    exclude: Iterable[str] = (),
+) -> list[str]:
+    """The person's rows of these years already settled: held by a live local application of
+    the same program, or by a claim in the district registry (POLICY.md §0.4's H)."""
+    years = set(years)
+    excluded = set(exclude)
+    local = set(session.scalars(
+        select(ApplicationRowRecord.fee_row_id)
+        .join(ApplicationRecord, ApplicationRecord.id == ApplicationRowRecord.application_id)
+        .where(ApplicationRecord.person_id == person_id, ApplicationRecord.program == program,
+               ApplicationRecord.status.in_(LIVE))))
+    local_apps = set(session.scalars(select(ApplicationRecord.id)))
+    out = []
+    for row in session.scalars(select(FeeRowRecord).where(FeeRowRecord.person_id == person_id)):
+        if row.date.year not in years or row.id in excluded:
+            continue
+        registry = (row.claim_status in HOLDING_CLAIMS
+                    and row.claimed_program == program
+                    and row.claimed_by_application not in local_apps)
+        if row.id in local or registry:
+            out.append(row.id)
+    return out
+
+
+def save_application(
+    store: Store,
+    *,
+    person_id: str,
+    program: str,
+    district: str,
+    application_date: date,
+    ticked: list[str],
+    handler: str,
+    proxy_name: str | None = None,
+    proxy_id_number: str | None = None,
+    auto_enrolled: bool = False,
+    now: datetime | None = None,
+) -> SavedApplication:
+    """Compute and save one application; everything or nothing is written."""
+    now = now or datetime.now(UTC)
+    params = default_parameters()
+    application_id = uuid.uuid4()
+    with store.session() as session:
+        years = {r.date.year for r in session.scalars(
+            select(FeeRowRecord).where(FeeRowRecord.id.in_(ticked)))}
+        history = settled_rows(session, person_id, program, years, exclude=ticked)
+        case = case_for(session, person_id, program, district, application_date, ticked,
+                        history, application_id=application_id)
+        result = calculate(case, params)
+        output = result_to_json(result, params)
+        claimed = [r.id for r in result.rows if r.counts and not r.settled]
+        if not claimed:
+            reasons = "；".join(f"{r['id']}：{r['reason_label']}" for r in output["rows"]
+                               if not r["settled"])
+            raise NothingToClaim(f"勾选的费用均不计入：{reasons}")
+        versions = [f"{p['key']}@{p['effective_from']}" for p in output["parameters"]]
+        # The district re-computes from the rows this application claims and the history;
+        # ticked rows that do not count stay in the local result, with their reasons.
+        kept = set(claimed)
+        case_json = case_to_json(replace(
+            case, fees=tuple(f for f in case.fees if f.settled or f.id in kept)))
+        application = ApplicationRecord(
+            id=application_id, program=program, district=district, person_id=person_id,
+            proxy_name=proxy_name, proxy_id_number=proxy_id_number,
+            auto_enrolled=auto_enrolled, status="saved", payable=result.payable,
+            buckets=output["buckets"], case=case_json, result=output,
+            parameter_versions=versions, created_at=now, created_by=handler)
+        application.rows = [ApplicationRowRecord(fee_row_id=i) for i in claimed]
+        application.signatures = [SignatureRecord(role="handler", username=handler,
+                                                  signed_at=now)]
+        session.add(application)
+        payload = wire.ApplicationPayload(
+            application_id=application_id, program=program,  # type: ignore[arg-type]
+            district=district,  # type: ignore[arg-type]
+            person_id=person_id, fee_row_ids=claimed, case=case_json,
+            payable=output["payable"], buckets=output["buckets"],
+            parameter_versions=versions, handler=handler, proxy_name=proxy_name,
+            proxy_id_number=proxy_id_number, auto_enrolled=auto_enrolled, created_at=now)
+        key = enqueue(session, "application", payload.model_dump(mode="json"))
+        append_audit(session, handler, "application.saved", f"application:{application_id}",
+                     {"payable": output["payable"], "fee_rows": claimed})
+    return SavedApplication(application_id, result.payable, output, key)
+
+
+def record_push_result(session: Session, item: wire.OutboxItem, result: wire.ItemResult
+                       ) -> None:
+    """The district's verdict on a pushed item, applied to the local application.
+
+    A refused application is never dropped: it is marked for review with the server's reason
+    and message (e.g. the row was claimed at another counter, and when).
+    """
+    if item.kind != "application":
+        return
+    application = session.get(ApplicationRecord, uuid.UUID(str(item.payload["application_id"])))
+    if application is None:
+        return
+    status = result.status
+    if status == "duplicate" and result.detail:
+        status = result.detail.get("original_status", "accepted")
+    if status in ("accepted", "duplicate"):
+        application.status = "accepted"
+        application.server_reason = None
+        application.server_message = None
+    else:
+        application.status = "review"
+        application.server_reason = result.reason
+        application.server_message = result.message
+    append_audit(session, "district", f"application.{application.status}",
+                 f"application:{application.id}",
+                 {"reason": result.reason, "message": result.message,
+                  "detail": result.detail or {}}, push=False)  # the district's own verdict

@@ -1,0 +1,332 @@
+"""Applying the district's change pages to the cache, and the pull cursors.
+
+Each change carries the server's seq, and the cache ends in the state of the server's log
+whatever order, repetition or page cuts the changes arrive in:
+- a row keeps the seq that last wrote it, a key keeps the seq of its newest delete (a
+  tombstone), and a change not newer than both is skipped;
+- deleting a person ends the versions of their category spans and fee rows older than the
+  delete, as the database's cascade does, including versions that arrive after the delete;
+- a span or fee row whose person is not here yet is parked and applied when the person arrives.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+from sqlalchemy import inspect, select, tuple_
+from sqlalchemy.orm import Session
+
+from desktop.store.models import (
+    Base,
+    CategorySpanRecord,
+    ClaimRecord,
+    FeeRowRecord,
+    InstitutionRecord,
+    ParameterVersionRecord,
+    ParkedChangeRecord,
+    PersonRecord,
+    SyncCursorRecord,
+    SyncedBase,
+    TombstoneRecord,
+)
+from desktop.store.types import money_text, utc_now
+from desktop.wire import (
+    CategorySpanData,
+    Change,
+    ClaimData,
+    FeeRowData,
+    InstitutionData,
+    ParameterVersionData,
+    PersonData,
+)
+
+
+@dataclass(frozen=True)
+class _Entity:
+    """How one wire entity maps onto a cached table."""
+
+    schema: type[BaseModel]
+    model: type[SyncedBase]
+    key_field: str  # the column the change key fills
+    fields: Callable[[Any], dict[str, Any]]  # columns from the validated data
+    person_of: Callable[[Any], str] | None = None  # the person it belongs to, if any
+
+
+def _fields(data: BaseModel, *drop: str) -> dict[str, Any]:
+    return {name: getattr(data, name) for name in type(data).model_fields if name not in drop}
+
+
+def _person_fields(data: PersonData) -> dict[str, Any]:
+    fields = _fields(data, "id", "mutual_aid_years")
+    fields["mutual_aid_years"] = sorted(set(data.mutual_aid_years))
+    return fields
+
+
+def _claim_fields(data: ClaimData) -> dict[str, Any]:
+    return {"application_id": data.application_id, "street_code": data.street_code,
+            "device_id": data.device_id, "claimed_at": data.claimed_at, "status": data.status,
+            "program": data.program}
+
+
+ENTITIES: dict[str, _Entity] = {
+    "person": _Entity(PersonData, PersonRecord, "id", _person_fields),
+    "category_span": _Entity(CategorySpanData, CategorySpanRecord, "id",
+                             lambda d: _fields(d, "id"), person_of=lambda d: d.person_id),
+    "institution": _Entity(InstitutionData, InstitutionRecord, "code",
+                           lambda d: _fields(d, "code")),
+    "fee_row": _Entity(FeeRowData, FeeRowRecord, "id", lambda d: _fields(d, "id"),
+                       person_of=lambda d: d.person_id),
+    "claim": _Entity(ClaimData, ClaimRecord, "fee_row_id", _claim_fields),
+    "parameter_version": _Entity(ParameterVersionData, ParameterVersionRecord, "id",
+                                 lambda d: _fields(d)),
+}
+
+
+T = TypeVar("T", bound=Base)
+_LOAD_CHUNK = 400  # keys per IN (...) lookup
+
+
+class UnknownEntity(ValueError):
+    """A change for an entity this version of the counter does not know."""
+
+
+def apply_changes(session: Session, changes: list[Change]) -> int:
+    """Apply a pulled page in the session's transaction; return how many changes took effect.
+
+    Applying a page again, or an older change after a newer one, takes no effect. A malformed
+    change raises (pydantic's ValidationError, UnknownEntity) and the caller's transaction
+    rolls back with the whole page.
+    """
+    for change in changes:
+        if change.entity not in ENTITIES:
+            raise UnknownEntity(f"change {change.seq}: unknown entity {change.entity!r}")
+    page = _Page(session, changes)
+    applied = 0
+    for change in sorted(changes, key=lambda c: c.seq):
+        if change.op == "delete":
+            took = _delete(page, change.entity, change.key, change.seq)
+        else:
+            took = _upsert(page, change.entity, change.key, change.data or {}, change.seq)
+        session.flush()
+        applied += took
+    return applied
+
+
+class _Page:
+    """The session, with the rows a page's changes look up loaded in a few queries.
+
+    One lookup per change and kind of row would cost more than applying the change.
+    """
+
+    def __init__(self, session: Session, changes: list[Change]) -> None:
+        self.session = session
+        self._absent: set[Any] = set()  # identity keys known not to be in the database
+        wanted: dict[type[Base], set[Any]] = defaultdict(set)
+        for change in changes:
+            entity = ENTITIES[change.entity]
+            wanted[entity.model].add(change.key)
+            wanted[TombstoneRecord].add((change.entity, change.key))
+            wanted[ParkedChangeRecord].add((change.entity, change.key))
+            person_id = (change.data or {}).get("person_id")
+            if entity.person_of is not None and isinstance(person_id, str):
+                wanted[PersonRecord].add(person_id)
+                wanted[TombstoneRecord].add(("person", person_id))
+        for model, keys in wanted.items():
+            self._load(model, sorted(keys))
+
+    def _load(self, model: type[Base], keys: list[Any]) -> None:
+        columns = inspect(model).primary_key
+        for start in range(0, len(keys), _LOAD_CHUNK):
+            chunk = keys[start:start + _LOAD_CHUNK]
+            where = columns[0].in_(chunk) if len(columns) == 1 else tuple_(*columns).in_(chunk)
+            found = {self.session.identity_key(instance=row)
+                     for row in self.session.scalars(select(model).where(where))}
+            self._absent.update(key for key in (self.session.identity_key(model, k)
+                                                for k in chunk) if key not in found)
+
+    def get(self, model: type[T], key: Any) -> T | None:
+        identity = self.session.identity_key(model, key)
+        held = self.session.identity_map.get(identity)
+        if held is not None:
+            return held  # type: ignore[no-any-return]
+        if identity in self._absent:
+            return None
+        return self.session.get(model, key)
+
+    def add(self, row: Base) -> None:
+        self.session.add(row)
+        self._absent.discard(self.session.identity_key(instance=row))
+
+
+def _upsert(page: _Page, name: str, key: str, raw: dict[str, Any], seq: int) -> bool:
+    entity = ENTITIES[name]
+    row = page.get(entity.model, key)
+    parked = page.get(ParkedChangeRecord, (name, key))
+    held = [_tombstone_seq(page, name, key)]
+    held += [row.seq if row is not None else None, parked.seq if parked is not None else None]
+    if any(s is not None and s >= seq for s in held):
+        return False
+    data = entity.schema.model_validate(raw)
+    if entity.person_of is not None:
+        person_id = entity.person_of(data)
+        ended = _tombstone_seq(page, "person", person_id)
+        if ended is not None and ended > seq:
+            # Written before its person was deleted: that delete's cascade ended this version.
+            # Only this one and older: a newer version may belong to another person.
+            _end_version(page, name, key, seq, row, parked)
+            return True
+        if page.get(PersonRecord, person_id) is None:
+            if row is not None:
+                page.session.delete(row)  # its newest version belongs to a person not here yet
+            _park(page, name, key, seq, person_id, data.model_dump(mode="json"))
+            return True
+    if parked is not None:
+        page.session.delete(parked)
+    if row is None:
+        row = entity.model(**{entity.key_field: key})
+        page.add(row)
+    for field, value in entity.fields(data).items():
+        setattr(row, field, value)
+    row.seq = seq
+    if name == "claim":
+        _refresh_fee_row_claim(page, key)
+    if name == "person":
+        page.session.flush()
+        _release_parked(page, key)
+    return True
+
+
+def _delete(page: _Page, name: str, key: str, seq: int) -> bool:
+    entity = ENTITIES[name]
+    ended = _tombstone_seq(page, name, key)
+    if ended is not None and ended >= seq:
+        return False
+    _set_tombstone(page, name, key, seq)
+    row = page.get(entity.model, key)
+    removing = row is not None and row.seq < seq
+    if name == "person":
+        _end_person_parts(page, key, seq, person_removed=removing)
+    if removing:
+        page.session.delete(row)
+    parked = page.get(ParkedChangeRecord, (name, key))
+    if parked is not None and parked.seq < seq:
+        page.session.delete(parked)
+    if name == "claim":
+        _refresh_fee_row_claim(page, key)
+    return True
+
+
+def _end_person_parts(page: _Page, person_id: str, seq: int, *,
+                      person_removed: bool) -> None:
+    """A person's delete at `seq` ends their spans and fee rows written before it.
+
+    Those written after it wait (parked) for the person to come back, as if they had arrived
+    after the delete. Done through the session, before the person goes, so the database's
+    cascade finds nothing left to delete behind the session's back.
+    """
+    for name, part in _parts_of(page, person_id):
+        if part.seq < seq:
+            _set_tombstone(page, name, part.id, part.seq)
+        elif person_removed:
+            _park(page, name, part.id, part.seq, person_id, _as_data(name, part))
+        else:
+            continue
+        page.session.delete(part)
+    for parked in page.session.scalars(select(ParkedChangeRecord).where(
+            ParkedChangeRecord.person_id == person_id, ParkedChangeRecord.seq < seq)):
+        _set_tombstone(page, parked.entity, parked.key, parked.seq)
+        page.session.delete(parked)
+    page.session.flush()
+
+
+def _end_version(page: _Page, name: str, key: str, seq: int, row: SyncedBase | None,
+                 parked: ParkedChangeRecord | None) -> None:
+    """The version `seq` of a row is gone, and with it every older one."""
+    if row is not None:
+        page.session.delete(row)
+    if parked is not None:
+        page.session.delete(parked)
+    _set_tombstone(page, name, key, seq)
+
+
+def _parts_of(page: _Page, person_id: str
+              ) -> list[tuple[str, CategorySpanRecord | FeeRowRecord]]:
+    spans = page.session.scalars(select(CategorySpanRecord)
+                            .where(CategorySpanRecord.person_id == person_id))
+    rows = page.session.scalars(select(FeeRowRecord).where(FeeRowRecord.person_id == person_id))
+    return [("category_span", s) for s in spans] + [("fee_row", r) for r in rows]
+
+
+def _as_data(name: str, row: SyncedBase) -> dict[str, Any]:
+    """A cached row back in its wire form."""
+    schema = ENTITIES[name].schema
+    values = {field: getattr(row, field) for field in schema.model_fields}
+    for field, value in values.items():
+        if isinstance(value, Decimal):
+            values[field] = money_text(value)  # the wire's money is text
+    return schema.model_validate(values).model_dump(mode="json")
+
+
+def _tombstone_seq(page: _Page, name: str, key: str) -> int | None:
+    tombstone = page.get(TombstoneRecord, (name, key))
+    return None if tombstone is None else tombstone.seq
+
+
+def _set_tombstone(page: _Page, name: str, key: str, seq: int) -> None:
+    tombstone = page.get(TombstoneRecord, (name, key))
+    if tombstone is None:
+        page.add(TombstoneRecord(entity=name, key=key, seq=seq))
+    else:
+        tombstone.seq = max(tombstone.seq, seq)
+
+
+def _park(page: _Page, name: str, key: str, seq: int, person_id: str,
+          data: dict[str, Any]) -> None:
+    parked = page.get(ParkedChangeRecord, (name, key))
+    if parked is None:
+        parked = ParkedChangeRecord(entity=name, key=key)
+        page.add(parked)
+    parked.seq, parked.person_id, parked.data = seq, person_id, data
+
+
+def _release_parked(page: _Page, person_id: str) -> None:
+    """Apply the spans and fee rows that were waiting for this person."""
+    waiting = page.session.scalars(select(ParkedChangeRecord)
+                              .where(ParkedChangeRecord.person_id == person_id)
+                              .order_by(ParkedChangeRecord.seq)).all()
+    for parked in waiting:
+        name, key, seq, data = parked.entity, parked.key, parked.seq, parked.data
+        page.session.delete(parked)
+        page.session.flush()
+        _upsert(page, name, key, data, seq)
+
+
+def _refresh_fee_row_claim(page: _Page, fee_row_id: str) -> None:
+    """A fee row already loaded shows its new claim (the relationship is read-only)."""
+    page.session.flush()
+    fee_row = page.session.identity_map.get(page.session.identity_key(FeeRowRecord, fee_row_id))
+    if fee_row is not None:
+        page.session.expire(fee_row, ["claim"])
+
+
+# -- cursors ------------------------------------------------------------------------------------
+
+def get_cursor(session: Session, stream: str) -> int:
+    """The last seq pulled on `stream` (0: nothing yet)."""
+    row = session.get(SyncCursorRecord, stream)
+    return 0 if row is None else row.cursor
+
+
+def set_cursor(session: Session, stream: str, cursor: int) -> None:
+    """Record the last seq pulled; in the page's transaction, so the cursor and data agree."""
+    row = session.get(SyncCursorRecord, stream)
+    if row is None:
+        session.add(SyncCursorRecord(stream=stream, cursor=cursor, updated_at=utc_now()))
+    else:
+        row.cursor = cursor
+        row.updated_at = utc_now()

@@ -1,0 +1,436 @@
+"""The cache's tables as SQLAlchemy 2 typed models: district entities, local work, sync state.
+
+The schema itself is owned by the Alembic migrations in `migrations/`; these models must match
+them (tests/store checks that they do). Money is `Decimal` (stored as exact text), instants are
+aware UTC datetimes, dates are `datetime.date`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
+
+from desktop.store.search_keys import name_keys, reversed_key
+from desktop.store.types import Money, UtcDateTime, utc_now
+
+# Stable constraint names, so later migrations can alter them (SQLite batch mode needs names).
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+ZERO = Decimal("0.00")
+# Index expressions, written once: a query uses an expression index only when it repeats the
+# expression exactly (with literal numbers, not bound parameters).
+NAME_FROM_2 = "substr(name, 2)"
+NAME_FROM_3 = "substr(name, 3)"
+LONG_NAME = "length(name) > 3"
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {  # noqa: RUF012 - SQLAlchemy's declarative hook
+        str: String(255),
+        int: Integer(),
+        bool: Boolean(),
+        dt.date: Date(),
+        dt.datetime: UtcDateTime(),
+        Decimal: Money(),
+        uuid.UUID: Uuid(),
+        dict[str, Any]: JSON(),
+        list[Any]: JSON(),
+        list[int]: JSON(),
+        list[str]: JSON(),
+    }
+
+
+# -- what the district sends (each row keeps the change seq that last wrote it) ----------------
+
+class SyncedBase(Base):
+    """A table filled from the district's change feed."""
+
+    __abstract__ = True
+
+    seq: Mapped[int] = mapped_column(default=0)  # the change that last wrote the row
+
+
+class PersonRecord(SyncedBase):
+    """A person the street serves (PersonData), with the keys person search runs on."""
+
+    __tablename__ = "person"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # the district's id
+    id_number: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(64))
+    sex: Mapped[str] = mapped_column(String(1))
+    birth_date: Mapped[dt.date]
+    phone: Mapped[str | None] = mapped_column(String(32))
+    address: Mapped[str | None]
+    street_code: Mapped[str] = mapped_column(String(32))
+    committee: Mapped[str | None] = mapped_column(String(64))  # 居委
+    bank_account: Mapped[str | None] = mapped_column(String(32))
+    resident_insurance: Mapped[bool] = mapped_column(default=False)
+    mutual_aid_years: Mapped[list[int]] = mapped_column(default=list)
+    mutual_aid_benefits_from: Mapped[dt.date | None]
+    external_inpatient_insurance: Mapped[bool] = mapped_column(default=False)
+    allowance_balance: Mapped[Decimal] = mapped_column(default=ZERO)
+    # Search keys (migration 0002), kept in step with name / id_number / phone by _derive_keys.
+    name_pinyin: Mapped[str] = mapped_column(String(255), server_default="")
+    name_initials: Mapped[str] = mapped_column(String(64), server_default="")
+    id_reversed: Mapped[str] = mapped_column(String(18), server_default="")
+    phone_reversed: Mapped[str | None] = mapped_column(String(32))
+
+    __table_args__ = (
+        CheckConstraint("sex IN ('M', 'F')", name="sex"),
+        # name then id: exact and prefix name search read in result order, no sort
+        Index(None, "name", "id"),
+        Index(None, "name_pinyin", "name", "id"),
+        Index(None, "name_initials", "name", "id"),
+        Index(None, "id_reversed"),
+        Index(None, "phone_reversed"),
+        # "name contains" for names of up to 3 characters: the name from its 2nd and from its
+        # 3rd character; longer names (compound surnames, 阿不都·热合曼) are few and scanned.
+        Index("ix_person_name_from_2", text(NAME_FROM_2), "name", "id"),
+        Index("ix_person_name_from_3", text(NAME_FROM_3), "name", "id"),
+        Index("ix_person_long_name", "name", "id", sqlite_where=text(LONG_NAME)),
+    )
+
+    @validates("name", "id_number", "phone")
+    def _derive_keys(self, field: str, value: str | None) -> str | None:
+        if field == "name" and value is not None:
+            self.name_pinyin, self.name_initials = name_keys(value)
+        elif field == "id_number" and value is not None:
+            self.id_reversed = reversed_key(value) or ""
+        elif field == "phone":
+            self.phone_reversed = reversed_key(value)
+        return value
+
+
+class CategorySpanRecord(SyncedBase):
+    """A category the person held from start to end inclusive (CategorySpanData)."""
+
+    __tablename__ = "category_span"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("person.id", ondelete="CASCADE"), index=True)
+    code: Mapped[str] = mapped_column(String(32))
+    start: Mapped[dt.date]
+    end: Mapped[dt.date | None]
+    source: Mapped[str]
+
+
+class InstitutionRecord(SyncedBase):
+    """A medical institution (InstitutionData)."""
+
+    __tablename__ = "institution"
+
+    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str]
+    level: Mapped[int]
+    in_shanghai: Mapped[bool] = mapped_column(default=True)
+
+
+class FeeRowRecord(SyncedBase):
+    """A fee row the district feed pushed (FeeRowData), and who holds it district-wide (ClaimData).
+
+    The claim comes from the district's claim registry (ClaimRecord), not from this counter:
+    the counter's own pending claims are its applications' rows.
+    """
+
+    __tablename__ = "fee_row"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("person.id", ondelete="CASCADE"))
+    institution_code: Mapped[str | None] = mapped_column(String(64))
+    issuer_code: Mapped[str | None] = mapped_column(String(32))  # 票据代码
+    receipt_no: Mapped[str] = mapped_column(String(64))  # 票据号码
+    check_code: Mapped[str | None] = mapped_column(String(32))  # 校验码
+    date: Mapped[dt.date]
+    kind: Mapped[str] = mapped_column(String(32))
+    hospital_level: Mapped[int]
+    in_shanghai: Mapped[bool] = mapped_column(default=True)
+    out_of_province_filed: Mapped[bool] = mapped_column(default=False)
+    total: Mapped[Decimal]
+    out_of_scope: Mapped[Decimal]
+    self_pay: Mapped[Decimal]
+    deductible_part: Mapped[Decimal] = mapped_column(default=ZERO)
+    external_deductible: Mapped[Decimal] = mapped_column(default=ZERO)
+    external_reimbursed: Mapped[Decimal] = mapped_column(default=ZERO)
+    one_stop_settled: Mapped[bool] = mapped_column(default=False)
+    already_claimed: Mapped[bool] = mapped_column(default=False)
+    clearing_pending: Mapped[bool] = mapped_column(default=False)
+    major_illness: Mapped[bool] = mapped_column(default=False)
+    major_illness_doc: Mapped[bool] = mapped_column(default=False)
+    means_test_included: Mapped[bool] = mapped_column(default=False)
+
+    claim: Mapped[ClaimRecord | None] = relationship(
+        primaryjoin="FeeRowRecord.id == foreign(ClaimRecord.fee_row_id)", viewonly=True,
+        lazy="joined", uselist=False)
+
+    __table_args__ = (
+        Index(None, "person_id", "date"),
+        Index(None, "receipt_no", "issuer_code"),
+    )
+
+    @property
+    def claimed_by_application(self) -> uuid.UUID | None:
+        return None if self.claim is None else self.claim.application_id
+
+    @property
+    def claim_status(self) -> str | None:
+        return None if self.claim is None else self.claim.status
+
+    @property
+    def claimed_at(self) -> dt.datetime | None:
+        return None if self.claim is None else self.claim.claimed_at
+
+    @property
+    def claimed_street(self) -> str | None:
+        return None if self.claim is None else self.claim.street_code
+
+    @property
+    def claimed_program(self) -> str | None:
+        return None if self.claim is None else self.claim.program
+
+
+class ClaimRecord(SyncedBase):
+    """Who holds a fee row district-wide (ClaimData): the server's claim registry, pulled.
+
+    Keyed by the fee row's id but without a foreign key: the registry is district-wide and a
+    claim may arrive before, or outlive, the row in this cache.
+    """
+
+    __tablename__ = "claim"
+
+    fee_row_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    application_id: Mapped[uuid.UUID]
+    street_code: Mapped[str] = mapped_column(String(32))
+    device_id: Mapped[str] = mapped_column(String(64))
+    claimed_at: Mapped[dt.datetime]
+    status: Mapped[str] = mapped_column(String(16))  # claimed | paid | released
+    program: Mapped[str | None] = mapped_column(String(16))  # assistance | mutual_aid
+
+
+
+class ParameterVersionRecord(SyncedBase):
+    """A dated policy parameter value the district published (ParameterVersionData)."""
+
+    __tablename__ = "parameter_version"
+
+    id: Mapped[str] = mapped_column(String(255), primary_key=True)  # the change key
+    key: Mapped[str]
+    effective_from: Mapped[dt.date]
+    value: Mapped[str] = mapped_column(Text)
+    source: Mapped[str]
+
+    __table_args__ = (UniqueConstraint("key", "effective_from"),)
+
+
+# -- the counter's own work ---------------------------------------------------------------------
+
+class ScannedReceiptRecord(Base):
+    """Every raw scan, kept verbatim until it is matched or dismissed (RECEIPTS.md)."""
+
+    __tablename__ = "scanned_receipt"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    raw_text: Mapped[str] = mapped_column(Text)
+    scanned_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    clerk: Mapped[str] = mapped_column(String(64))
+    person_id: Mapped[str | None] = mapped_column(String(64))  # whose counter session
+    format: Mapped[str | None] = mapped_column(String(32))  # which QR form was recognised
+    issuer_code: Mapped[str | None] = mapped_column(String(32))
+    receipt_no: Mapped[str | None] = mapped_column(String(64))
+    check_code: Mapped[str | None] = mapped_column(String(32))
+    amount: Mapped[Decimal | None]
+    receipt_date: Mapped[dt.date | None]
+    # no foreign key: the district may withdraw the row; the scan and its match stay on record
+    fee_row_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+
+    __table_args__ = (
+        CheckConstraint("status IN ('pending', 'matched', 'dismissed')", name="status"),
+        Index(None, "status", "scanned_at"),
+        Index(None, "receipt_no"),
+    )
+
+
+class ApplicationRecord(Base):
+    """An application made at this counter, with the amount and the calc result it was saved with.
+
+    person_id and the rows' fee_row_id carry no foreign key on purpose: the district may
+    withdraw a person or a row after the application was made, and the application stays.
+    """
+
+    __tablename__ = "application"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    program: Mapped[str] = mapped_column(String(16))  # assistance | mutual_aid
+    district: Mapped[str] = mapped_column(String(16))  # shanghai | changning | minhang
+    person_id: Mapped[str] = mapped_column(String(64), index=True)
+    proxy_name: Mapped[str | None] = mapped_column(String(64))  # 委托代办
+    proxy_id_number: Mapped[str | None] = mapped_column(String(18))
+    auto_enrolled: Mapped[bool] = mapped_column(default=False)  # 免申即享
+    # draft | saved | submitted | accepted | refused | reviewed | approved | ...: services decide
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    payable: Mapped[Decimal] = mapped_column(default=ZERO)
+    buckets: Mapped[dict[str, Any]] = mapped_column(default=dict)  # bucket -> "12.34"
+    case: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the calc contract input
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the calc output, with trace
+    parameter_versions: Mapped[list[str]] = mapped_column(default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    created_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+    server_reason: Mapped[str | None] = mapped_column(String(64))  # e.g. "already_claimed"
+    server_message: Mapped[str | None] = mapped_column(Text)
+
+    rows: Mapped[list[ApplicationRowRecord]] = relationship(
+        back_populates="application", cascade="all, delete-orphan", passive_deletes=True)
+    signatures: Mapped[list[SignatureRecord]] = relationship(
+        back_populates="application", cascade="all, delete-orphan", passive_deletes=True,
+        order_by="SignatureRecord.signed_at")
+
+
+class ApplicationRowRecord(Base):
+    """A fee row ticked in an application."""
+
+    __tablename__ = "application_row"
+
+    application_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("application.id", ondelete="CASCADE"), primary_key=True)
+    fee_row_id: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+
+    application: Mapped[ApplicationRecord] = relationship(back_populates="rows")
+
+
+class SignatureRecord(Base):
+    """经办人 / 审核人 / 审批人 signing an application: one each, three different people."""
+
+    __tablename__ = "signature"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    application_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("application.id", ondelete="CASCADE"))
+    role: Mapped[str] = mapped_column(String(16))
+    username: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+
+    application: Mapped[ApplicationRecord] = relationship(back_populates="signatures")
+
+    __table_args__ = (
+        CheckConstraint("role IN ('handler', 'reviewer', 'approver')", name="role"),
+        UniqueConstraint("application_id", "role"),
+        # CN-2026 §3 (POLICY.md §6.5): handler, reviewer and approver are three different people
+        UniqueConstraint("application_id", "username"),
+    )
+
+
+class UserRecord(Base):
+    """A user who logged in at this counter, as the district described them."""
+
+    __tablename__ = "user"
+
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    roles: Mapped[list[str]] = mapped_column(default=list)
+
+
+class AuditEventRecord(Base):
+    """Who did what when. Append-only: triggers refuse UPDATE and DELETE (migration 0001)."""
+
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    event_id: Mapped[uuid.UUID] = mapped_column(unique=True, default=uuid.uuid4)
+    at: Mapped[dt.datetime] = mapped_column(default=utc_now, index=True)
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str]
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    __table_args__ = (Index(None, "subject"),)
+
+
+# -- sync state ---------------------------------------------------------------------------------
+
+class OutboxRecord(Base):
+    """A change waiting to be pushed, written in the same transaction as the change itself."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)  # push order
+    idempotency_key: Mapped[uuid.UUID] = mapped_column(unique=True, default=uuid.uuid4)
+    kind: Mapped[str] = mapped_column(String(32))  # application | signature | audit_event
+    payload: Mapped[dict[str, Any]]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_attempt_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    delivered_at: Mapped[dt.datetime | None]
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+    __table_args__ = (
+        Index("ix_outbox_waiting", "id", sqlite_where=text("delivered_at IS NULL")),
+    )
+
+
+OutboxRow = OutboxRecord
+
+
+class SyncCursorRecord(Base):
+    """The last change seq pulled, per stream."""
+
+    __tablename__ = "sync_cursor"
+
+    stream: Mapped[str] = mapped_column(String(64), primary_key=True)
+    cursor: Mapped[int] = mapped_column(default=0)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+class TombstoneRecord(Base):
+    """The newest delete seen for an entity's key, so an older upsert delivered late stays dead.
+
+    Kept when the key is created again: it still tells which older changes the delete ended.
+    """
+
+    __tablename__ = "sync_tombstone"
+
+    entity: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    seq: Mapped[int]
+
+
+class ParkedChangeRecord(Base):
+    """An upsert that arrived before the person it belongs to; applied when the person arrives."""
+
+    __tablename__ = "sync_parked"
+
+    entity: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    seq: Mapped[int]
+    person_id: Mapped[str] = mapped_column(String(64), index=True)
+    data: Mapped[dict[str, Any]]

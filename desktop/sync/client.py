@@ -1,0 +1,134 @@
+"""The district API over httpx: typed requests and responses (desktop.wire), clear failures.
+
+TLS certificates are always verified; a district with its own CA passes its CA file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import httpx
+from pydantic import BaseModel, ValidationError
+
+from desktop import wire
+
+_T = TypeVar("_T", bound=BaseModel)
+
+
+class Offline(ConnectionError):
+    """The server could not be reached (network down, server stopped, timeout)."""
+
+
+class ServerRefused(RuntimeError):
+    """The server answered with an error; `code` and a Chinese `message` for the clerk."""
+
+    def __init__(self, status: int, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(f"{status} {code}: {message}")
+        self.status = status
+        self.code = code
+        self.message = message
+        self.field = field
+
+
+class DistrictClient:
+    def __init__(
+        self,
+        base_url: str,
+        device_token: Callable[[], str | None] | None = None,
+        *,
+        ca_file: Path | None = None,
+        timeout: float = 15.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._device_token = device_token
+        self.session_token: str | None = None
+        verify: bool | str = str(ca_file) if ca_file is not None else True
+        self._http = httpx.Client(base_url=self.base_url + wire.API_PREFIX, timeout=timeout,
+                                  verify=verify, transport=transport)
+
+    def close(self) -> None:
+        self._http.close()
+
+    def __enter__(self) -> DistrictClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- calls -----------------------------------------------------------------------------
+
+    def health(self) -> bool:
+        try:
+            return self._http.get("/health").status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def register(self, enrolment_code: str, device_name: str) -> wire.DeviceRegistered:
+        body = wire.RegisterDevice(enrolment_code=enrolment_code, device_name=device_name)
+        return self._call("POST", "/devices/register", wire.DeviceRegistered, body,
+                          auth=False)
+
+    def login(self, username: str, password: str) -> wire.LoggedIn:
+        result = self._call("POST", "/login", wire.LoggedIn,
+                            wire.Login(username=username, password=password))
+        self.session_token = result.session_token
+        return result
+
+    def changes(self, cursor: int, limit: int) -> wire.ChangesPage:
+        return self._call("GET", "/changes", wire.ChangesPage,
+                          params={"cursor": cursor, "limit": limit})
+
+    def push(self, items: list[wire.OutboxItem]) -> wire.PushResult:
+        return self._call("POST", "/push", wire.PushResult, wire.Push(items=items))
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def _headers(self, auth: bool) -> dict[str, str]:
+        headers: dict[str, str] = {}
+        if auth and self._device_token is not None:
+            token = self._device_token()
+            if token:
+                headers["Authorization"] = f"Bearer {token}"
+        if auth and self.session_token:
+            headers["X-Session-Token"] = self.session_token
+        return headers
+
+    def _call(
+        self,
+        method: str,
+        path: str,
+        answer: type[_T],
+        body: BaseModel | None = None,
+        *,
+        params: dict[str, Any] | None = None,
+        auth: bool = True,
+    ) -> _T:
+        headers = self._headers(auth)
+        content = None
+        if body is not None:
+            headers["Content-Type"] = "application/json"
+            content = body.model_dump_json()
+        try:
+            response = self._http.request(method, path, params=params, headers=headers,
+                                          content=content)
+        except (httpx.TransportError, httpx.TimeoutException) as exc:
+            raise Offline(f"{type(exc).__name__}: 无法连接区服务器") from None
+        if response.status_code >= 400:
+            raise _refusal(response)
+        try:
+            return answer.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise ServerRefused(response.status_code, "bad_response",
+                                f"区服务器的应答无法识别（{exc.error_count()} 处不符）") from None
+
+
+def _refusal(response: httpx.Response) -> ServerRefused:
+    try:
+        error = wire.ErrorBody.model_validate_json(response.content)
+        return ServerRefused(response.status_code, error.code, error.message, error.field)
+    except ValidationError:
+        return ServerRefused(response.status_code, f"http_{response.status_code}",
+                             f"区服务器返回错误 {response.status_code}")

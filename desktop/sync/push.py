@@ -1,0 +1,91 @@
+"""Push: deliver the outbox at least once; the server applies each item exactly once.
+
+Every outbox item was written in the transaction of the change it carries and has a key made
+by the counter. Items go in the order they were saved; a result is recorded in one transaction
+with its effect on the local application (accepted, or marked for review with the server's
+reason). A push cut off half-way is simply repeated: the server answers "duplicate" for what it
+already applied, with the original outcome.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy.orm import Session
+
+from desktop import wire
+from desktop.store import Store, mark_attempt_failed, mark_delivered, pending_outbox
+from desktop.sync.client import DistrictClient, Offline, ServerRefused
+
+Progress = Callable[[int, int], None]
+# What the layer above does with a verdict, in the transaction that records it.
+OnResult = Callable[[Session, wire.OutboxItem, wire.ItemResult], None]
+
+
+@dataclass(frozen=True)
+class PushStats:
+    sent: int
+    accepted: int
+    refused: int
+    duplicates: int
+
+
+def push(
+    store: Store,
+    client: DistrictClient,
+    *,
+    batch: int = 200,
+    progress: Progress | None = None,
+    on_result: OnResult | None = None,
+) -> PushStats:
+    """Push until the outbox is empty; raises Offline / ServerRefused and keeps the items."""
+    sent = accepted = refused = duplicates = 0
+    while True:
+        with store.session() as session:
+            rows = pending_outbox(session, batch)
+            items = [wire.OutboxItem.model_validate(
+                {"idempotency_key": r.idempotency_key, "kind": r.kind, "payload": r.payload,
+                 "created_at": r.created_at}) for r in rows]
+        if not items:
+            break
+        try:
+            answer = client.push(items)
+        except (Offline, ServerRefused) as exc:
+            with store.session() as session:
+                _failed(session, items, str(exc))
+            raise
+        by_key = {i.idempotency_key: i for i in items}
+        with store.session() as session:
+            for result in answer.results:
+                item = by_key.get(result.idempotency_key)
+                if item is None:
+                    continue  # not ours: ignore rather than trust
+                mark_delivered(session, result.idempotency_key, result.model_dump(mode="json"))
+                if on_result is not None:
+                    on_result(session, item, result)
+        sent += len(answer.results)
+        for result in answer.results:
+            if result.status == "accepted":
+                accepted += 1
+            elif result.status == "refused":
+                refused += 1
+            else:
+                duplicates += 1
+        if progress is not None:
+            progress(sent, sent + _waiting(store))
+        if len(answer.results) < len(items):
+            break  # the server answered for fewer items: try the rest on the next round
+    return PushStats(sent, accepted, refused, duplicates)
+
+
+def _failed(session: Session, items: list[wire.OutboxItem], error: str) -> None:
+    for item in items:
+        mark_attempt_failed(session, item.idempotency_key, error)
+
+
+def _waiting(store: Store) -> int:
+    from desktop.store import outbox_waiting_count
+
+    with store.session() as session:
+        return outbox_waiting_count(session)

@@ -1,0 +1,79 @@
+"""`python -m district serve | seed | migrate`: the district server's commands."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from district.config import DEFAULT_HOST, SettingsError, load_settings
+from district.log import configure_logging
+
+log = logging.getLogger("district")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m district", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the API server (migrates the database first)")
+    serve.add_argument("--host", help=f"address to listen on (default {DEFAULT_HOST})")
+    serve.add_argument("--port", type=int, help="port (default 8470)")
+    serve.add_argument("--database-url", help="sqlite:///PATH or postgresql+psycopg://…")
+
+    seed = commands.add_parser("seed", help="fill the database with a synthetic district")
+    seed.add_argument("--persons", type=int, default=1000, help="how many persons (default 1000)")
+    seed.add_argument("--database-url", help="sqlite:///PATH or postgresql+psycopg://…")
+    seed.add_argument("--seed", type=int, default=2026, help="random seed (default 2026)")
+    seed.add_argument("--password", help="one password for every user (demo); "
+                      "otherwise each gets a random one, printed once")
+    seed.add_argument("--streets", help="comma-separated street codes (default: all 23)")
+    seed.add_argument("--devices-per-street", type=int, default=2,
+                      help="one-time enrolment codes per street (default 2)")
+    seed.add_argument("--reset", action="store_true", help="empty the database first")
+    seed.add_argument("--json", action="store_true",
+                      help="print the credentials as JSON instead of a table")
+
+    migrate = commands.add_parser("migrate", help="bring the database schema up to date")
+    migrate.add_argument("--database-url", help="sqlite:///PATH or postgresql+psycopg://…")
+
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(database_url=args.database_url,
+                                 host=getattr(args, "host", None),
+                                 port=getattr(args, "port", None))
+    except SettingsError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level, settings.log_format)
+
+    from district.db import Database
+
+    db = Database(settings.database_url)
+    try:
+        if args.command == "serve":
+            from district.server import serve as run_server
+
+            return run_server(settings, db)
+        if args.command == "seed":
+            from district.seed import SeedOptions, print_credentials, seed_district
+
+            options = SeedOptions(persons=args.persons, seed=args.seed, password=args.password,
+                                  streets=args.streets.split(",") if args.streets else None,
+                                  devices_per_street=args.devices_per_street, reset=args.reset)
+            try:
+                report = seed_district(db, options)
+            except ValueError as exc:
+                print(f"error: {exc}", file=sys.stderr)
+                return 2
+            print_credentials(report, as_json=args.json)
+            return 0
+        db.migrate()
+        log.info("schema up to date", extra={"database": db.display_url})
+        return 0
+    finally:
+        db.dispose()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""The HTTP layer: routers per resource, authentication as dependencies, errors as ErrorBody."""

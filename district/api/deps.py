@@ -1,0 +1,98 @@
+"""Dependencies every route declares: the database, the device, the clerk's session, roles.
+
+Protected routers declare `require_session` (or `require_device`) at router level, so a route
+cannot be added without authentication.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from district.api.errors import ApiError
+from district.config import Settings
+from district.db import Database
+from district.services.auth import (
+    DeviceIdentity,
+    SessionIdentity,
+    device_for_token,
+    session_for_token,
+)
+from district.services.outcome import Caller
+
+_bearer = HTTPBearer(auto_error=False, scheme_name="DeviceToken",
+                     description="The device token from POST /devices/register.")
+_session_header = APIKeyHeader(name="X-Session-Token", auto_error=False,
+                               scheme_name="SessionToken",
+                               description="The session token from POST /login.")
+
+
+def get_db(request: Request) -> Database:
+    db: Database = request.app.state.db
+    return db
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+DbDep = Annotated[Database, Depends(get_db)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def require_device(
+    request: Request,
+    db: DbDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> DeviceIdentity:
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise ApiError(401, "device_required", "本机尚未注册到区服务器，或未提供设备令牌。")
+    with db.read() as session:
+        device = device_for_token(session, credentials.credentials)
+    if device is None:
+        raise ApiError(401, "device_unknown", "设备令牌无效或已被停用，请重新注册本机。")
+    request.state.device_id = device.id
+    return device
+
+
+DeviceDep = Annotated[DeviceIdentity, Depends(require_device)]
+
+
+def require_session(
+    request: Request,
+    db: DbDep,
+    device: DeviceDep,
+    token: Annotated[str | None, Depends(_session_header)],
+) -> SessionIdentity:
+    if not token:
+        raise ApiError(401, "login_required", "请先登录。")
+    with db.read() as session:
+        found = session_for_token(session, device, token)
+    if found is None:
+        raise ApiError(401, "session_invalid", "登录已过期或无效，请重新登录。")
+    request.state.user = found.user.username
+    return found
+
+
+SessionDep = Annotated[SessionIdentity, Depends(require_session)]
+
+
+def require_role(*roles: str) -> Callable[[SessionIdentity], SessionIdentity]:
+    """A dependency that also needs one of `roles` (403 otherwise)."""
+
+    def check(identity: SessionDep) -> SessionIdentity:
+        if not identity.user.roles & set(roles):
+            raise ApiError(403, "forbidden", "当前账号没有执行此操作的权限。")
+        return identity
+
+    return check
+
+
+def caller_of(identity: SessionIdentity) -> Caller:
+    return Caller(device_id=identity.device.id, street_code=identity.device.street_code,
+                  district=identity.device.district, username=identity.user.username,
+                  roles=identity.user.roles)

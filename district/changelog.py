@@ -1,0 +1,148 @@
+"""The change sequence counters pull, and the wire shape of every entity in it.
+
+Each change carries the entity's `desktop.wire` *Data fields as they were when it changed, and
+is written in the transaction of that change. Sequence numbers are handed out by updating the
+one-row counter as the last step before commit: the row lock serialises the writers, so the
+numbers become visible in order and a reader's cursor never skips a change that commits later.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from desktop import wire
+from desktop.policy.parameters import ParameterValue
+from district import models
+from district.values import from_fen, utcnow
+
+_CHUNK = 5000
+
+
+@dataclass(frozen=True)
+class PendingChange:
+    entity: wire.Entity
+    key: str
+    street_code: str | None  # None: every street sees it (institutions, parameters)
+    data: dict[str, Any] | None
+    op: str = "upsert"
+
+
+def record_changes(session: Session, changes: list[PendingChange],
+                   at: datetime | None = None) -> None:
+    """Give `changes` the next sequence numbers and write them, in this transaction."""
+    if not changes:
+        return
+    session.flush()
+    last = session.execute(
+        update(models.ChangeCounter)
+        .where(models.ChangeCounter.id == 1)
+        .values(last_seq=models.ChangeCounter.last_seq + len(changes))
+        .returning(models.ChangeCounter.last_seq)
+    ).scalar_one()
+    first = last - len(changes) + 1
+    moment = at or utcnow()
+    table = models.table_of(models.Change)
+    for start in range(0, len(changes), _CHUNK):
+        session.execute(table.insert(), [
+            {"seq": first + start + i, "entity": c.entity, "key": c.key, "op": c.op,
+             "street_code": c.street_code, "data": c.data, "at": moment}
+            for i, c in enumerate(changes[start:start + _CHUNK])
+        ])
+
+
+def _dump(model: wire.Strict) -> dict[str, Any]:
+    return model.model_dump(mode="json")
+
+
+def person_data(p: models.Person) -> dict[str, Any]:
+    return _dump(wire.PersonData(
+        id=p.id, id_number=p.id_number, name=p.name, sex=p.sex,  # type: ignore[arg-type]
+        birth_date=p.birth_date, phone=p.phone, address=p.address, street_code=p.street_code,
+        committee=p.committee, bank_account=p.bank_account,
+        resident_insurance=p.resident_insurance, mutual_aid_years=sorted(p.mutual_aid_years),
+        mutual_aid_benefits_from=p.mutual_aid_benefits_from,
+        external_inpatient_insurance=p.external_inpatient_insurance,
+        allowance_balance=from_fen(p.allowance_balance_fen),
+    ))
+
+
+def person_change(p: models.Person) -> PendingChange:
+    return PendingChange("person", p.id, p.street_code, person_data(p))
+
+
+def span_change(s: models.CategorySpan, street_code: str) -> PendingChange:
+    data = _dump(wire.CategorySpanData(id=s.id, person_id=s.person_id, code=s.code,
+                                       start=s.start_date, end=s.end_date, source=s.source))
+    return PendingChange("category_span", s.id, street_code, data)
+
+
+def institution_change(i: models.Institution) -> PendingChange:
+    data = _dump(wire.InstitutionData(code=i.code, name=i.name, level=i.level,
+                                      in_shanghai=i.in_shanghai))
+    return PendingChange("institution", i.code, None, data)
+
+
+def fee_row_data(r: models.FeeRow) -> dict[str, Any]:
+    return _dump(wire.FeeRowData(
+        id=r.id, person_id=r.person_id, institution_code=r.institution_code,
+        issuer_code=r.issuer_code, receipt_no=r.receipt_no, check_code=r.check_code,
+        date=r.receipt_date, kind=r.kind,  # type: ignore[arg-type]
+        hospital_level=r.hospital_level, in_shanghai=r.in_shanghai,
+        out_of_province_filed=r.out_of_province_filed, total=from_fen(r.total_fen),
+        out_of_scope=from_fen(r.out_of_scope_fen), self_pay=from_fen(r.self_pay_fen),
+        deductible_part=from_fen(r.deductible_part_fen),
+        external_deductible=from_fen(r.external_deductible_fen),
+        external_reimbursed=from_fen(r.external_reimbursed_fen),
+        one_stop_settled=r.one_stop_settled, already_claimed=r.already_claimed,
+        clearing_pending=r.clearing_pending, major_illness=r.major_illness,
+        major_illness_doc=r.major_illness_doc, means_test_included=r.means_test_included,
+    ))
+
+
+def fee_row_change(r: models.FeeRow) -> PendingChange:
+    return PendingChange("fee_row", r.id, r.street_code, fee_row_data(r))
+
+
+def claim_data(c: models.Claim, program: str | None = None) -> dict[str, Any]:
+    return _dump(wire.ClaimData(
+        fee_row_id=c.fee_row_id, application_id=c.application_id,  # type: ignore[arg-type]
+        street_code=c.street_code, device_id=c.device_id, claimed_at=c.claimed_at,
+        status=c.status,  # type: ignore[arg-type]
+        program=program,  # type: ignore[arg-type]
+    ))
+
+
+def claim_change(c: models.Claim, program: str) -> PendingChange:
+    return PendingChange("claim", c.fee_row_id, c.street_code, claim_data(c, program))
+
+
+def parameter_key(value: ParameterValue) -> str:
+    """"assistance:category.dibao.outpatient_rate", as the calc output names parameters."""
+    return f"{value.file.removesuffix('.yaml')}:{value.key}"
+
+
+def parameter_text(value: object) -> str:
+    """A parameter value as the wire's text: amounts and rates as decimals, lists as JSON."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Decimal | int):
+        return str(value)
+    if value is None:
+        return "null"
+    if isinstance(value, tuple | list):
+        return json.dumps(list(value), ensure_ascii=False)
+    raise TypeError(f"unexpected parameter value {value!r}")
+
+
+def parameter_change(p: models.ParameterVersion) -> PendingChange:
+    data = _dump(wire.ParameterVersionData(key=p.key, effective_from=p.effective_from,
+                                           value=p.value, source=p.source))
+    return PendingChange("parameter_version", f"{p.key}@{p.effective_from.isoformat()}", None,
+                         data)

@@ -1,0 +1,1 @@
+"""Alembic migrations of the district database, run by `district.db.Database.migrate`."""

@@ -1,0 +1,311 @@
+"""The district database as typed SQLAlchemy models (schemas for the wire live in desktop.wire).
+
+Money is stored as integer fen (exact and summable in SQL on SQLite and PostgreSQL alike);
+times as naive UTC, returned aware. The migrations in `district/migrations` create these tables.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware datetime stored as naive UTC, so both back ends compare and sort it alike."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table of a model, for bulk inserts without the ORM's per-row cost."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table
+
+
+class Street(Base):
+    """A street (街道) or town (镇) of the district, with its service centre's counters."""
+
+    __tablename__ = "streets"
+    code: Mapped[str] = mapped_column(String(12), primary_key=True)
+    name: Mapped[str] = mapped_column(String(32))
+    district: Mapped[str] = mapped_column(String(16))  # changning | minhang (policy overlay)
+    kind: Mapped[str] = mapped_column(String(8))  # street | town
+    slug: Mapped[str] = mapped_column(String(32), unique=True)
+
+
+class EnrolmentCode(Base):
+    __tablename__ = "enrolment_codes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    street_code: Mapped[str] = mapped_column(ForeignKey("streets.code"))
+    created_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    device_id: Mapped[str | None] = mapped_column(ForeignKey("devices.id"))
+
+
+class Device(Base):
+    """A registered counter PC; only the SHA-256 of its token is kept."""
+
+    __tablename__ = "devices"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    street_code: Mapped[str] = mapped_column(ForeignKey("streets.code"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    registered_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(64))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    street_code: Mapped[str | None] = mapped_column(ForeignKey("streets.code"), index=True)
+    district: Mapped[str] = mapped_column(String(16))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None]
+
+
+class UserRole(Base):
+    __tablename__ = "user_roles"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+
+
+class LoginSession(Base):
+    """A clerk's login on one device; only the SHA-256 of its token is kept."""
+
+    __tablename__ = "sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+
+
+class Person(Base):
+    __tablename__ = "persons"
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    id_number: Mapped[str] = mapped_column(String(18), unique=True)
+    name: Mapped[str] = mapped_column(String(32))
+    sex: Mapped[str] = mapped_column(String(1))
+    birth_date: Mapped[date] = mapped_column(Date)
+    phone: Mapped[str | None] = mapped_column(String(20))
+    address: Mapped[str | None] = mapped_column(String(128))
+    street_code: Mapped[str] = mapped_column(ForeignKey("streets.code"), index=True)
+    committee: Mapped[str | None] = mapped_column(String(64))
+    bank_account: Mapped[str | None] = mapped_column(String(32))
+    resident_insurance: Mapped[bool] = mapped_column(Boolean, default=False)
+    mutual_aid_years: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    mutual_aid_benefits_from: Mapped[date | None] = mapped_column(Date)
+    external_inpatient_insurance: Mapped[bool] = mapped_column(Boolean, default=False)
+    allowance_balance_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class CategorySpan(Base):
+    __tablename__ = "category_spans"
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.id"), index=True)
+    code: Mapped[str] = mapped_column(String(24))
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    source: Mapped[str] = mapped_column(String(64))
+
+
+class Institution(Base):
+    __tablename__ = "institutions"
+    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    level: Mapped[int] = mapped_column(Integer)
+    in_shanghai: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class FeeRow(Base):
+    """A fee row of the district feed (四医联动), POLICY.md §2, with its receipt's identifiers."""
+
+    __tablename__ = "fee_rows"
+    __table_args__ = (UniqueConstraint("issuer_code", "receipt_no"),)
+    id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.id"), index=True)
+    street_code: Mapped[str] = mapped_column(ForeignKey("streets.code"), index=True)
+    institution_code: Mapped[str | None] = mapped_column(ForeignKey("institutions.code"))
+    issuer_code: Mapped[str | None] = mapped_column(String(8))
+    receipt_no: Mapped[str] = mapped_column(String(20))
+    check_code: Mapped[str | None] = mapped_column(String(8))
+    receipt_qr: Mapped[str | None] = mapped_column(String(256))
+    receipt_date: Mapped[date] = mapped_column(Date)
+    kind: Mapped[str] = mapped_column(String(20))
+    hospital_level: Mapped[int] = mapped_column(Integer)
+    in_shanghai: Mapped[bool] = mapped_column(Boolean, default=True)
+    out_of_province_filed: Mapped[bool] = mapped_column(Boolean, default=False)
+    total_fen: Mapped[int] = mapped_column(BigInteger)
+    out_of_scope_fen: Mapped[int] = mapped_column(BigInteger)
+    self_pay_fen: Mapped[int] = mapped_column(BigInteger)
+    deductible_part_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    external_deductible_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    external_reimbursed_fen: Mapped[int] = mapped_column(BigInteger, default=0)
+    one_stop_settled: Mapped[bool] = mapped_column(Boolean, default=False)
+    already_claimed: Mapped[bool] = mapped_column(Boolean, default=False)
+    clearing_pending: Mapped[bool] = mapped_column(Boolean, default=False)
+    major_illness: Mapped[bool] = mapped_column(Boolean, default=False)
+    major_illness_doc: Mapped[bool] = mapped_column(Boolean, default=False)
+    means_test_included: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Application(Base):
+    """An application a counter pushed and the server accepted (refusals live in push_items)."""
+
+    __tablename__ = "applications"
+    __table_args__ = (Index("ix_applications_street_code_application_date", "street_code",
+                            "application_date"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    program: Mapped[str] = mapped_column(String(16))
+    district: Mapped[str] = mapped_column(String(16))
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.id"), index=True)
+    street_code: Mapped[str] = mapped_column(ForeignKey("streets.code"))
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"))
+    handler: Mapped[str] = mapped_column(String(64))
+    application_date: Mapped[date] = mapped_column(Date)
+    payable_fen: Mapped[int] = mapped_column(BigInteger)
+    parameter_versions: Mapped[list[Any]] = mapped_column(JSON)
+    case_json: Mapped[dict[str, Any]] = mapped_column(JSON)
+    proxy_name: Mapped[str | None] = mapped_column(String(64))
+    proxy_id_number: Mapped[str | None] = mapped_column(String(18))
+    auto_enrolled: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(16))  # accepted | reviewed | approved
+    created_at: Mapped[datetime]
+    received_at: Mapped[datetime]
+
+
+class ApplicationBucket(Base):
+    __tablename__ = "application_buckets"
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), primary_key=True)
+    bucket: Mapped[str] = mapped_column(String(16), primary_key=True)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+
+
+class Claim(Base):
+    """The district-wide claim registry: the primary key makes a fee row claimable once."""
+
+    __tablename__ = "claims"
+    fee_row_id: Mapped[str] = mapped_column(ForeignKey("fee_rows.id"), primary_key=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
+    street_code: Mapped[str] = mapped_column(ForeignKey("streets.code"))
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"))
+    claimed_at: Mapped[datetime]
+    status: Mapped[str] = mapped_column(String(16))  # claimed | paid | released
+
+
+class Signature(Base):
+    __tablename__ = "signatures"
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    username: Mapped[str] = mapped_column(String(64))
+    signed_at: Mapped[datetime]
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"))
+    received_at: Mapped[datetime]
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    at: Mapped[datetime]
+    actor: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(64))
+    subject: Mapped[str] = mapped_column(String(128))
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), index=True)
+    street_code: Mapped[str] = mapped_column(ForeignKey("streets.code"))
+    received_at: Mapped[datetime]
+
+
+class PushItem(Base):
+    """Every outbox item ever applied, by its idempotency key, with the result it got."""
+
+    __tablename__ = "push_items"
+    idempotency_key: Mapped[str] = mapped_column(String(36), primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), index=True)
+    username: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # accepted | refused
+    reason: Mapped[str | None] = mapped_column(String(32))
+    message: Mapped[str | None] = mapped_column(Text)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    received_at: Mapped[datetime]
+
+
+class Change(Base):
+    """The server-wide change sequence; rows are written in the transaction of their change."""
+
+    __tablename__ = "changes"
+    __table_args__ = (Index("ix_changes_street_code_seq", "street_code", "seq"),)
+    seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    entity: Mapped[str] = mapped_column(String(24))
+    key: Mapped[str] = mapped_column(String(120))
+    op: Mapped[str] = mapped_column(String(8))
+    street_code: Mapped[str | None] = mapped_column(String(12))  # None: every street sees it
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    at: Mapped[datetime]
+
+
+class ChangeCounter(Base):
+    """One row: the last sequence number given out. Updating it serialises the writers of
+    changes, so sequence numbers become visible in order and a cursor never skips one."""
+
+    __tablename__ = "change_counter"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    last_seq: Mapped[int] = mapped_column(BigInteger)
+
+
+class ParameterVersion(Base):
+    __tablename__ = "parameter_versions"
+    key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    effective_from: Mapped[date] = mapped_column(Date, primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(120))

@@ -1,0 +1,1 @@
+"""The server's use cases: each one transaction, called by the routers and the seed."""

@@ -1,0 +1,291 @@
+"""Accept or refuse a pushed application (ARCHITECTURE.md, main path step 6).
+
+The server trusts nothing the counter computed: the case must describe the district's own
+data (the person's categories and insurance, the ticked fee rows, the rows settled before),
+the engine recomputes it, and the amounts must agree to the fen. The ticked rows are then
+registered in the district-wide claim registry, where a fee row is claimed once.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import fields
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from desktop import wire
+from desktop.policy.contract import calculate_text, default_parameters, parse_case
+from desktop.policy.errors import CalcInputError
+from desktop.policy.model import Case, Kind
+from desktop.policy.model import FeeRow as PolicyRow
+from district import models
+from district.changelog import claim_change, claim_data, person_change
+from district.reference import STREETS_BY_CODE
+from district.services.outcome import Caller, Outcome, Refusal
+from district.services.users import find_staff
+from district.values import SHANGHAI, as_aware, fen_of, from_fen, shanghai_date, to_fen
+
+_Model = TypeVar("_Model", bound=wire.Strict)
+# How far the case's application date may be from the moment the counter saved it (a day
+# either side covers midnight and clock drift), and how far in the future that moment may be.
+_DATE_SLACK = timedelta(days=1)
+
+
+def apply_application(session: Session, caller: Caller, item: wire.OutboxItem,
+                      now: datetime) -> Outcome:
+    payload = parse_payload(wire.ApplicationPayload, item.payload)
+    if len(set(payload.fee_row_ids)) != len(payload.fee_row_ids):
+        raise Refusal("invalid_payload", "申请中的费用明细重复。", {"field": "fee_row_ids"})
+    if payload.proxy_name is not None and len(payload.proxy_name) > 64:
+        raise Refusal("invalid_payload", "委托代办人姓名过长。", {"field": "proxy_name"})
+    if payload.proxy_id_number is not None and len(payload.proxy_id_number) > 18:
+        raise Refusal("invalid_payload", "委托代办人身份证号码过长。",
+                      {"field": "proxy_id_number"})
+    _check_handler(session, caller, payload.handler)
+    application_id = str(payload.application_id)
+    if session.get(models.Application, application_id) is not None:
+        raise Refusal("application_exists", "该申请已经提交过（申请号重复）。",
+                      {"application_id": application_id})
+    # The person's row is locked first: applications for one person are checked one after
+    # the other, each seeing the claims and the allowance the previous one left.
+    person = session.scalars(select(models.Person).where(models.Person.id == payload.person_id)
+                             .with_for_update()).first()
+    if person is None or person.street_code != caller.street_code:
+        raise Refusal("unknown_person", "本街镇没有该人员的资料，请先同步。",
+                      {"person_id": payload.person_id})
+    rows = {r.id: r for r in session.scalars(
+        select(models.FeeRow).where(models.FeeRow.id.in_(payload.fee_row_ids)))}
+    unknown = [i for i in payload.fee_row_ids
+               if i not in rows or rows[i].person_id != person.id]
+    if unknown:
+        raise Refusal("unknown_fee_row", "申请中有不属于该人员的费用明细，请先同步。",
+                      {"fee_row_ids": unknown})
+    earlier = first_claim(session, payload.fee_row_ids)
+    if earlier is not None:
+        raise already_claimed(earlier, rows[earlier.fee_row_id].receipt_no)
+
+    case = _parse_case(payload.case)
+    _check_case(session, caller, payload, case, person, rows, now)
+    result = calculate_text(json.dumps(payload.case))
+    _check_amounts(payload, result)
+
+    buckets = {k: to_fen(v) for k, v in result["buckets"].items() if to_fen(v)}
+    session.add(models.Application(
+        id=application_id, program=payload.program, district=payload.district,
+        person_id=person.id, street_code=caller.street_code, device_id=caller.device_id,
+        handler=payload.handler, application_date=case.application_date,
+        payable_fen=to_fen(result["payable"]), parameter_versions=payload.parameter_versions,
+        case_json=payload.case, proxy_name=payload.proxy_name,
+        proxy_id_number=payload.proxy_id_number, auto_enrolled=payload.auto_enrolled,
+        status="accepted", created_at=as_aware(payload.created_at), received_at=now))
+    session.add_all(models.ApplicationBucket(application_id=application_id, bucket=b,
+                                             amount_fen=fen) for b, fen in buckets.items())
+    session.flush()
+    # Inserted in id order so that two transactions on PostgreSQL never wait on each other in
+    # a cycle; the primary key refuses a row claimed by a transaction that committed first.
+    claims = [models.Claim(fee_row_id=row_id, application_id=application_id,
+                           street_code=caller.street_code, device_id=caller.device_id,
+                           claimed_at=now, status="claimed")
+              for row_id in sorted(payload.fee_row_ids)]
+    session.add_all(claims)
+    session.flush()
+    changes = [claim_change(c, payload.program) for c in claims]
+    allowance = buckets.get("allowance", 0)
+    if allowance:
+        person.allowance_balance_fen -= allowance  # paid from the card (MA-2021 四(一))
+        changes.append(person_change(person))
+    return Outcome("accepted", detail={"application_id": application_id,
+                                       "payable": result["payable"]}, changes=changes)
+
+
+def first_claim(session: Session, fee_row_ids: list[str]) -> models.Claim | None:
+    """The earliest claim on any of these rows. A fast, friendly answer only: the claims
+    table's primary key is what makes a row claimable once under concurrency."""
+    return session.scalars(
+        select(models.Claim).where(models.Claim.fee_row_id.in_(fee_row_ids))
+        .order_by(models.Claim.claimed_at, models.Claim.fee_row_id)).first()
+
+
+def parse_payload(model: type[_Model], payload: dict[str, Any]) -> _Model:
+    try:
+        return model.model_validate(payload)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "payload"
+        raise Refusal("invalid_payload", f"提交的内容不符合要求：{where}（{first['msg']}）。",
+                      {"field": where}) from None
+
+
+def already_claimed(claim: models.Claim, receipt_no: str) -> Refusal:
+    street = STREETS_BY_CODE.get(claim.street_code)
+    where = street.name if street else claim.street_code
+    at = claim.claimed_at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    return Refusal(
+        "already_claimed",
+        f"票据 {receipt_no} 已于 {at} 由{where}的柜台申请（申请号 {claim.application_id}），"
+        "同一笔费用不能重复救助。",
+        {k: v for k, v in claim_data(claim).items() if k not in ("status", "program")})
+
+
+def _check_handler(session: Session, caller: Caller, username: str) -> None:
+    staff = find_staff(session, username)
+    if staff is None or not staff.works_at(caller.street_code) or "clerk" not in staff.roles:
+        raise Refusal("forbidden", f"经办人 {username} 不是本街镇的受理人员，不能提交申请。",
+                      {"rule": "handler_role", "username": username})
+
+
+def _parse_case(raw: dict[str, Any]) -> Case:
+    try:
+        return parse_case(json.loads(json.dumps(raw)), default_parameters())
+    except CalcInputError as exc:
+        raise Refusal("invalid_case", f"计算数据有误：{exc.message_zh}",
+                      {"field": f"case.{exc.path}"}) from None
+
+
+def _mismatch(field: str, what: str) -> Refusal:
+    return Refusal("case_mismatch",
+                   f"计算所用的数据与区里的数据不一致（{what}），请先同步再重新计算。",
+                   {"field": field})
+
+
+def _check_case(session: Session, caller: Caller, payload: wire.ApplicationPayload, case: Case,
+                person: models.Person, ticked: dict[str, models.FeeRow], now: datetime) -> None:
+    """The case must be the district's data, or the recomputed amount would prove nothing."""
+    if case.program.value != payload.program:
+        raise _mismatch("case.program", "项目")
+    if payload.district != caller.district or case.district.value != payload.district:
+        raise _mismatch("case.district", "区县规则")
+    saved_on = shanghai_date(as_aware(payload.created_at))
+    if (abs(case.application_date - saved_on) > _DATE_SLACK
+            or saved_on > shanghai_date(now) + _DATE_SLACK):
+        raise _mismatch("case.application_date", "申请日期")
+    _check_person(session, payload, case, person)
+    settled_ids = _settled_before(session, person.id, payload.program,
+                                  {r.receipt_date.year for r in ticked.values()}) - set(ticked)
+    case_ticked = [f for f in case.fees if not f.settled]
+    case_settled = [f for f in case.fees if f.settled]
+    if sorted(f.id for f in case_ticked) != sorted(payload.fee_row_ids):
+        raise _mismatch("case.fees", "勾选的费用明细与申请不符")
+    history = {r.id: r for r in session.scalars(
+        select(models.FeeRow).where(models.FeeRow.id.in_([f.id for f in case_settled])))}
+    for f in case_settled:
+        if f.id not in history or history[f.id].person_id != person.id:
+            raise _mismatch(f"case.fees[{case.fees.index(f)}].id", "已结算明细不是该人员的")
+    programs = _claim_programs(session, list(history))
+    for f in case_settled:
+        if programs.get(f.id) != payload.program:
+            what = "该明细尚未结算" if f.id not in programs else "该明细已在另一项目中结算"
+            raise _mismatch(f"case.fees[{case.fees.index(f)}].settled", what)
+    missing = sorted(settled_ids - {f.id for f in case_settled})
+    if missing:
+        raise _mismatch("case.fees", f"缺少本年度已结算的明细 {', '.join(missing)}")
+    rows = ticked | history
+    for i, f in enumerate(case.fees):
+        _check_row(f, rows[f.id], i)
+
+
+def _check_person(session: Session, payload: wire.ApplicationPayload, case: Case,
+                  person: models.Person) -> None:
+    spans = session.scalars(select(models.CategorySpan)
+                            .where(models.CategorySpan.person_id == person.id)).all()
+    ours = sorted((s.code, s.start_date, s.end_date or date.max) for s in spans)
+    theirs = sorted((s.code, s.start, s.end or date.max) for s in case.person.categories)
+    if ours != theirs:
+        raise _mismatch("case.person.categories", "对象类别")
+    if case.person.resident_insurance != person.resident_insurance:
+        raise _mismatch("case.person.resident_insurance", "城乡居民医保")
+    if payload.program != "mutual_aid":
+        return
+    membership = case.person.mutual_aid
+    if membership is None:  # parse_case requires it for mutual aid; kept for the type checker
+        raise _mismatch("case.person.mutual_aid", "互助帮困参加信息")
+    expected: list[tuple[str, object, object, str]] = [
+        ("member_years", sorted(membership.member_years), sorted(person.mutual_aid_years),
+         "参加年度"),
+        ("benefits_from", membership.benefits_from, person.mutual_aid_benefits_from,
+         "待遇开始日期"),
+        ("external_inpatient_insurance", membership.external_inpatient_insurance,
+         person.external_inpatient_insurance, "外省市医保"),
+        ("allowance_balance", fen_of(membership.allowance_balance),
+         person.allowance_balance_fen, "互助卡补贴余额"),
+    ]
+    for name, theirs_value, ours_value, label in expected:
+        if theirs_value != ours_value:
+            raise _mismatch(f"case.person.mutual_aid.{name}", label)
+
+
+def _settled_before(session: Session, person_id: str, program: str, years: set[int]) -> set[str]:
+    """The person's rows already claimed under `program` in the invoice years of this
+    application: the history H of POLICY.md §0.4, which the case must include."""
+    rows = session.execute(
+        select(models.FeeRow.id, models.FeeRow.receipt_date)
+        .join(models.Claim, models.Claim.fee_row_id == models.FeeRow.id)
+        .join(models.Application, models.Application.id == models.Claim.application_id)
+        .where(models.FeeRow.person_id == person_id, models.Application.program == program)
+    ).all()
+    return {row_id for row_id, day in rows if day.year in years}
+
+
+def _claim_programs(session: Session, row_ids: list[str]) -> dict[str, str]:
+    """For each of these rows that is claimed, the program it was claimed under."""
+    if not row_ids:
+        return {}
+    return {row_id: program for row_id, program in session.execute(
+        select(models.Claim.fee_row_id, models.Application.program)
+        .join(models.Application, models.Application.id == models.Claim.application_id)
+        .where(models.Claim.fee_row_id.in_(row_ids)))}
+
+
+def policy_row(row: models.FeeRow, settled: bool = False) -> PolicyRow:
+    """The engine's view of a district fee row."""
+    return PolicyRow(
+        id=row.id, receipt_no=row.receipt_no, date=row.receipt_date, kind=Kind(row.kind),
+        hospital_level=row.hospital_level, total=_yuan(row.total_fen),
+        out_of_scope=_yuan(row.out_of_scope_fen), self_pay=_yuan(row.self_pay_fen),
+        in_shanghai=row.in_shanghai, out_of_province_filed=row.out_of_province_filed,
+        deductible_part=_yuan(row.deductible_part_fen),
+        external_deductible=_yuan(row.external_deductible_fen),
+        external_reimbursed=_yuan(row.external_reimbursed_fen),
+        one_stop_settled=row.one_stop_settled, already_claimed=row.already_claimed,
+        clearing_pending=row.clearing_pending, major_illness=row.major_illness,
+        major_illness_doc=row.major_illness_doc, means_test_included=row.means_test_included,
+        settled=settled)
+
+
+def _check_row(theirs: PolicyRow, row: models.FeeRow, index: int) -> None:
+    ours = policy_row(row, settled=theirs.settled)
+    for f in fields(PolicyRow):
+        if getattr(theirs, f.name) != getattr(ours, f.name):
+            raise _mismatch(f"case.fees[{index}].{f.name}", f"费用明细 {row.receipt_no}")
+
+
+def _check_amounts(payload: wire.ApplicationPayload, result: dict[str, Any]) -> None:
+    try:
+        submitted_payable = to_fen(payload.payable)
+        submitted = {k: to_fen(v) for k, v in payload.buckets.items()}
+    except ValueError:
+        raise Refusal("invalid_payload", "申请金额格式不正确（如 12.34）。",
+                      {"field": "payable"}) from None
+    expected = {k: to_fen(v) for k, v in result["buckets"].items()}
+    if (submitted_payable != to_fen(result["payable"])
+            or {k: v for k, v in submitted.items() if v} != {k: v for k, v in expected.items()
+                                                              if v}):
+        used = {f"{p['key']}@{p['effective_from']}" for p in result["parameters"]}
+        raise Refusal(
+            "amount_mismatch",
+            f"申请金额 {payload.payable} 与区里按政策重新计算的 {result['payable']} 不一致，"
+            "请同步政策参数后重新计算。",
+            {"submitted_payable": payload.payable, "expected_payable": result["payable"],
+             "submitted_buckets": payload.buckets,
+             "expected_buckets": {k: v for k, v in result["buckets"].items() if to_fen(v)},
+             "parameter_versions_unknown": sorted(set(payload.parameter_versions) - used),
+             "parameter_versions_missing": sorted(used - set(payload.parameter_versions))})
+
+
+def _yuan(fen: int) -> Decimal:
+    return Decimal(from_fen(fen))

@@ -1,0 +1,91 @@
+"""Apply pushed outbox items exactly once each, by idempotency key.
+
+Each item is one transaction: its effect, its changes and the record of its key with the result
+commit together or not at all. A key seen before answers "duplicate" with the first result, so
+a push repeated after a lost answer, a crash or a kill changes nothing twice. A write refused by
+the database because another transaction got there first (the same key, or a claim on the same
+fee row) is simply checked again: the second look sees the winner and answers accordingly.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from desktop import wire
+from district import models
+from district.changelog import record_changes
+from district.db import Database
+from district.services.applications import apply_application
+from district.services.audit import apply_audit_event
+from district.services.outcome import Caller, Outcome, Refusal
+from district.services.signatures import apply_signature
+from district.values import utcnow
+
+log = logging.getLogger(__name__)
+Handler = Callable[[Session, Caller, wire.OutboxItem, datetime], Outcome]
+HANDLERS: dict[str, Handler] = {
+    "application": apply_application,
+    "signature": apply_signature,
+    "audit_event": apply_audit_event,
+}
+_ATTEMPTS = 5
+
+
+def apply_push(db: Database, caller: Caller, push: wire.Push) -> wire.PushResult:
+    return wire.PushResult(results=[apply_item(db, caller, item) for item in push.items])
+
+
+def apply_item(db: Database, caller: Caller, item: wire.OutboxItem) -> wire.ItemResult:
+    key = str(item.idempotency_key)
+    for _ in range(_ATTEMPTS):
+        try:
+            with db.write() as session:
+                earlier = session.get(models.PushItem, key)
+                if earlier is not None:
+                    return _duplicate(item, earlier, caller)
+                outcome = _apply(session, caller, item)
+                session.add(models.PushItem(
+                    idempotency_key=key, device_id=caller.device_id, username=caller.username,
+                    kind=item.kind, status=outcome.status, reason=outcome.reason,
+                    message=outcome.message, detail=outcome.detail, received_at=utcnow()))
+                record_changes(session, outcome.changes)
+        except IntegrityError:
+            log.info("push item raced another transaction; checking again",
+                     extra={"idempotency_key": key, "device_id": caller.device_id})
+            continue
+        log.info("push item applied", extra={
+            "idempotency_key": key, "kind": item.kind, "status": outcome.status,
+            "reason": outcome.reason, "device_id": caller.device_id, "user": caller.username})
+        return wire.ItemResult(idempotency_key=item.idempotency_key, status=outcome.status,
+                               reason=outcome.reason, message=outcome.message,
+                               detail=outcome.detail)
+    raise RuntimeError(f"push item {key} kept conflicting after {_ATTEMPTS} attempts")
+
+
+def _apply(session: Session, caller: Caller, item: wire.OutboxItem) -> Outcome:
+    now = utcnow()
+    try:
+        with session.begin_nested():
+            return HANDLERS[item.kind](session, caller, item, now)
+    except Refusal as refusal:
+        return refusal.outcome()
+
+
+def _duplicate(item: wire.OutboxItem, earlier: models.PushItem,
+               caller: Caller) -> wire.ItemResult:
+    if earlier.device_id != caller.device_id or earlier.kind != item.kind:
+        return wire.ItemResult(
+            idempotency_key=item.idempotency_key, status="refused",
+            reason="idempotency_key_reused",
+            message="该提交编号已被其他内容使用，请联系管理员。",
+            detail={"kind": earlier.kind})
+    detail: dict[str, Any] = dict(earlier.detail or {})
+    detail["original_status"] = earlier.status
+    return wire.ItemResult(idempotency_key=item.idempotency_key, status="duplicate",
+                           reason=earlier.reason, message=earlier.message, detail=detail)

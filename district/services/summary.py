@@ -1,0 +1,69 @@
+"""The month's settlement summary (结算汇总表, POLICY.md §6.6) per street."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from district import models
+from district.schemas import MonthlySummary, ProgramTotals, StreetTotals
+from district.values import from_fen
+
+
+def month_bounds(month: str) -> tuple[date, date]:
+    """"2026-05" → (2026-05-01, 2026-06-01)."""
+    year, mon = (int(part) for part in month.split("-"))
+    start = date(year, mon, 1)
+    end = date(year + 1, 1, 1) if mon == 12 else date(year, mon + 1, 1)
+    return start, end
+
+
+def monthly_summary(session: Session, month: str, street_codes: list[str]) -> MonthlySummary:
+    start, end = month_bounds(month)
+    app = models.Application
+    in_month = (app.application_date >= start, app.application_date < end,
+                app.street_code.in_(street_codes))
+    heads = session.execute(
+        select(app.street_code, app.program, func.count(app.id),
+               func.count(func.distinct(app.person_id)),
+               func.sum(app.payable_fen))
+        .where(*in_month).group_by(app.street_code, app.program)).all()
+    approved = {(street, program): count for street, program, count in session.execute(
+        select(app.street_code, app.program, func.count(app.id))
+        .where(*in_month, app.status == "approved").group_by(app.street_code, app.program))}
+    buckets: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    for street, program, bucket, amount in session.execute(
+            select(app.street_code, app.program, models.ApplicationBucket.bucket,
+                   func.sum(models.ApplicationBucket.amount_fen))
+            .join(models.ApplicationBucket, models.ApplicationBucket.application_id == app.id)
+            .where(*in_month)
+            .group_by(app.street_code, app.program, models.ApplicationBucket.bucket)):
+        buckets[(street, program)][bucket] = int(amount)
+    streets = {s.code: s for s in session.scalars(
+        select(models.Street).where(models.Street.code.in_(street_codes)))}
+    by_street: dict[str, list[tuple[ProgramTotals, int]]] = defaultdict(list)
+    for street, program, count, persons, payable in heads:
+        fen = int(payable or 0)
+        by_street[street].append((ProgramTotals(
+            program=program,  # type: ignore[arg-type]  # the table holds the Literal's values
+            applications=count, persons=persons,
+            approved=approved.get((street, program), 0), payable=from_fen(fen),
+            buckets={b: from_fen(v) for b, v in sorted(buckets[(street, program)].items())}),
+            fen))
+    rows = []
+    total_count = total_fen = 0
+    for code in sorted(street_codes):
+        programs = sorted(by_street.get(code, []), key=lambda p: p[0].program)
+        count = sum(p.applications for p, _ in programs)
+        fen = sum(f for _, f in programs)
+        total_count += count
+        total_fen += fen
+        info = streets.get(code)
+        rows.append(StreetTotals(street_code=code, street_name=info.name if info else code,
+                                 district=info.district if info else "", applications=count,
+                                 payable=from_fen(fen), programs=[p for p, _ in programs]))
+    return MonthlySummary(month=month, streets=rows, applications=total_count,
+                          payable=from_fen(total_fen))

@@ -1,0 +1,37 @@
+"""Users and their roles, as the checks of pushed items need them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from district import models
+
+# The role a signature needs (GLOSSARY: 经办人 handler = role clerk).
+ROLE_FOR_SIGNATURE = {"handler": "clerk", "reviewer": "reviewer", "approver": "approver"}
+
+
+@dataclass(frozen=True)
+class Staff:
+    id: int
+    username: str
+    display_name: str
+    street_code: str | None
+    district: str
+    active: bool
+    roles: frozenset[str]
+
+    def works_at(self, street_code: str) -> bool:
+        return self.active and self.street_code == street_code
+
+
+def find_staff(session: Session, username: str) -> Staff | None:
+    user = session.scalars(select(models.User).where(models.User.username == username)).first()
+    if user is None:
+        return None
+    roles = session.scalars(select(models.UserRole.role)
+                            .where(models.UserRole.user_id == user.id)).all()
+    return Staff(user.id, user.username, user.display_name, user.street_code, user.district,
+                 user.active, frozenset(roles))

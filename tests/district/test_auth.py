@@ -1,0 +1,164 @@
+"""Devices register once, clerks log in on them, and nothing else answers an anonymous call."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from desktop import wire
+from tests.district.conftest import SeededDistrict
+from tests.district.harness import CHANGNING_STREET, MINHANG_STREET, PASSWORD, Counter
+
+PUBLIC = {("get", "/health"), ("post", "/devices/register"), ("get", "/openapi.json"),
+          ("get", "/docs")}
+
+
+def _operations(base_url: str) -> list[tuple[str, str]]:
+    spec = httpx.get(f"{base_url}/openapi.json").json()
+    return sorted((method, path.removeprefix(wire.API_PREFIX))
+                  for path, item in spec["paths"].items() for method in item)
+
+
+def _error(response: httpx.Response) -> wire.ErrorBody:
+    return wire.ErrorBody.model_validate_json(response.content)
+
+
+def test_openapi_is_published_with_every_route(district: SeededDistrict) -> None:
+    operations = _operations(district.base_url)
+    for expected in [("get", "/health"), ("post", "/devices/register"), ("post", "/login"),
+                     ("get", "/changes"), ("post", "/push"), ("get", "/monthly-summary")]:
+        assert expected in operations
+
+
+def test_every_protected_route_refuses_anonymous_and_bad_credentials(
+        district: SeededDistrict) -> None:
+    counter = district.counter(login=None)  # a registered device, nobody logged in
+    protected = [op for op in _operations(district.base_url) if op not in PUBLIC]
+    assert len(protected) >= 5
+    attempts = {
+        "anonymous": {},
+        "unknown device token": {"Authorization": "Bearer not-a-real-token"},
+        "wrong scheme": {"Authorization": f"Basic {counter.registered.token}"},
+        "session without device": {"X-Session-Token": "whatever"},
+    }
+    for method, path in protected:
+        url = district.base_url + path.replace("{", "").replace("}", "")
+        for what, headers in attempts.items():
+            r = httpx.request(method, url, headers=headers, json={})
+            assert r.status_code == 401, (method, path, what, r.text)
+            assert r.headers["www-authenticate"] == "Bearer"
+            assert _error(r).message  # an ErrorBody with a Chinese message
+        if (method, path) != ("post", "/login"):  # the device alone is not enough
+            r = httpx.request(method, url, headers=counter.headers(), json={})
+            assert r.status_code == 401, (method, path, r.text)
+            assert _error(r).code == "login_required"
+            bad = {**counter.headers(), "X-Session-Token": "forged"}
+            r = httpx.request(method, url, headers=bad, json={})
+            assert r.status_code == 401 and _error(r).code == "session_invalid"
+
+
+def test_health_and_openapi_need_no_credentials(district: SeededDistrict) -> None:
+    assert httpx.get(f"{district.base_url}/health").json()["status"] == "ok"
+    assert httpx.get(f"{district.base_url}/openapi.json").status_code == 200
+
+
+def test_registration_uses_a_code_once(district: SeededDistrict) -> None:
+    code = district.enrolment_code(CHANGNING_STREET)
+    url = f"{district.base_url}/devices/register"
+    r = httpx.post(url, json={"enrolment_code": code.lower(), "device_name": "受理窗口3"})
+    assert r.status_code == 201, r.text
+    registered = wire.DeviceRegistered.model_validate_json(r.content)
+    assert registered.street_code == CHANGNING_STREET
+    assert registered.street_name == "华阳路街道"
+    assert len(registered.token) >= 40
+    again = httpx.post(url, json={"enrolment_code": code, "device_name": "另一台"})
+    assert again.status_code == 401 and _error(again).code == "invalid_enrolment_code"
+    unknown = httpx.post(url, json={"enrolment_code": "ABCD-EFGH-JKMN", "device_name": "x"})
+    assert unknown.status_code == 401 and _error(unknown).code == "invalid_enrolment_code"
+    malformed = httpx.post(url, json={"enrolment_code": "x", "device_name": "x"})
+    assert malformed.status_code == 422 and _error(malformed).field == "enrolment_code"
+    # The token works: the device may log a clerk in.
+    counter = Counter(district.base_url, registered)
+    user = counter.login(district.user(CHANGNING_STREET, "clerk1"))
+    assert user.roles == ["clerk"]
+    counter.close()
+
+
+def test_login_checks_password_street_and_device(district: SeededDistrict) -> None:
+    counter = district.counter(login=None)
+    login = f"{district.base_url}/login"
+    clerk = district.user(CHANGNING_STREET, "clerk2")
+    wrong = httpx.post(login, json={"username": clerk, "password": "nope"},
+                       headers=counter.headers())
+    assert wrong.status_code == 401 and _error(wrong).code == "invalid_credentials"
+    nobody = httpx.post(login, json={"username": "nobody", "password": "nope"},
+                        headers=counter.headers())
+    assert nobody.status_code == 401 and _error(nobody).message == _error(wrong).message
+    elsewhere = district.user(MINHANG_STREET, "clerk1")
+    other_street = httpx.post(login, json={"username": elsewhere, "password": PASSWORD},
+                              headers=counter.headers())
+    assert other_street.status_code == 403 and _error(other_street).code == "forbidden"
+    user = counter.login(clerk)
+    assert sorted(user.roles) == ["clerk", "reviewer"]
+    assert user.display_name
+    # A session belongs to the device it was opened on.
+    other = district.counter(login=None)
+    stolen = {**other.headers(), "X-Session-Token": user.session_token}
+    r = httpx.get(f"{district.base_url}/changes", headers=stolen)
+    assert r.status_code == 401 and _error(r).code == "session_invalid"
+    # Logging out ends the session.
+    assert httpx.post(f"{district.base_url}/logout", headers=counter.headers()).status_code == 204
+    r = httpx.get(f"{district.base_url}/changes", headers=counter.headers())
+    assert r.status_code == 401
+
+
+def test_repeated_wrong_passwords_lock_the_account(district: SeededDistrict) -> None:
+    login = f"{district.base_url}/login"
+    victim = district.user(MINHANG_STREET, "reviewer")
+    minhang = district.counter(MINHANG_STREET, login=None)
+    for _ in range(5):
+        r = httpx.post(login, json={"username": victim, "password": "guess"},
+                       headers=minhang.headers())
+        assert _error(r).code == "invalid_credentials"
+    r = httpx.post(login, json={"username": victim, "password": PASSWORD},
+                   headers=minhang.headers())
+    assert r.status_code == 401 and _error(r).code == "account_locked"
+
+
+def test_admin_routes_need_the_admin_role(district: SeededDistrict) -> None:
+    counter = district.counter(login="clerk1", pull=False)
+    r = httpx.post(f"{district.base_url}/enrolment-codes", headers=counter.headers(),
+                   json={"street_code": CHANGNING_STREET})
+    assert r.status_code == 403 and _error(r).code == "forbidden"
+    admin = district.counter(login=None)
+    admin.login("changning.admin")
+    r = httpx.post(f"{district.base_url}/enrolment-codes", headers=admin.headers(),
+                   json={"street_code": "310105002"})
+    assert r.status_code == 404  # not a street of this (seeded) district
+    r = httpx.post(f"{district.base_url}/enrolment-codes", headers=admin.headers(),
+                   json={"street_code": CHANGNING_STREET})
+    assert r.status_code == 201, r.text
+    fresh = Counter.register(district.base_url, r.json()["enrolment_code"], "新柜台")
+    assert fresh.street_code == CHANGNING_STREET
+    fresh.close()
+    r = httpx.post(f"{district.base_url}/enrolment-codes", headers=admin.headers(),
+                   json={"street_code": MINHANG_STREET})
+    assert r.status_code == 404  # another district's street
+
+
+@pytest.mark.parametrize("path", ["/nope", "/changes/extra"])
+def test_unknown_routes_answer_an_error_body(district: SeededDistrict, path: str) -> None:
+    r = httpx.get(f"{district.base_url}{path}")
+    assert r.status_code == 404 and _error(r).code == "not_found"
+
+
+def test_logs_hold_no_secret(district: SeededDistrict) -> None:
+    counter = district.counter()
+    log = district.server.log()
+    assert '"logger": "district.requests"' in log  # structured request lines are written
+    assert counter.registered.token not in log
+    assert counter.session_token and counter.session_token not in log
+    assert PASSWORD not in log
+    for street in district.report["streets"]:
+        for code in street["enrolment_codes"]:
+            assert code not in log

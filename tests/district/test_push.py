@@ -1,0 +1,319 @@
+"""POST /push: applications re-verified and claimed once district-wide, signatures checked for
+roles and maker-checker, every item applied exactly once by its idempotency key."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from desktop import wire
+from tests.district.conftest import SeededDistrict
+from tests.district.harness import (
+    CHANGNING_STREET,
+    MINHANG_STREET,
+    Counter,
+    audit_event,
+    claimable_rows,
+    fresh_recipients,
+    outbox,
+    signature,
+)
+
+
+def _application_of(item: wire.OutboxItem) -> str:
+    return str(item.payload["application_id"])
+
+
+def _with_payload(item: wire.OutboxItem, **changes: Any) -> wire.OutboxItem:
+    payload = {**item.payload, **changes}
+    return wire.OutboxItem(idempotency_key=uuid.uuid4(), kind=item.kind, payload=payload,
+                           created_at=item.created_at)
+
+
+def _fresh(district: SeededDistrict, counter: Counter) -> tuple[str, list[str]]:
+    person = district.take_person(fresh_recipients(counter))
+    return person, claimable_rows(counter, person)
+
+
+def test_an_application_is_accepted_and_claims_its_rows(district: SeededDistrict) -> None:
+    counter = district.counter()
+    other_street = district.counter(MINHANG_STREET)
+    person, rows = _fresh(district, counter)
+    item = counter.application(person, rows)
+    result = counter.push_one(item)
+    assert result.status == "accepted", result
+    assert result.detail == {"application_id": _application_of(item),
+                             "payable": item.payload["payable"]}
+    # The claims come back on the next pull, to this street only.
+    new = counter.pull()
+    claims = {c.key: c.data for c in new if c.entity == "claim"}
+    assert set(claims) == set(rows)
+    for data in claims.values():
+        assert data is not None
+        claim = wire.ClaimData.model_validate(data)
+        assert str(claim.application_id) == _application_of(item)
+        assert claim.device_id == counter.device_id and claim.status == "claimed"
+    assert not [c for c in other_street.pull() if c.entity == "claim"]
+
+
+def test_the_same_item_pushed_twice_is_applied_once(district: SeededDistrict) -> None:
+    counter = district.counter()
+    person, rows = _fresh(district, counter)
+    item = counter.application(person, rows)
+    first = counter.push_one(item)
+    again = counter.push([item, item])  # a lost answer: the outbox sends it again (twice)
+    assert first.status == "accepted"
+    for result in again:
+        assert result.status == "duplicate"
+        assert result.reason is None and result.detail is not None
+        assert result.detail["original_status"] == "accepted"
+        assert result.detail["application_id"] == _application_of(item)
+    claims = [c for c in counter.pull() if c.entity == "claim"]
+    assert sorted(c.key for c in claims) == sorted(rows)  # one claim per row, not three
+    # A refused item is remembered too: pushing it again answers the same refusal.
+    bad = _with_payload(item)
+    refused = counter.push_one(bad)
+    assert refused.status == "refused" and refused.reason == "application_exists"
+    dup = counter.push_one(bad)
+    assert dup.status == "duplicate" and dup.reason == "application_exists"
+    assert dup.detail is not None and dup.detail["original_status"] == "refused"
+
+
+def test_a_row_is_claimed_once_across_counters(district: SeededDistrict) -> None:
+    first = district.counter(login="clerk1")
+    second = district.counter(login="clerk2")  # offline when the first one claimed
+    person, rows = _fresh(district, first)
+    mine = first.application(person, rows)
+    theirs = second.application(person, rows[-1:])
+    accepted = first.push_one(mine)
+    refused = second.push_one(theirs)
+    assert accepted.status == "accepted"
+    assert refused.status == "refused" and refused.reason == "already_claimed"
+    assert refused.message and "不能重复" in refused.message
+    assert refused.detail is not None
+    claimed_at = refused.detail.pop("claimed_at")
+    assert refused.detail == {"fee_row_id": rows[-1], "application_id": _application_of(mine),
+                              "street_code": CHANGNING_STREET, "device_id": first.device_id}
+    pulled = {c.key: c.data or {} for c in second.pull() if c.entity == "claim"}
+    assert pulled[rows[-1]]["claimed_at"] == claimed_at
+
+
+def test_concurrent_claims_of_one_row_accept_exactly_one(district: SeededDistrict) -> None:
+    counters = [district.counter(login="clerk1"), district.counter(login="clerk2"),
+                district.counter(login="clerk1")]
+    person, rows = _fresh(district, counters[0])
+    items = [c.application(person, rows) for c in counters]
+    results: list[wire.ItemResult] = []
+    barrier = threading.Barrier(len(counters))
+
+    def push(counter: Counter, item: wire.OutboxItem) -> None:
+        barrier.wait()
+        results.append(counter.push_one(item))
+
+    threads = [threading.Thread(target=push, args=pair) for pair in zip(counters, items,
+                                                                        strict=True)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    statuses = sorted(r.status for r in results)
+    assert statuses == ["accepted", "refused", "refused"], results
+    winner = next(r for r in results if r.status == "accepted")
+    assert winner.detail is not None
+    for loser in (r for r in results if r.status == "refused"):
+        assert loser.reason == "already_claimed" and loser.detail is not None
+        assert loser.detail["application_id"] == winner.detail["application_id"]
+    claims = [c for c in counters[0].pull() if c.entity == "claim"]
+    assert sorted(c.key for c in claims) == sorted(rows)
+
+
+def test_an_amount_the_rules_do_not_give_is_refused(district: SeededDistrict) -> None:
+    counter = district.counter()
+    person, rows = _fresh(district, counter)
+    honest = counter.application(person, rows)
+    payable = honest.payload["payable"]
+    more = f"{int(payable.split('.')[0]) + 100}.{payable.split('.')[1]}"
+    buckets = dict(honest.payload["buckets"])
+    first_bucket = next(iter(buckets))
+    buckets[first_bucket] = f"{int(buckets[first_bucket].split('.')[0]) + 100}." \
+                            f"{buckets[first_bucket].split('.')[1]}"
+    greedy = _with_payload(honest, payable=more, buckets=buckets)
+    refused = counter.push_one(greedy)
+    assert refused.status == "refused" and refused.reason == "amount_mismatch"
+    assert refused.detail is not None
+    assert refused.detail["expected_payable"] == payable
+    assert refused.detail["submitted_payable"] == more
+    # The case itself may not be doctored either: the district's figures are the truth.
+    case = dict(honest.payload["case"])
+    fees = [dict(f) for f in case["fees"]]
+    fees[-1]["self_pay"] = fees[-1]["total"]
+    fees[-1]["out_of_scope"] = "0.00"
+    doctored = _with_payload(honest, case={**case, "fees": fees})
+    refused = counter.push_one(doctored)
+    assert refused.status == "refused" and refused.reason == "case_mismatch"
+    assert refused.detail is not None and refused.detail["field"].startswith("case.fees[")
+    wrong_district = _with_payload(honest, district="minhang",
+                                   case={**case, "district": "minhang"})
+    refused = counter.push_one(wrong_district)
+    assert refused.reason == "case_mismatch"
+    assert refused.detail == {"field": "case.district"}
+    # Nothing was claimed by the refusals: the honest application still goes through.
+    assert counter.push_one(honest).status == "accepted"
+
+
+def test_history_must_be_in_the_case(district: SeededDistrict) -> None:
+    """Rows settled before in the same year are H of POLICY.md §0.4: leaving them out would
+    pay more than the rules give, so the server insists on them."""
+    counter = district.counter()
+    for person in fresh_recipients(counter):
+        years: dict[str, list[str]] = {}
+        for row in claimable_rows(counter, person):
+            years.setdefault(counter.snapshot.fee_rows[row]["date"][:4], []).append(row)
+        rows = next((r for r in years.values() if len(r) >= 2), None)
+        if rows and person not in district.used_persons:
+            district.used_persons.add(person)
+            break
+    else:
+        raise AssertionError("no person with two claimable rows of one year")
+    assert counter.push_one(counter.application(person, rows[:1])).status == "accepted"
+    counter.pull()
+    later = counter.application(person, rows[1:])
+    settled = [f["id"] for f in later.payload["case"]["fees"] if f.get("settled")]
+    assert settled == rows[:1]
+    case = dict(later.payload["case"])
+    forgetful = _with_payload(later, case={**case, "fees": case["fees"][1:]})
+    refused = counter.push_one(forgetful)
+    assert refused.status == "refused" and refused.reason == "case_mismatch"
+    assert refused.detail == {"field": "case.fees"}
+    assert counter.push_one(later).status == "accepted"
+
+
+def test_street_scoping_on_push(district: SeededDistrict) -> None:
+    changning = district.counter(CHANGNING_STREET)
+    minhang = district.counter(MINHANG_STREET)
+    person, rows = _fresh(district, changning)
+    item = changning.application(person, rows)
+    foreign = _with_payload(item, handler=district.user(MINHANG_STREET, "clerk1"),
+                            district="minhang", case={**item.payload["case"],
+                                                      "district": "minhang"})
+    refused = minhang.push_one(foreign)
+    assert refused.status == "refused" and refused.reason == "unknown_person"
+    handler_elsewhere = _with_payload(item, handler=district.user(MINHANG_STREET, "clerk1"))
+    refused = changning.push_one(handler_elsewhere)
+    assert refused.reason == "forbidden" and refused.detail is not None
+    assert refused.detail["rule"] == "handler_role"
+    not_a_clerk = _with_payload(item, handler=district.user(CHANGNING_STREET, "reviewer"))
+    assert changning.push_one(not_a_clerk).reason == "forbidden"
+    other_person = next(p for p in changning.snapshot.persons if p != person)
+    wrong_rows = _with_payload(item, person_id=other_person)
+    assert changning.push_one(wrong_rows).reason == "unknown_fee_row"
+
+
+def test_three_different_people_sign(district: SeededDistrict) -> None:
+    counter = district.counter(login="clerk2")  # clerk2 may also review
+    street = CHANGNING_STREET
+    clerk1, clerk2 = district.user(street, "clerk1"), district.user(street, "clerk2")
+    reviewer, approver = district.user(street, "reviewer"), district.user(street, "approver")
+    person, rows = _fresh(district, counter)
+    item = counter.application(person, rows, handler=clerk2)
+    assert counter.push_one(item).status == "accepted"
+    app = _application_of(item)
+
+    def sign(role: str, username: str) -> wire.ItemResult:
+        return counter.push_one(signature(app, role, username))
+
+    wrong_handler = sign("handler", clerk1)
+    assert wrong_handler.reason == "forbidden"
+    assert sign("handler", clerk2).status == "accepted"
+    clerk_approves = sign("approver", clerk1)  # a clerk cannot approve
+    assert clerk_approves.status == "refused" and clerk_approves.reason == "forbidden"
+    assert clerk_approves.detail is not None and clerk_approves.detail["rule"] == "role"
+    self_review = sign("reviewer", clerk2)  # holds the role, but handled this application
+    assert self_review.status == "refused" and self_review.reason == "forbidden"
+    assert self_review.detail is not None and self_review.detail["rule"] == "maker_checker"
+    too_early = sign("approver", approver)
+    assert too_early.status == "refused" and too_early.reason == "not_reviewed"
+    assert sign("reviewer", approver).status == "accepted"  # the approver may review...
+    own_review = sign("approver", approver)  # ...but then not approve the same application
+    assert own_review.reason == "forbidden" and own_review.detail is not None
+    assert own_review.detail["rule"] == "maker_checker"
+    twice = sign("reviewer", reviewer)
+    assert twice.reason == "already_signed"
+    elsewhere = sign("approver", district.user(MINHANG_STREET, "approver"))
+    assert elsewhere.reason == "forbidden"
+    unknown = counter.push_one(signature(str(uuid.uuid4()), "reviewer", reviewer))
+    assert unknown.reason == "unknown_application"
+
+
+def test_a_full_approval(district: SeededDistrict) -> None:
+    counter = district.counter(login="clerk1")
+    street = CHANGNING_STREET
+    person, rows = _fresh(district, counter)
+    item = counter.application(person, rows)
+    app = _application_of(item)
+    results = counter.push([
+        item,
+        signature(app, "handler", district.user(street, "clerk1")),
+        signature(app, "reviewer", district.user(street, "reviewer")),
+        signature(app, "approver", district.user(street, "approver")),
+    ])
+    assert [r.status for r in results] == ["accepted"] * 4, results
+    assert results[-1].detail == {"application_id": app, "status": "approved"}
+
+
+def test_bad_items_are_refused_not_failed(district: SeededDistrict) -> None:
+    counter = district.counter()
+    garbage = wire.OutboxItem(idempotency_key=uuid.uuid4(), kind="application",
+                              payload={"application_id": "not-a-uuid"},
+                              created_at=audit_event("x", 0).created_at)
+    result = counter.push_one(garbage)
+    assert result.status == "refused" and result.reason == "invalid_payload"
+    person, rows = _fresh(district, counter)
+    item = counter.application(person, rows)
+    broken_case = _with_payload(item, case={**item.payload["case"], "schema": "other/9"})
+    result = counter.push_one(broken_case)
+    assert result.reason == "invalid_case" and result.detail == {"field": "case.schema"}
+    events = [audit_event(district.user(CHANGNING_STREET, "clerk1"), n) for n in range(3)]
+    assert [r.status for r in counter.push(events)] == ["accepted"] * 3
+    same_event = outbox("audit_event", wire.AuditEventPayload.model_validate(events[0].payload))
+    assert counter.push_one(same_event).reason == "event_exists"
+    assert counter.push([]) == []
+
+
+def test_mutual_aid_pays_from_the_card_first(district: SeededDistrict) -> None:
+    """MA-2021 四(一): the card's allowance is used first; the server takes what was paid from
+    the card off the balance, and a case computed on the old balance is refused."""
+    counter = district.counter()
+    stale = district.counter(login="clerk2")
+    snap = counter.snapshot
+    claimed_persons = {snap.fee_rows[k]["person_id"] for k in snap.claims}
+    found = None
+    for pid, data in sorted(snap.persons.items()):
+        if (not data["mutual_aid_years"] or snap.spans_of(pid) or pid in claimed_persons
+                or pid in district.used_persons or data["allowance_balance"] == "0.00"):
+            continue
+        rows = claimable_rows(counter, pid, program="mutual_aid")
+        if len(rows) < 2 or snap.fee_rows[rows[0]]["kind"] != "outpatient":
+            continue
+        item = counter.application(pid, rows[:1], program="mutual_aid")
+        if "allowance" in item.payload["buckets"]:
+            found = (pid, rows, item)
+            break
+    assert found, "the seeded district has no member with allowance and two claimable rows"
+    person, rows, item = found
+    district.used_persons.add(person)
+    before = Decimal(snap.persons[person]["allowance_balance"])
+    paid = Decimal(item.payload["buckets"]["allowance"])
+    assert counter.push_one(item).status == "accepted"
+    updates = [c for c in counter.pull() if c.entity == "person"]
+    assert [c.key for c in updates] == [person]
+    assert Decimal(snap.persons[person]["allowance_balance"]) == before - paid
+    late = stale.application(person, rows[1:], program="mutual_aid")  # computed on the old card
+    refused = stale.push_one(late)
+    assert refused.status == "refused" and refused.reason == "case_mismatch"
+    assert refused.detail == {"field": "case.person.mutual_aid.allowance_balance"}
+    stale.pull()
+    assert stale.push_one(stale.application(person, rows[1:], program="mutual_aid")).status \
+        == "accepted"

@@ -1,0 +1,116 @@
+"""A real district server on 127.0.0.1, seeded with a small synthetic district, and an
+in-memory keyring so the device token never touches the machine's own keyring."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import keyring
+import pytest
+from keyring.backend import KeyringBackend
+from keyring.errors import PasswordDeleteError
+
+ROOT = Path(__file__).resolve().parents[2]
+STREET = "310105001"  # 长宁区华阳路街道
+PASSWORD = "demo-pass-2026"
+
+
+class MemoryKeyring(KeyringBackend):
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.secrets: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.secrets.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.secrets[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self.secrets.pop((service, username), None) is None:
+            raise PasswordDeleteError(username)
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[MemoryKeyring]:
+    previous = keyring.get_keyring()
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(previous)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class DistrictServer:
+    url: str
+    database_url: str
+    port: int
+    seed: dict[str, Any]
+    process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "district", "serve", "--port", str(self.port),
+             "--database-url", self.database_url],
+            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{self.url}/api/v1/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError("district server did not start")
+
+    def kill(self) -> None:
+        if self.process is not None:
+            self.process.kill()
+            self.process.wait(10)
+            self.process = None
+
+    def codes(self) -> list[str]:
+        (street,) = [s for s in self.seed["streets"] if s["code"] == STREET]
+        return list(street["enrolment_codes"])
+
+    def user(self, role: str, nth: int = 0) -> str:
+        return [u["username"] for u in self.seed["users"]
+                if u["street_code"] == STREET and role in u["roles"]][nth]
+
+
+def seed_and_serve(tmp: Path, persons: int = 40) -> DistrictServer:
+    database_url = f"sqlite:///{tmp / 'district.sqlite'}"
+    done = subprocess.run(
+        [sys.executable, "-m", "district", "seed", "--persons", str(persons), "--streets", STREET,
+         "--password", PASSWORD, "--database-url", database_url, "--json"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=True)
+    seed = json.loads(done.stdout[done.stdout.index("{\n"):])
+    port = free_port()
+    server = DistrictServer(f"http://127.0.0.1:{port}", database_url, port, seed)
+    server.start()
+    return server
+
+
+@pytest.fixture
+def district(tmp_path: Path) -> Iterator[DistrictServer]:
+    server = seed_and_serve(tmp_path)
+    yield server
+    server.kill()
