@@ -4,6 +4,8 @@
 setup:
 	@bash scripts/setup.sh
 
+# `make run` starts the counter with a seeded demo district; `make run ARGS=` starts it alone.
+ARGS ?= --demo
 run: setup
 	.venv/bin/python -m desktop $(ARGS)
 

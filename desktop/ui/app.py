@@ -25,6 +25,8 @@ def run_gui(argv: list[str]) -> int:
     app.setApplicationName("counter-desk")
     app.setApplicationDisplayName(WINDOW_TITLE)
     window = MainWindow()
+    if "--demo" in argv:
+        _attach_demo(app, window)
     window.show()
     if os.environ.get(SMOKE_ENV) == "1":
         QTimer.singleShot(SMOKE_QUIT_MS, app.quit)
@@ -32,6 +34,27 @@ def run_gui(argv: list[str]) -> int:
         _report(f"counter-desk: window shown: {window.windowTitle()}")
         return 0
     return int(app.exec())
+
+
+def _attach_demo(app: QApplication, window: MainWindow) -> None:
+    """Start the seeded demo district and sync this counter with it in the background."""
+    from desktop.demo import start_demo
+    from desktop.services.applications import record_push_result
+    from desktop.sync.worker import SyncWorker
+
+    _report("counter-desk: 正在生成演示辖区并启动区服务器……")
+    demo = start_demo()
+    for note in demo.notes:
+        _report(f"counter-desk: {note}")
+    worker = SyncWorker(demo.store, demo.client, interval=15.0,
+                        on_status=window.sync_status.report, on_result=record_push_result)
+    worker.start()
+
+    def stop() -> None:
+        worker.stop()
+        demo.close()
+
+    app.aboutToQuit.connect(stop)
 
 
 def _report(line: str) -> None:

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.policy.contract import CalcInputError, calculate_text
+from desktop.ui.sync_status import SyncStatusLabel
 
 WINDOW_TITLE = "医疗救助柜台"
 BUCKET_COLUMNS = ("项目", "金额（元）")
@@ -93,6 +94,9 @@ class MainWindow(QMainWindow):
         self.trace_view = QPlainTextEdit()
         self.trace_view.setObjectName("traceView")
         self.trace_view.setReadOnly(True)
+
+        self.sync_status = SyncStatusLabel()
+        self.statusBar().addPermanentWidget(self.sync_status)
 
         self._lay_out()
         self.example_button.clicked.connect(self.load_example)

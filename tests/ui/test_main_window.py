@@ -168,3 +168,22 @@ def test_every_bucket_is_named_in_chinese_and_warnings_appear_once(
         ["门急诊起付线补助", "300.00"],
         ["区级医疗救助（二次救助）", "140.00"],
     ]
+
+
+def test_the_status_bar_shows_offline_and_waiting_items(qtbot: QtBot, window: MainWindow) -> None:
+    """Issue 3 §3: the app shows online/offline and the number of items waiting."""
+    import threading
+
+    from desktop.sync.worker import SyncStatus
+
+    label = child(window, QLabel, "syncStatus")
+    thread = threading.Thread(target=label.report, args=(SyncStatus(
+        online=False, waiting=3, last_error="区服务器无法连接，已离线工作"),))
+    with qtbot.waitSignal(label.status_changed, timeout=2000):
+        thread.start()
+    thread.join()
+    qtbot.waitUntil(lambda: "离线" in label.text())
+    assert "待上传 3 项" in label.text()
+    label.report(SyncStatus(online=True, waiting=0, progress=(50, 200)))
+    qtbot.waitUntil(lambda: label.text().startswith("在线"))
+    assert "正在同步 50/200" in label.text()

@@ -1,0 +1,125 @@
+"""`counter-desk --demo`: a seeded synthetic district on 127.0.0.1 and this counter enrolled in it.
+
+Everything lives in a fresh temporary folder and the data are synthetic (generated names and
+ID numbers). The district server is a child process that stops with the application.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import keyring
+from keyring.backend import KeyringBackend
+from keyring.errors import NoKeyringError, PasswordDeleteError
+
+from desktop.store import Store, open_store
+from desktop.sync.client import DistrictClient
+from desktop.sync.credentials import load_device_token, save_device_token
+
+DEMO_STREET = "310105001"  # 长宁区华阳路街道
+DEMO_PASSWORD = "demo-2026"
+DEMO_PERSONS = 300
+
+
+class _DemoKeyring(KeyringBackend):
+    """Used only in the demo, and only when the machine has no OS keyring (headless Linux)."""
+
+    priority = 0.5
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self._secrets: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self._secrets.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self._secrets[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self._secrets.pop((service, username), None) is None:
+            raise PasswordDeleteError(username)
+
+
+@dataclass
+class Demo:
+    folder: Path
+    url: str
+    store: Store
+    client: DistrictClient
+    clerk: str
+    server: subprocess.Popen[bytes]
+    notes: list[str] = field(default_factory=list)
+
+    def close(self) -> None:
+        self.client.close()
+        self.store.close()
+        self.server.terminate()
+        try:
+            self.server.wait(10)
+        except subprocess.TimeoutExpired:
+            self.server.kill()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_demo(folder: Path | None = None, persons: int = DEMO_PERSONS) -> Demo:
+    folder = folder or Path(tempfile.mkdtemp(prefix="counter-desk-demo-"))
+    database_url = f"sqlite:///{folder / 'district.sqlite'}"
+    seeded = subprocess.run(
+        [sys.executable, "-m", "district", "seed", "--persons", str(persons),
+         "--streets", DEMO_STREET, "--password", DEMO_PASSWORD, "--json",
+         "--database-url", database_url],
+        capture_output=True, text=True, timeout=600, check=True)
+    seed = json.loads(seeded.stdout[seeded.stdout.index("{\n"):])
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "district", "serve", "--port", str(port),
+         "--database-url", database_url],
+        stdout=subprocess.DEVNULL, stderr=(folder / "district.log").open("wb"))
+    _wait_until_up(url, server)
+    notes = []
+    try:
+        keyring.get_password("counter-desk", "probe")
+    except NoKeyringError:
+        keyring.set_keyring(_DemoKeyring())
+        notes.append("本机没有系统密钥库：演示模式的设备令牌只保存在内存中。")
+    code = next(s for s in seed["streets"] if s["code"] == DEMO_STREET)["enrolment_codes"][0]
+    with DistrictClient(url) as enrol:
+        registered = enrol.register(code, "演示柜台")
+    save_device_token(url, registered.token)
+    clerk = next(u["username"] for u in seed["users"]
+                 if u["street_code"] == DEMO_STREET and "clerk" in u["roles"])
+    client = DistrictClient(url, lambda: load_device_token(url))
+    client.login(clerk, DEMO_PASSWORD)
+    store = open_store(folder / "counter.sqlite")
+    notes.append(f"演示数据在 {folder}（模拟数据，非真实人员），"
+                 f"经办人 {clerk}，密码 {DEMO_PASSWORD}")
+    return Demo(folder, url, store, client, clerk, server, notes)
+
+
+def _wait_until_up(url: str, server: subprocess.Popen[bytes], seconds: float = 60) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError("the demo district server stopped at start")
+        try:
+            if httpx.get(f"{url}/api/v1/health", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    server.kill()
+    raise RuntimeError("the demo district server did not start")
