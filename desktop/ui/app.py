@@ -32,6 +32,14 @@ def run_gui(argv: list[str]) -> int:
         QTimer.singleShot(SMOKE_QUIT_MS, app.quit)
         app.exec()
         _report(f"counter-desk: window shown: {window.windowTitle()}")
+        store_path = os.environ.get("COUNTER_DESK_SMOKE_STORE")
+        if store_path:  # the bundle's migrations are found and applied
+            from pathlib import Path
+
+            from desktop.store import open_store
+
+            open_store(Path(store_path)).close()
+            _report("counter-desk: store ready")
         return 0
     return int(app.exec())
 

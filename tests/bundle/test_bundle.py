@@ -55,14 +55,20 @@ def test_bundle_carries_resources_and_forms(bundle: Path) -> None:
     shipped = sorted(p.name for p in (ROOT / "resources" / "policy").glob("*.yaml"))
     bundled = sorted(p.name for p in (data_root(bundle) / "resources" / "policy").glob("*.yaml"))
     assert bundled == shipped
+    migrations = data_root(bundle) / "desktop" / "store" / "migrations" / "versions"
+    assert (migrations / "0001_initial_schema.py").is_file()
 
 
 @pytest.mark.slow
-def test_bundle_shows_the_window(bundle: Path) -> None:
+def test_bundle_shows_the_window(bundle: Path, tmp_path: Path) -> None:
     shown = run([str(executable(bundle))], RUN_TIMEOUT_S,
-                COUNTER_DESK_SMOKE="1", QT_QPA_PLATFORM="offscreen")
+                COUNTER_DESK_SMOKE="1", QT_QPA_PLATFORM="offscreen",
+                COUNTER_DESK_SMOKE_STORE=str(tmp_path / "store.sqlite"))
     assert shown.returncode == 0, shown.stderr
-    assert "counter-desk: window shown: 医疗救助柜台" in shown.stdout.splitlines()
+    lines = shown.stdout.splitlines()
+    assert "counter-desk: window shown: 医疗救助柜台" in lines
+    # the local store opens from the bundle: its Alembic migrations were shipped and ran
+    assert "counter-desk: store ready" in lines
 
 
 @pytest.mark.slow
