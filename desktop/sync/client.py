@@ -21,6 +21,10 @@ class Offline(ConnectionError):
     """The server could not be reached (network down, server stopped, timeout)."""
 
 
+class CertificateRefused(Offline):
+    """The server's TLS certificate did not verify: never talk to it, say so clearly."""
+
+
 class ServerRefused(RuntimeError):
     """The server answered with an error; `code` and a Chinese `message` for the clerk."""
 
@@ -115,6 +119,9 @@ class DistrictClient:
             response = self._http.request(method, path, params=params, headers=headers,
                                           content=content)
         except (httpx.TransportError, httpx.TimeoutException) as exc:
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                raise CertificateRefused(
+                    "区服务器的证书无法验证：请检查配置的证书文件（CA）是否正确") from None
             raise Offline(f"{type(exc).__name__}: 无法连接区服务器") from None
         if response.status_code >= 400:
             raise _refusal(response)
