@@ -5,6 +5,7 @@ TLS certificates are always verified; a district with its own CA passes its CA f
 
 from __future__ import annotations
 
+import ssl
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -49,7 +50,9 @@ class DistrictClient:
         self.base_url = base_url.rstrip("/")
         self._device_token = device_token
         self.session_token: str | None = None
-        verify: bool | str = str(ca_file) if ca_file is not None else True
+        verify: bool | ssl.SSLContext = True
+        if ca_file is not None:  # a district's own CA; verification stays on
+            verify = ssl.create_default_context(cafile=str(ca_file))
         self._http = httpx.Client(base_url=self.base_url + wire.API_PREFIX, timeout=timeout,
                                   verify=verify, transport=transport)
 
