@@ -6,8 +6,9 @@
 It reads its store path, the district's address, its device token and the clerk's credentials
 from the environment (the keyring is per process in the tests, so the token comes this way).
 It prints `READY` once the store is open and the clerk logged in, `SAVED <application id>` only
-after save_application has returned (so the application is committed), and `SYNCED` after each
-push and pull. Every line is flushed at once: a line the parent read is a fact.
+after save_application has returned (so the application is committed), `PUSHED ...` after the
+push and `SYNCED` after the pull that follows it. Every line is flushed at once: a line the
+parent has read is a fact.
 """
 
 from __future__ import annotations
@@ -99,7 +100,9 @@ def main(mode: str) -> int:
                 say("EXHAUSTED")
                 break
             say(f"SAVED {saved.application_id}")
-            push(store, client, on_result=record_push_result)
+            stats = push(store, client, on_result=record_push_result)
+            say(f"PUSHED accepted={stats.accepted} duplicates={stats.duplicates} "
+                f"refused={stats.refused}")
             pull(store, client)
             say("SYNCED")
     else:
