@@ -59,7 +59,9 @@ def settled_rows(
         .join(ApplicationRecord, ApplicationRecord.id == ApplicationRowRecord.application_id)
         .where(ApplicationRecord.person_id == person_id, ApplicationRecord.program == program,
                ApplicationRecord.status.in_(LIVE))))
-    local_apps = set(session.scalars(select(ApplicationRecord.id)))
+    # a claim on this person's row held by one of this counter's own applications for them
+    local_apps = set(session.scalars(
+        select(ApplicationRecord.id).where(ApplicationRecord.person_id == person_id)))
     out = []
     for row in session.scalars(select(FeeRowRecord).where(FeeRowRecord.person_id == person_id)):
         if row.date.year not in years or row.id in excluded:

@@ -126,6 +126,9 @@ class _Page:
     def __init__(self, session: Session, changes: list[Change]) -> None:
         self.session = session
         self._absent: set[Any] = set()  # identity keys known not to be in the database
+        # The page's rows, held: the session's identity map holds unchanged rows weakly only,
+        # and a row dropped from it would be selected again at its next lookup.
+        self._held: list[Base] = []
         wanted: dict[type[Base], set[Any]] = defaultdict(set)
         for change in changes:
             entity = ENTITIES[change.entity]
@@ -144,8 +147,9 @@ class _Page:
         for start in range(0, len(keys), _LOAD_CHUNK):
             chunk = keys[start:start + _LOAD_CHUNK]
             where = columns[0].in_(chunk) if len(columns) == 1 else tuple_(*columns).in_(chunk)
-            found = {self.session.identity_key(instance=row)
-                     for row in self.session.scalars(select(model).where(where))}
+            rows = self.session.scalars(select(model).where(where)).all()
+            self._held.extend(rows)
+            found = {self.session.identity_key(instance=row) for row in rows}
             self._absent.update(key for key in (self.session.identity_key(model, k)
                                                 for k in chunk) if key not in found)
 
@@ -156,10 +160,14 @@ class _Page:
             return held  # type: ignore[no-any-return]
         if identity in self._absent:
             return None
-        return self.session.get(model, key)
+        row = self.session.get(model, key)
+        if row is not None:
+            self._held.append(row)
+        return row
 
     def add(self, row: Base) -> None:
         self.session.add(row)
+        self._held.append(row)
         self._absent.discard(self.session.identity_key(instance=row))
 
 
