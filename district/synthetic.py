@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from faker import Faker
 
+from desktop.domain.bank_card import luhn_check_digit
 from desktop.domain.id_number import SHANGHAI_REGION_CODES, generate_id_number
 from desktop.policy.contract import SCHEMA, calculate_text
 from district.reference import (
@@ -162,7 +163,7 @@ class DistrictGenerator:
     def _bank_account(self) -> str:
         body = self.rnd.choice(_BANK_PREFIXES) + "".join(
             str(self.rnd.randint(0, 9)) for _ in range(14))
-        return body + _luhn_digit(body)
+        return body + luhn_check_digit(body)
 
     def _category_history(self, age: int, birth: date) -> list[tuple[str, date, date | None]]:
         rnd = self.rnd
@@ -464,15 +465,3 @@ def _random_day(rnd: random.Random, first: date, last: date) -> date:
 
 def _age(birth: date, today: date) -> int:
     return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
-
-
-def _luhn_digit(body: str) -> str:
-    total = 0
-    for i, ch in enumerate(reversed(body)):
-        d = int(ch)
-        if i % 2 == 0:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return str((10 - total % 10) % 10)

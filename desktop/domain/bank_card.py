@@ -30,19 +30,24 @@ class BankCardCheck:
     warning_zh: str | None
 
 
-def luhn_ok(digits: str) -> bool:
-    """Whether `digits` (ASCII digits only) passes the Luhn check; False for anything else."""
-    if not _DIGITS.fullmatch(digits):
-        return False
+def luhn_check_digit(body: str) -> str:
+    """The Luhn digit that completes `body` (ASCII digits), e.g. for synthetic card numbers."""
     total = 0
-    for index, char in enumerate(reversed(digits)):
+    for index, char in enumerate(reversed(body)):
         digit = int(char)
-        if index % 2 == 1:
+        if index % 2 == 0:
             digit *= 2
             if digit > 9:
                 digit -= 9
         total += digit
-    return total % 10 == 0
+    return str((10 - total % 10) % 10)
+
+
+def luhn_ok(digits: str) -> bool:
+    """Whether `digits` (ASCII digits only) passes the Luhn check; False for anything else."""
+    if not _DIGITS.fullmatch(digits):
+        return False
+    return luhn_check_digit(digits[:-1]) == digits[-1]
 
 
 def check_bank_card(text: str) -> BankCardCheck:
