@@ -17,36 +17,15 @@ from pathlib import Path
 
 import httpx
 import keyring
-from keyring.backend import KeyringBackend
-from keyring.errors import NoKeyringError, PasswordDeleteError
+from keyring.errors import NoKeyringError
 
 from desktop.store import Store, open_store
 from desktop.sync.client import DistrictClient
-from desktop.sync.credentials import load_device_token, save_device_token
+from desktop.sync.credentials import MemoryKeyring, load_device_token, save_device_token
 
 DEMO_STREET = "310105001"  # 长宁区华阳路街道
 DEMO_PASSWORD = "demo-2026"
 DEMO_PERSONS = 300
-
-
-class _DemoKeyring(KeyringBackend):
-    """Used only in the demo, and only when the machine has no OS keyring (headless Linux)."""
-
-    priority = 0.5
-
-    def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
-        self._secrets: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self._secrets.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self._secrets[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self._secrets.pop((service, username), None) is None:
-            raise PasswordDeleteError(username)
 
 
 @dataclass
@@ -95,7 +74,7 @@ def start_demo(folder: Path | None = None, persons: int = DEMO_PERSONS) -> Demo:
     try:
         keyring.get_password("counter-desk", "probe")
     except NoKeyringError:
-        keyring.set_keyring(_DemoKeyring())
+        keyring.set_keyring(MemoryKeyring())
         notes.append("本机没有系统密钥库：演示模式的设备令牌只保存在内存中。")
     code = next(s for s in seed["streets"] if s["code"] == DEMO_STREET)["enrolment_codes"][0]
     with DistrictClient(url) as enrol:

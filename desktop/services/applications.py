@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from desktop import wire
 from desktop.policy.contract import case_to_json, default_parameters, result_to_json
@@ -63,7 +63,9 @@ def settled_rows(
     local_apps = set(session.scalars(
         select(ApplicationRecord.id).where(ApplicationRecord.person_id == person_id)))
     out = []
-    for row in session.scalars(select(FeeRowRecord).where(FeeRowRecord.person_id == person_id)):
+    rows = select(FeeRowRecord).where(FeeRowRecord.person_id == person_id).options(
+        selectinload(FeeRowRecord.claim))  # one query for the claims, not one per row
+    for row in session.scalars(rows):
         if row.date.year not in years or row.id in excluded:
             continue
         registry = (row.claim_status in HOLDING_CLAIMS

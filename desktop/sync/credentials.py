@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import keyring
+from keyring.backend import KeyringBackend
 from keyring.errors import KeyringError, NoKeyringError, PasswordDeleteError
 
 SERVICE = "counter-desk"
@@ -46,3 +47,24 @@ def forget_device_token(server_url: str, profile: str = "default") -> None:
         pass  # nothing stored: nothing to forget
     except NoKeyringError:
         raise CredentialsUnavailable("本机没有可用的系统密钥库。") from None
+
+
+class MemoryKeyring(KeyringBackend):
+    """A keyring held in this process only: for tests, and for the demo on a machine without
+    an OS keyring. Never used for a real counter."""
+
+    priority = 0.5
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.secrets: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.secrets.get((service, username))
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.secrets[(service, username)] = password
+
+    def delete_password(self, service: str, username: str) -> None:
+        if self.secrets.pop((service, username), None) is None:
+            raise PasswordDeleteError(username)

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
 
 from desktop.domain.errors import DomainError
+from tests.layering import imported_modules
 
 ROOT = Path(__file__).resolve().parents[2]
 DOMAIN = ROOT / "desktop" / "domain"
@@ -29,15 +29,8 @@ def test_domain_sources_import_nothing_forbidden() -> None:
     sources = sorted(DOMAIN.glob("*.py"))
     assert sources
     for path in sources:
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            names: list[str] = []
-            if isinstance(node, ast.Import):
-                names = [alias.name for alias in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            for name in names:
-                assert not name.startswith(FORBIDDEN), f"{path.name} imports {name}"
+        for name in imported_modules(path):
+            assert not name.startswith(FORBIDDEN), f"{path.name} imports {name}"
 
 
 def test_no_float_and_no_io_in_domain_code() -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import ast
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.layering import imported_modules
 
 ROOT = Path(__file__).resolve().parents[2]
 FORBIDDEN = ("PySide6", "sqlalchemy", "sqlite3", "httpx", "keyring", "desktop.store",
@@ -14,15 +15,8 @@ FORBIDDEN = ("PySide6", "sqlalchemy", "sqlite3", "httpx", "keyring", "desktop.st
 
 def test_policy_sources_import_nothing_forbidden() -> None:
     for path in sorted((ROOT / "desktop" / "policy").glob("*.py")):
-        tree = ast.parse(path.read_text(encoding="utf-8"))
-        for node in ast.walk(tree):
-            names: list[str] = []
-            if isinstance(node, ast.Import):
-                names = [a.name for a in node.names]
-            elif isinstance(node, ast.ImportFrom) and node.module:
-                names = [node.module]
-            for name in names:
-                assert not name.startswith(FORBIDDEN), f"{path.name} imports {name}"
+        for name in imported_modules(path):
+            assert not name.startswith(FORBIDDEN), f"{path.name} imports {name}"
 
 
 def test_running_the_engine_loads_no_forbidden_module() -> None:

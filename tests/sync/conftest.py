@@ -1,6 +1,4 @@
-"""A real district server on 127.0.0.1, seeded with a small synthetic district, and an
-in-memory keyring so the device token never touches the machine's own keyring."""
-
+"""A real district server on 127.0.0.1, seeded with a small synthetic district."""
 from __future__ import annotations
 
 import json
@@ -15,41 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import keyring
 import pytest
-from keyring.backend import KeyringBackend
-from keyring.errors import PasswordDeleteError
 
 ROOT = Path(__file__).resolve().parents[2]
 STREET = "310105001"  # 长宁区华阳路街道
 PASSWORD = "demo-pass-2026"
-
-
-class MemoryKeyring(KeyringBackend):
-    priority = 1  # type: ignore[assignment]
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.secrets: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service: str, username: str) -> str | None:
-        return self.secrets.get((service, username))
-
-    def set_password(self, service: str, username: str, password: str) -> None:
-        self.secrets[(service, username)] = password
-
-    def delete_password(self, service: str, username: str) -> None:
-        if self.secrets.pop((service, username), None) is None:
-            raise PasswordDeleteError(username)
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
 
 
 def free_port() -> int:

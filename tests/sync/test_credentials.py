@@ -10,11 +10,11 @@ from keyring.backends import fail
 
 from desktop.sync.credentials import (
     CredentialsUnavailable,
+    MemoryKeyring,
     forget_device_token,
     load_device_token,
     save_device_token,
 )
-from tests.sync.conftest import MemoryKeyring
 
 
 @pytest.fixture

@@ -31,11 +31,11 @@ from desktop.store.models import (
     PersonRecord,
 )
 from desktop.sync.client import DistrictClient, Offline
-from desktop.sync.credentials import load_device_token, save_device_token
+from desktop.sync.credentials import MemoryKeyring, load_device_token, save_device_token
 from desktop.sync.pull import pull
 from desktop.sync.push import push
 from desktop.sync.worker import SyncWorker
-from tests.sync.conftest import PASSWORD, DistrictServer, MemoryKeyring
+from tests.sync.conftest import PASSWORD, DistrictServer
 
 TODAY = date.today()
 

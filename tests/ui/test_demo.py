@@ -2,28 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from desktop.demo import start_demo
 from desktop.services.applications import record_push_result
 from desktop.store.models import PersonRecord
+from desktop.sync.credentials import MemoryKeyring
 from desktop.sync.worker import SyncWorker
-from tests.sync.conftest import MemoryKeyring
-
-
-@pytest.fixture
-def memory_keyring() -> Iterator[MemoryKeyring]:
-    import keyring
-
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
 
 
 def test_demo_district_syncs(tmp_path: Path, memory_keyring: MemoryKeyring) -> None:
