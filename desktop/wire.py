@@ -149,8 +149,10 @@ class Change(Strict):
 class ChangesPage(Strict):
     items: list[Change]
     next_cursor: int  # pass it back to continue; equal to the request's cursor when nothing new
-    remaining: int  # changes after this page, at the time of the request
-    total: int  # changes after the request's cursor, at the time of the request
+    more: bool  # changes after this page exist, at the time of the request
+    # changes after the request's cursor at the time of the request, when the request asked
+    # (count=true): counting reads every one of them, so a pull asks on its first page only
+    total: int | None = None
 
 
 # -- what counters push -------------------------------------------------------------------

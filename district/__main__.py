@@ -31,6 +31,9 @@ def main(argv: list[str] | None = None) -> int:
     seed.add_argument("--devices-per-street", type=int, default=2,
                       help="one-time enrolment codes per street (default 2)")
     seed.add_argument("--reset", action="store_true", help="empty the database first")
+    seed.add_argument("--visit-scale", type=float, default=1.0,
+                      help="multiply each person's outpatient visits (default 1.0; the sync "
+                           "benchmark uses 1.6 for about 10 fee rows a person)")
     seed.add_argument("--json", action="store_true",
                       help="print the credentials as JSON instead of a table")
 
@@ -60,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
 
             options = SeedOptions(persons=args.persons, seed=args.seed, password=args.password,
                                   streets=args.streets.split(",") if args.streets else None,
-                                  devices_per_street=args.devices_per_street, reset=args.reset)
+                                  devices_per_street=args.devices_per_street, reset=args.reset,
+                                  visit_scale=args.visit_scale)
             try:
                 report = seed_district(db, options)
             except ValueError as exc:

@@ -62,6 +62,7 @@ class SeedOptions:
     devices_per_street: int = 2
     reset: bool = False
     today: date | None = None
+    visit_scale: float = 1.0  # more or fewer outpatient fee rows per person (benchmarks)
 
 
 @dataclass
@@ -99,7 +100,10 @@ def seed_district(db: Database, options: SeedOptions) -> SeedReport:
         if session.scalar(select(func.count()).select_from(models.Street)):
             raise ValueError("the database already holds a district; use --reset to replace it")
 
-    generator = DistrictGenerator(options.seed, streets, options.today or shanghai_today())
+    if options.visit_scale < 0:
+        raise ValueError(f"--visit-scale: must be 0 or more, not {options.visit_scale}")
+    generator = DistrictGenerator(options.seed, streets, options.today or shanghai_today(),
+                                  options.visit_scale)
     district = generator.generate(options.persons)
     report = SeedReport(db.display_url, streets)
     users = _staff(generator, streets, options.password)

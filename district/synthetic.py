@@ -68,8 +68,10 @@ class _Person:
 
 
 class DistrictGenerator:
-    def __init__(self, seed: int, streets: list[StreetInfo], today: date) -> None:
+    def __init__(self, seed: int, streets: list[StreetInfo], today: date,
+                 visit_scale: float = 1.0) -> None:
         self.rnd = random.Random(seed)
+        self.visit_scale = visit_scale  # multiplies each person's outpatient visits
         self.fake = Faker("zh_CN")
         self.fake.seed_instance(seed)
         self.streets = streets
@@ -228,6 +230,7 @@ class DistrictGenerator:
         else:
             visits, stays = rnd.randint(0, 4), rnd.choices((0, 1), weights=(95, 5))[0]
         chronic = (person.spans or member) and rnd.random() < 0.12
+        visits = round(visits * self.visit_scale)
         plan: list[tuple[str, date]] = [("outpatient", self._fee_day()) for _ in range(visits)]
         plan += [("inpatient", self._fee_day()) for _ in range(stays)]
         if chronic:

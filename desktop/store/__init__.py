@@ -11,6 +11,7 @@ from desktop.store.models import OutboxRecord, OutboxRow
 from desktop.store.outbox import (
     UnknownOutboxItem,
     enqueue,
+    mark_all_delivered,
     mark_attempt_failed,
     mark_delivered,
     outbox_waiting_count,
@@ -34,6 +35,7 @@ __all__ = [
     "default_path",
     "enqueue",
     "get_cursor",
+    "mark_all_delivered",
     "mark_attempt_failed",
     "mark_delivered",
     "open_store",

@@ -53,12 +53,27 @@ def pending_outbox(session: Session, limit: int) -> list[OutboxRecord]:
 
 def mark_delivered(session: Session, key: uuid.UUID, result: dict[str, Any]) -> None:
     """The server answered for this item (accepted, refused or duplicate): it is done."""
-    row = _item(session, key)
+    mark_all_delivered(session, {key: result})
+
+
+def mark_all_delivered(session: Session, results: dict[uuid.UUID, dict[str, Any]]) -> None:
+    """The server answered for these items: done, read in one query per few hundred."""
     now = utc_now()
-    row.attempts += 1
-    row.last_attempt_at = now
-    row.delivered_at = now
-    row.result = result
+    keys = list(results)
+    found: dict[uuid.UUID, OutboxRecord] = {}
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        found.update((row.idempotency_key, row) for row in session.scalars(
+            select(OutboxRecord).where(OutboxRecord.idempotency_key.in_(chunk))))
+    missing = [k for k in keys if k not in found]
+    if missing:
+        raise UnknownOutboxItem(f"no outbox item {missing[0]}")
+    for key, result in results.items():
+        row = found[key]
+        row.attempts += 1
+        row.last_attempt_at = now
+        row.delivered_at = now
+        row.result = result
 
 
 def mark_attempt_failed(session: Session, key: uuid.UUID, error: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import lru_cache
 from typing import NamedTuple
 
 from pypinyin import Style, lazy_pinyin
@@ -31,8 +32,13 @@ class NameKeys(NamedTuple):
     initials: str  # "zs": the first letter of each syllable
 
 
+@lru_cache(maxsize=1 << 17)
 def name_keys(name: str) -> NameKeys:
-    """Pinyin and initials of a name; characters without pinyin (·, Latin) are kept as letters."""
+    """Pinyin and initials of a name; characters without pinyin (·, Latin) are kept as letters.
+
+    Cached: names repeat (a street has many 王伟), and converting one costs about 80 µs, which
+    an initial pull of 100,000 persons pays for each.
+    """
     text = unicodedata.normalize("NFKC", name).strip()
     syllables = lazy_pinyin(text, style=Style.NORMAL, v_to_u=False, errors="default")
     initials = lazy_pinyin(text, style=Style.FIRST_LETTER, errors="default")

@@ -84,9 +84,11 @@ class DistrictClient:
         self.session_token = result.session_token
         return result
 
-    def changes(self, cursor: int, limit: int) -> wire.ChangesPage:
-        return self._call("GET", "/changes", wire.ChangesPage,
-                          params={"cursor": cursor, "limit": limit})
+    def changes(self, cursor: int, limit: int, *, count: bool = False) -> wire.ChangesPage:
+        params: dict[str, Any] = {"cursor": cursor, "limit": limit}
+        if count:
+            params["count"] = "true"
+        return self._call("GET", "/changes", wire.ChangesPage, params=params)
 
     def push(self, items: list[wire.OutboxItem]) -> wire.PushResult:
         return self._call("POST", "/push", wire.PushResult, wire.Push(items=items))

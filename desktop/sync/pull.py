@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from desktop.store import Store, apply_changes, get_cursor, set_cursor
@@ -34,29 +35,37 @@ def pull(
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
 ) -> PullStats:
-    """Pull until the server has nothing newer; raises client.Offline if the network fails."""
+    """Pull until the server has nothing newer; raises client.Offline if the network fails.
+
+    The next page is fetched while this one is applied (the server and the network work while
+    the counter writes), but pages are applied strictly in order, each with its cursor.
+    """
     with store.session() as session:
         cursor = get_cursor(session, STREAM)
     done = pages = 0
     total: int | None = None
-    while True:
-        if cancel is not None and cancel.is_set():
-            return PullStats(pages, done, cursor, complete=False)
-        page = client.changes(cursor, page_size)
-        if total is None:
-            total = page.total
-        if not page.items:
-            break
-        with store.session() as session:
-            apply_changes(session, page.items)
-            set_cursor(session, STREAM, page.next_cursor)
-        cursor = page.next_cursor
-        done += len(page.items)
-        pages += 1
-        if progress is not None:
-            progress(done, max(total, done + page.remaining))
-        if page.remaining == 0:
-            break
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull-fetch") as fetcher:
+        ahead = fetcher.submit(client.changes, cursor, page_size, count=True)
+        while True:
+            page = ahead.result()
+            if total is None:
+                total = page.total or 0
+            if not page.items:
+                break
+            if cancel is not None and cancel.is_set():  # the page fetched is not applied
+                return PullStats(pages, done, cursor, complete=False)
+            if page.more:
+                ahead = fetcher.submit(client.changes, page.next_cursor, page_size)
+            with store.session() as session:
+                apply_changes(session, page.items)
+                set_cursor(session, STREAM, page.next_cursor)
+            cursor = page.next_cursor
+            done += len(page.items)
+            pages += 1
+            if progress is not None:
+                progress(done, max(total, done + (1 if page.more else 0)))
+            if not page.more:
+                break
     if progress is not None:
         progress(done, max(done, total or 0))
     return PullStats(pages, done, cursor, complete=True)

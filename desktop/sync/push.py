@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from desktop import wire
-from desktop.store import Store, mark_attempt_failed, mark_delivered, pending_outbox
+from desktop.store import Store, mark_all_delivered, mark_attempt_failed, pending_outbox
 from desktop.sync.client import DistrictClient, Offline, ServerRefused
 
 Progress = Callable[[int, int], None]
@@ -56,14 +56,13 @@ def push(
                 _failed(session, items, str(exc))
             raise
         by_key = {i.idempotency_key: i for i in items}
+        ours = [r for r in answer.results if r.idempotency_key in by_key]  # ignore, not trust
         with store.session() as session:
-            for result in answer.results:
-                item = by_key.get(result.idempotency_key)
-                if item is None:
-                    continue  # not ours: ignore rather than trust
-                mark_delivered(session, result.idempotency_key, result.model_dump(mode="json"))
-                if on_result is not None:
-                    on_result(session, item, result)
+            mark_all_delivered(session, {r.idempotency_key: r.model_dump(mode="json")
+                                         for r in ours})
+            if on_result is not None:
+                for result in ours:
+                    on_result(session, by_key[result.idempotency_key], result)
         sent += len(answer.results)
         for result in answer.results:
             if result.status == "accepted":

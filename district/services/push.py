@@ -1,10 +1,11 @@
 """Apply pushed outbox items exactly once each, by idempotency key.
 
-Each item is one transaction: its effect, its changes and the record of its key with the result
-commit together or not at all. A key seen before answers "duplicate" with the first result, so
-a push repeated after a lost answer, a crash or a kill changes nothing twice. A write refused by
-the database because another transaction got there first (the same key, or a claim on the same
-fee row) is simply checked again: the second look sees the winner and answers accordingly.
+An item's effect, its changes and the record of its key with the result commit together or not
+at all (a request's items in one transaction, each in a savepoint). A key seen before answers
+"duplicate" with the first result, so a push repeated after a lost answer, a crash or a kill
+changes nothing twice. A write refused by the database because another transaction got there
+first (the same key, or a claim on the same fee row) is simply checked again: the second look
+sees the winner and answers accordingly.
 """
 
 from __future__ import annotations
@@ -38,34 +39,65 @@ _ATTEMPTS = 5
 
 
 def apply_push(db: Database, caller: Caller, push: wire.Push) -> wire.PushResult:
-    return wire.PushResult(results=[apply_item(db, caller, item) for item in push.items])
+    """Apply a request's items in one transaction, each in a savepoint of its own.
+
+    One commit per request instead of one per item: a commit waits for the disk, and a
+    counter pushing a day's work sends hundreds of items. Each item keeps its own outcome (a
+    refusal rolls back that item's savepoint only). If the transaction hits a race (another
+    counter's transaction took the same key or fee row first), nothing of it is kept and the
+    items are applied again one transaction each, which check again and see the winner.
+    """
+    try:
+        with db.write() as session:
+            results = [_apply_once(session, caller, item) for item in push.items]
+    except IntegrityError:
+        log.info("push batch raced another transaction; applying item by item",
+                 extra={"device_id": caller.device_id, "items": len(push.items)})
+        return wire.PushResult(results=[apply_item(db, caller, item) for item in push.items])
+    for item, result in zip(push.items, results, strict=True):
+        _log_applied(caller, item, result)
+    return wire.PushResult(results=results)
 
 
 def apply_item(db: Database, caller: Caller, item: wire.OutboxItem) -> wire.ItemResult:
+    """One item in a transaction of its own, checked again after a race."""
     key = str(item.idempotency_key)
     for _ in range(_ATTEMPTS):
         try:
             with db.write() as session:
-                earlier = session.get(models.PushItem, key)
-                if earlier is not None:
-                    return _duplicate(item, earlier, caller)
-                outcome = _apply(session, caller, item)
-                session.add(models.PushItem(
-                    idempotency_key=key, device_id=caller.device_id, username=caller.username,
-                    kind=item.kind, status=outcome.status, reason=outcome.reason,
-                    message=outcome.message, detail=outcome.detail, received_at=utcnow()))
-                record_changes(session, outcome.changes)
+                result = _apply_once(session, caller, item)
         except IntegrityError:
             log.info("push item raced another transaction; checking again",
                      extra={"idempotency_key": key, "device_id": caller.device_id})
             continue
-        log.info("push item applied", extra={
-            "idempotency_key": key, "kind": item.kind, "status": outcome.status,
-            "reason": outcome.reason, "device_id": caller.device_id, "user": caller.username})
-        return wire.ItemResult(idempotency_key=item.idempotency_key, status=outcome.status,
-                               reason=outcome.reason, message=outcome.message,
-                               detail=outcome.detail)
+        _log_applied(caller, item, result)
+        return result
     raise RuntimeError(f"push item {key} kept conflicting after {_ATTEMPTS} attempts")
+
+
+def _apply_once(session: Session, caller: Caller, item: wire.OutboxItem) -> wire.ItemResult:
+    """The item's effect, its changes and the record of its key, in the session's transaction."""
+    key = str(item.idempotency_key)
+    earlier = session.get(models.PushItem, key)
+    if earlier is not None:
+        return _duplicate(item, earlier, caller)
+    outcome = _apply(session, caller, item)
+    session.add(models.PushItem(
+        idempotency_key=key, device_id=caller.device_id, username=caller.username,
+        kind=item.kind, status=outcome.status, reason=outcome.reason,
+        message=outcome.message, detail=outcome.detail, received_at=utcnow()))
+    record_changes(session, outcome.changes)
+    session.flush()  # the next item of the request sees this one (its key, its claims)
+    return wire.ItemResult(idempotency_key=item.idempotency_key, status=outcome.status,
+                           reason=outcome.reason, message=outcome.message,
+                           detail=outcome.detail)
+
+
+def _log_applied(caller: Caller, item: wire.OutboxItem, result: wire.ItemResult) -> None:
+    log.info("push item applied", extra={
+        "idempotency_key": str(item.idempotency_key), "kind": item.kind,
+        "status": result.status, "reason": result.reason, "device_id": caller.device_id,
+        "user": caller.username})
 
 
 def _apply(session: Session, caller: Caller, item: wire.OutboxItem) -> Outcome:

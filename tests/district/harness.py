@@ -187,8 +187,8 @@ class Counter:
     def get(self, path: str, **params: Any) -> httpx.Response:
         return self.http.get(path, params=params, headers=self.headers())
 
-    def page(self, cursor: int, limit: int) -> wire.ChangesPage:
-        r = self.get("/changes", cursor=cursor, limit=limit)
+    def page(self, cursor: int, limit: int, *, count: bool = False) -> wire.ChangesPage:
+        r = self.get("/changes", cursor=cursor, limit=limit, **({"count": "true"} if count else {}))
         assert r.status_code == 200, r.text
         return wire.ChangesPage.model_validate_json(r.content)
 
@@ -199,7 +199,7 @@ class Counter:
             pulled += page.items
             self.snapshot.apply(page.items)
             self.cursor = page.next_cursor
-            if page.remaining == 0:
+            if not page.more:
                 return pulled
 
     def push(self, items: list[wire.OutboxItem]) -> list[wire.ItemResult]:

@@ -129,6 +129,54 @@ def test_concurrent_claims_of_one_row_accept_exactly_one(district: SeededDistric
     assert sorted(c.key for c in claims) == sorted(rows)
 
 
+def test_one_request_keeps_each_items_own_outcome(district: SeededDistrict) -> None:
+    """A request commits as one transaction, but an item refused in it refuses only itself,
+    and a later item sees the earlier ones (their claims, their keys)."""
+    counter = district.counter()
+    person, rows = _fresh(district, counter)
+    mine = counter.application(person, rows)
+    again = counter.application(person, rows[:1])  # the same row, a second application
+    note = audit_event("clerk1", 1)
+    results = counter.push([mine, again, mine, note])
+    assert [r.status for r in results] == ["accepted", "refused", "duplicate", "accepted"]
+    assert results[1].reason == "already_claimed"
+    assert results[1].detail is not None
+    assert results[1].detail["application_id"] == _application_of(mine)
+    claims = [c for c in counter.pull() if c.entity == "claim"]
+    assert sorted(c.key for c in claims) == sorted(rows)
+
+
+def test_concurrent_requests_claim_each_row_once(district: SeededDistrict) -> None:
+    """Two counters push requests of several items at once, overlapping on one person's rows:
+    whatever the interleaving (on PostgreSQL a request can lose a race and is applied item by
+    item), each row is claimed once and every item gets exactly one answer."""
+    counters = [district.counter(login="clerk1"), district.counter(login="clerk2")]
+    shared, shared_rows = _fresh(district, counters[0])
+    batches = []
+    for n, counter in enumerate(counters):
+        own, own_rows = _fresh(district, counter)
+        batches.append([counter.application(own, own_rows), audit_event("clerk1", 10 + n),
+                        counter.application(shared, shared_rows)])
+    answers: dict[int, list[wire.ItemResult]] = {}
+    barrier = threading.Barrier(2)
+
+    def push(n: int) -> None:
+        barrier.wait()
+        answers[n] = counters[n].push(batches[n])
+
+    threads = [threading.Thread(target=push, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    for n in range(2):
+        assert [r.status for r in answers[n][:2]] == ["accepted", "accepted"]
+    shared_statuses = sorted(answers[n][2].status for n in range(2))
+    assert shared_statuses == ["accepted", "refused"]
+    claims = [c for c in counters[0].pull() if c.entity == "claim" and c.key in shared_rows]
+    assert sorted(c.key for c in claims) == sorted(shared_rows)
+
+
 def test_an_amount_the_rules_do_not_give_is_refused(district: SeededDistrict) -> None:
     counter = district.counter()
     person, rows = _fresh(district, counter)

@@ -16,6 +16,7 @@ from desktop.store import (
     UnknownOutboxItem,
     apply_changes,
     enqueue,
+    mark_all_delivered,
     mark_attempt_failed,
     mark_delivered,
     outbox_waiting_count,
@@ -87,6 +88,22 @@ def test_items_are_pushed_in_order_and_outcomes_recorded(store: Store) -> None:
         assert done is not None and done.delivered_at is not None
         assert done.result == {"status": "refused", "reason": "already_claimed"}
         assert done.attempts == 1
+
+
+def test_a_batch_of_answers_is_recorded_together(store: Store) -> None:
+    with store.session() as session:
+        keys = [enqueue(session, "signature", signature(uuid.uuid4())) for _ in range(1200)]
+    answers = {k: {"status": "accepted", "n": n} for n, k in enumerate(keys[:1100])}
+    with pytest.raises(UnknownOutboxItem), store.session() as session:
+        mark_all_delivered(session, {**answers, uuid.uuid4(): {}})  # one not ours: none marked
+    with store.session() as session:
+        assert outbox_waiting_count(session) == 1200
+        mark_all_delivered(session, answers)
+    with store.session() as session:
+        assert [i.idempotency_key for i in pending_outbox(session, 500)] == keys[1100:]
+        last = session.scalar(select(OutboxRecord).where(
+            OutboxRecord.idempotency_key == keys[1099]))
+        assert last is not None and last.result == {"status": "accepted", "n": 1099}
 
 
 def test_a_key_is_used_once(store: Store) -> None:

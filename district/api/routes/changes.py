@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Response
 
 from desktop import wire
 from district.api.deps import DbDep, SessionDep, require_session
@@ -19,6 +19,11 @@ def changes(
     db: DbDep,
     cursor: Annotated[int, Query(ge=0, description="the last seq already applied")] = 0,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-) -> wire.ChangesPage:
+    count: Annotated[bool, Query(description="also count every change after the cursor "
+                                             "(total); costs a scan, ask once per pull")] = False,
+) -> Response:
     with db.read() as session:
-        return changes_page(session, identity.device.street_code, cursor, limit)
+        page = changes_page(session, identity.device.street_code, cursor, limit, count=count)
+    # Serialised once, here: returned as a model, FastAPI would validate the page again
+    # against response_model (which stays, for the OpenAPI document) before serialising it.
+    return Response(page.model_dump_json(), media_type="application/json")
