@@ -37,6 +37,7 @@ class Demo:
     clerk: str
     server: subprocess.Popen[bytes]
     notes: list[str] = field(default_factory=list)
+    users: dict[str, str] = field(default_factory=dict)  # role -> a demo user holding it
 
     def close(self) -> None:
         self.client.close()
@@ -52,6 +53,9 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+_ROLE_WORDS = {"clerk": "经办人", "reviewer": "审核人", "approver": "审批人"}
 
 
 def start_demo(folder: Path | None = None, persons: int = DEMO_PERSONS) -> Demo:
@@ -85,9 +89,16 @@ def start_demo(folder: Path | None = None, persons: int = DEMO_PERSONS) -> Demo:
     client = DistrictClient(url, lambda: load_device_token(url))
     client.login(clerk, DEMO_PASSWORD)
     store = open_store(folder / "counter.sqlite")
-    notes.append(f"演示数据在 {folder}（模拟数据，非真实人员），"
-                 f"经办人 {clerk}，密码 {DEMO_PASSWORD}")
-    return Demo(folder, url, store, client, clerk, server, notes)
+    staff = "；".join(f"{'、'.join(_ROLE_WORDS.get(r, r) for r in u['roles'])} {u['username']}"
+                     for u in seed["users"] if u["street_code"] == DEMO_STREET)
+    notes.append(f"演示数据在 {folder}（模拟数据，非真实人员）。账号：{staff}；"
+                 f"密码均为 {DEMO_PASSWORD}（“柜台 → 切换用户”可换人审核、审批）")
+    users: dict[str, str] = {}
+    for u in seed["users"]:
+        if u["street_code"] == DEMO_STREET:
+            for role in u["roles"]:
+                users.setdefault(role, u["username"])
+    return Demo(folder, url, store, client, clerk, server, notes, users)
 
 
 def _wait_until_up(url: str, server: subprocess.Popen[bytes], seconds: float = 60) -> None:

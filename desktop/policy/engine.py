@@ -123,6 +123,29 @@ def calculate(case: Case, parameters: PolicyParameters) -> Result:
     return Result(case, payable, buckets, tuple(rows), tuple(lines), tuple(warnings), values)
 
 
+def standing(case: Case, parameters: PolicyParameters, year: int) -> tuple[BucketLine, ...]:
+    """What the person's settled rows of `year` (H) already used of each bucket: E(H), with
+    the caps and thresholds that apply, so a clerk sees e.g. 门急诊 2,130 / 2,800 before
+    ticking anything. The case's unsettled rows are ignored; each line has before == after."""
+    view = parameters.for_program(case.program.value, case.district.value)
+    used: dict[int, ParameterValue] = {}
+    classifier = Classifier(case, view, used)
+    settled = [r for r in case.fees if r.settled and r.date.year == year]
+    try:
+        rows = [classifier.classify(r) for r in settled]
+    except ParameterGap as gap:
+        raise _gap_error(case.fees.index(next(r for r in settled if r.date == gap.day)),
+                         gap) from None
+    counting = sorted((r for r in rows if r.reason is None), key=lambda r: r.row.order_key)
+    if not counting:
+        return ()
+    if case.program is Program.ASSISTANCE:
+        figures = _assistance_year(counting, view, used)
+    else:
+        figures = _mutual_aid_year(case, counting, view, used, {})
+    return tuple(_lines(case.program, year, figures, []))
+
+
 def _gap_error(index: int, gap: ParameterGap) -> CalcInputError:
     return CalcInputError(
         f"fees[{index}].date",

@@ -1,206 +1,136 @@
-"""The first counter window: paste a calc case, compute it, and show the engine's answer.
+"""The counter's main window: the counter, the supervisors' queues and the calculator, in tabs.
 
-A placeholder until the counter views arrive; it shows the contract output as returned and
-does no arithmetic of its own.
+The status bar always shows who is signed in and the sync state. The window remembers its size
+and splitters (QSettings); it holds no business rule — the views call the services.
 """
 
 from __future__ import annotations
 
-import json
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
 
-from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont
-from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QMainWindow,
-    QPlainTextEdit,
-    QPushButton,
-    QSplitter,
-    QTableWidget,
-    QTableWidgetItem,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence, QShortcut
+from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QWidget
 
-from desktop.policy.contract import CalcInputError, calculate_text
-from desktop.ui.sync_status import SyncStatusLabel
+from desktop.services.monthly import AutoEntry
+from desktop.store import Store
+from desktop.ui.calc_view import CalcView
+from desktop.ui.counter_view import CounterView
+from desktop.ui.monthly_view import MonthlyView
+from desktop.ui.sync_status import SyncStatusWidget
 
 WINDOW_TITLE = "医疗救助柜台"
-BUCKET_COLUMNS = ("项目", "金额（元）")
-ROW_COLUMNS = ("费用编号", "是否计入", "不计入原因", "对象类别", "比例", "归入项目")
+# Fonts a Windows PC has, then the ones a Linux build machine has; Qt falls back in order.
+UI_FONTS = ["Microsoft YaHei UI", "Microsoft YaHei", "SimSun", "WenQuanYi Micro Hei",
+            "Noto Sans CJK SC"]
+ROLE_LABELS = {"clerk": "经办人", "reviewer": "审核人", "approver": "审批人"}
 
-# A dibao member's outpatient receipt in Changning: the smallest case that yields a payment.
-EXAMPLE_CASE: dict[str, Any] = {
-    "schema": "counter-calc/1",
-    "program": "assistance",
-    "district": "changning",
-    "application_date": "2026-06-10",
-    "person": {
-        "categories": [{"code": "dibao", "from": "2024-03-01", "to": None}],
-        "resident_insurance": False,
-    },
-    "fees": [
-        {
-            "id": "A",
-            "receipt_no": "0099A",
-            "date": "2026-04-08",
-            "kind": "outpatient",
-            "hospital_level": 2,
-            "in_shanghai": True,
-            "total": "1300.00",
-            "out_of_scope": "50.00",
-            "self_pay": "1000.00",
-        }
-    ],
-}
+
+@dataclass(frozen=True)
+class CounterUser:
+    username: str
+    display_name: str
+    roles: tuple[str, ...]
+    offline: bool = False
+
+
+def apply_ui_font(app: QApplication) -> None:
+    font = QFont(app.font())
+    font.setFamilies(UI_FONTS)
+    app.setFont(font)
 
 
 class MainWindow(QMainWindow):
-    """Case text on the left, the engine's result (payable, buckets, rows, trace) on the right."""
+    sign_out_requested = Signal()
+    settings_requested = Signal()
+    lock_requested = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, store: Store, user: CounterUser, *,
+                 today: Callable[[], date] = date.today,
+                 settings: QSettings | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setWindowTitle(WINDOW_TITLE)
-        self.resize(1180, 760)
+        self.setWindowTitle(f"{WINDOW_TITLE} — {user.display_name}")
+        self.store = store
+        self.user = user
+        self.settings = settings or QSettings()
+        self.tabs = QTabWidget()
+        self.tabs.setObjectName("mainTabs")
+        self.counter = CounterView(store, user.username, today=today)
+        self.tabs.addTab(self.counter, "柜台受理(&1)")
+        self.monthly = MonthlyView(store, user.username, today=today)
+        self.tabs.addTab(self.monthly, "免申即享(&2)")
+        self.monthly.open_requested.connect(self._open_auto_entry)
+        self.approvals: QWidget | None = None
+        if {"reviewer", "approver"} & set(user.roles):
+            from desktop.ui.approvals_view import ApprovalsView
 
-        self.case_editor = QPlainTextEdit()
-        self.case_editor.setObjectName("caseEditor")
-        self.case_editor.setPlaceholderText("在此粘贴计算用例（JSON）")
-        self.example_button = QPushButton("载入示例")
-        self.example_button.setObjectName("exampleButton")
-        self.calculate_button = QPushButton("计算")
-        self.calculate_button.setObjectName("calculateButton")
-        self.calculate_button.setDefault(True)
+            self.approvals = ApprovalsView(store, user)
+            self.tabs.addTab(self.approvals, "审核审批(&3)")
+        self.calculator = CalcView()
+        self.tabs.addTab(self.calculator, "计算器(&4)")
+        self.tabs.currentChanged.connect(self._tab_shown)
+        self.setCentralWidget(self.tabs)
 
-        self.error_label = QLabel()
-        self.error_label.setObjectName("errorLabel")
-        self.error_label.setStyleSheet("color: #c00000;")
-        self.error_label.setWordWrap(True)
-        self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-
-        self.payable_label = QLabel()
-        self.payable_label.setObjectName("payableLabel")
-        payable_font = QFont(self.payable_label.font())
-        payable_font.setPointSizeF(payable_font.pointSizeF() * 1.5)
-        payable_font.setBold(True)
-        self.payable_label.setFont(payable_font)
-
-        self.bucket_table = _table("bucketTable", BUCKET_COLUMNS)
-        self.row_table = _table("rowTable", ROW_COLUMNS)
-        self.trace_view = QPlainTextEdit()
-        self.trace_view.setObjectName("traceView")
-        self.trace_view.setReadOnly(True)
-
-        self.sync_status = SyncStatusLabel()
+        roles = "、".join(ROLE_LABELS.get(r, r) for r in user.roles)
+        who = QLabel(f"{user.display_name}（{roles}）" + ("· 离线登录" if user.offline else ""))
+        who.setObjectName("signedInUser")
+        self.sync_status = SyncStatusWidget()
+        self.statusBar().addPermanentWidget(who)
         self.statusBar().addPermanentWidget(self.sync_status)
+        self.counter.message.connect(lambda text: self.statusBar().showMessage(text, 15000))
+        for n in range(self.tabs.count()):
+            shortcut = QShortcut(QKeySequence(f"Ctrl+{n + 1}"), self)
+            shortcut.activated.connect(lambda n=n: self.tabs.setCurrentIndex(n))
+        self._menus()
+        self.resize(1360, 820)
+        self._restore()
 
-        self._lay_out()
-        self.example_button.clicked.connect(self.load_example)
-        self.calculate_button.clicked.connect(self.calculate)
+    def _menus(self) -> None:
+        menu = self.menuBar().addMenu("柜台(&C)")
+        for text, keys, signal, name in (
+                ("设置(&S)…", "Ctrl+,", self.settings_requested, "settingsAction"),
+                ("锁定(&L)", "Ctrl+L", self.lock_requested, "lockAction"),
+                ("切换用户(&U)", "Ctrl+Shift+L", self.sign_out_requested, "signOutAction")):
+            action = QAction(text, self)
+            action.setObjectName(name)
+            action.setShortcut(QKeySequence(keys))
+            action.triggered.connect(signal)
+            menu.addAction(action)
+        menu.addSeparator()
+        quit_action = QAction("退出(&Q)", self)
+        quit_action.setShortcut(QKeySequence("Ctrl+Q"))
+        quit_action.triggered.connect(self.close)
+        menu.addAction(quit_action)
 
-    def _lay_out(self) -> None:
-        buttons = QHBoxLayout()
-        buttons.addWidget(self.example_button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.calculate_button)
-        left = QWidget()
-        left_layout = QVBoxLayout(left)
-        left_layout.addWidget(QLabel("计算用例（JSON）"))
-        left_layout.addWidget(self.case_editor, 1)
-        left_layout.addLayout(buttons)
+    def _restore(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if isinstance(geometry, QByteArray):
+            self.restoreGeometry(geometry)
+        state = self.settings.value("window/counterSplitter")
+        if isinstance(state, QByteArray):
+            self.counter.splitter.restoreState(state)
 
-        right = QWidget()
-        right_layout = QVBoxLayout(right)
-        right_layout.addWidget(self.error_label)
-        right_layout.addWidget(self.payable_label)
-        right_layout.addWidget(QLabel("分项金额"))
-        right_layout.addWidget(self.bucket_table, 1)
-        right_layout.addWidget(QLabel("费用明细"))
-        right_layout.addWidget(self.row_table, 2)
-        right_layout.addWidget(QLabel("计算过程"))
-        right_layout.addWidget(self.trace_view, 2)
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("window/counterSplitter", self.counter.splitter.saveState())
+        super().closeEvent(event)
 
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(left)
-        splitter.addWidget(right)
-        splitter.setStretchFactor(0, 2)
-        splitter.setStretchFactor(1, 3)
-        self.setCentralWidget(splitter)
+    def _tab_shown(self, index: int) -> None:
+        widget = self.tabs.widget(index)
+        if widget is self.monthly:
+            self.monthly.refresh()
+        elif widget is not None and widget is self.approvals:
+            getattr(widget, "refresh", lambda: None)()
 
-    def load_example(self) -> None:
-        self.case_editor.setPlainText(json.dumps(EXAMPLE_CASE, ensure_ascii=False, indent=2))
+    def _open_auto_entry(self, entry: AutoEntry) -> None:
+        self.tabs.setCurrentWidget(self.counter)
+        self.counter.open_for_auto_run(entry.person_id, entry.program, entry.rows)
 
-    def calculate(self) -> None:
-        """Compute the pasted case and show the result, or say in Chinese what is wrong."""
-        try:
-            output = calculate_text(self.case_editor.toPlainText())
-            self._show_result(output)
-        except CalcInputError as exc:
-            self._show_error(f"输入有误：{exc.message_zh}")
-        except Exception as exc:  # a bug of ours must not take the counter down
-            self._show_error(f"内部错误，请联系管理员：{type(exc).__name__}")
-        else:
-            self.error_label.clear()
-
-    def _show_error(self, text: str) -> None:
-        self._clear_result()
-        self.error_label.setText(text)
-
-    def _clear_result(self) -> None:
-        self.payable_label.clear()
-        self.bucket_table.setRowCount(0)
-        self.row_table.setRowCount(0)
-        self.trace_view.clear()
-
-    def _show_result(self, output: dict[str, Any]) -> None:
-        self._clear_result()
-        rows: list[dict[str, Any]] = output["rows"]
-        bucket_words: dict[str, str] = output.get("bucket_labels", {})
-        _fill(self.bucket_table, [
-            (bucket_words.get(code, code), amount) for code, amount in output["buckets"].items()
-        ])
-        _fill(self.row_table, [
-            (
-                r["id"],
-                "计入" if r["counts"] else "不计入",
-                _text(r.get("reason_label"), r.get("reason")),
-                _text(r.get("category_label"), r.get("category")),
-                _text(r.get("rate")),
-                _text(r.get("bucket_label"), r.get("bucket")),
-            )
-            for r in rows
-        ])
-        # the trace ends with the warnings ("注意：…"), so they are not repeated here
-        self.trace_view.setPlainText("\n".join(output["trace"]))
-        self.payable_label.setText(f"本次应付：{output['payable']} 元")
+    def focus_counter(self) -> None:
+        self.tabs.setCurrentWidget(self.counter)
+        self.counter.focus_search()
 
 
-def _text(*choices: Any) -> str:
-    """The first value present, as shown text; an empty cell when none is."""
-    for choice in choices:
-        if choice is not None and choice != "":
-            return str(choice)
-    return ""
-
-
-def _table(object_name: str, columns: tuple[str, ...]) -> QTableWidget:
-    table = QTableWidget(0, len(columns))
-    table.setObjectName(object_name)
-    table.setHorizontalHeaderLabels(list(columns))
-    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-    table.verticalHeader().setVisible(False)
-    table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    table.horizontalHeader().setStretchLastSection(True)
-    return table
-
-
-def _fill(table: QTableWidget, rows: list[tuple[str, ...]]) -> None:
-    table.setRowCount(len(rows))
-    for r, values in enumerate(rows):
-        for c, value in enumerate(values):
-            table.setItem(r, c, QTableWidgetItem(value))
+__all__ = ["WINDOW_TITLE", "CounterUser", "MainWindow", "Qt", "apply_ui_font"]

@@ -1,24 +1,43 @@
-"""The status bar's sync indicator: online or offline, and how many items wait to be sent.
+"""The status bar's sync indicator: online or offline, items waiting, last sync, pull progress.
 
 The sync worker reports from its own thread; the signal hands the status to the GUI thread.
 """
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from PySide6.QtCore import Signal, Slot
-from PySide6.QtWidgets import QLabel, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QWidget
 
 from desktop.sync.worker import SyncStatus
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 
-class SyncStatusLabel(QLabel):
+
+class SyncStatusWidget(QWidget):
     status_changed = Signal(object)  # SyncStatus, emitted from any thread
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("syncStatus")
+        self.setAccessibleName("同步状态")
+        self.label = QLabel("未连接区服务器")
+        self.label.setObjectName("syncStatusText")
+        self.progress = QProgressBar()
+        self.progress.setObjectName("syncProgress")
+        self.progress.setMaximumWidth(180)
+        self.progress.setTextVisible(True)
+        self.progress.hide()
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.label)
         self.status_changed.connect(self.show_status)
-        self.setText("未连接区服务器")
+        self.last: SyncStatus | None = None
+
+    def text(self) -> str:
+        return self.label.text()
 
     def report(self, status: SyncStatus) -> None:
         """Give to SyncWorker(on_status=...): safe to call from the worker thread."""
@@ -26,11 +45,22 @@ class SyncStatusLabel(QLabel):
 
     @Slot(object)
     def show_status(self, status: SyncStatus) -> None:
+        self.last = status
         parts = ["在线" if status.online else "离线", f"待上传 {status.waiting} 项"]
         if status.progress is not None:
             done, total = status.progress
             parts.append(f"正在同步 {done}/{total}")
+            self.progress.setRange(0, max(total, 1))
+            self.progress.setValue(min(done, max(total, 1)))
+            self.progress.setVisible(done < total)
+        else:
+            self.progress.hide()
+        if status.last_sync is not None:
+            parts.append(f"上次同步 {status.last_sync.astimezone(SHANGHAI):%H:%M}")
         if status.last_error:
             parts.append(status.last_error)
-        self.setText(" · ".join(parts))
-        self.setStyleSheet("" if status.online else "color: #c00000;")
+        self.label.setText(" · ".join(parts))
+        self.label.setStyleSheet("" if status.online else "color: #c00000;")
+
+
+SyncStatusLabel = SyncStatusWidget  # the name the first window used

@@ -1,4 +1,4 @@
-"""The first counter window, driven through its real widgets with pytest-qt."""
+"""The calculator tab, driven through its real widgets with pytest-qt."""
 
 from __future__ import annotations
 
@@ -18,26 +18,26 @@ from PySide6.QtWidgets import (
 )
 from pytestqt.qtbot import QtBot
 
-from desktop.ui import main_window
-from desktop.ui.main_window import EXAMPLE_CASE, MainWindow
+from desktop.ui import calc_view
+from desktop.ui.calc_view import EXAMPLE_CASE, CalcView
 
 
 @pytest.fixture
-def window(qtbot: QtBot) -> MainWindow:
-    w = MainWindow()
+def window(qtbot: QtBot) -> CalcView:
+    w = CalcView()
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
     return w
 
 
-def child(window: MainWindow, kind: type[Any], name: str) -> Any:
+def child(window: CalcView, kind: type[Any], name: str) -> Any:
     found = window.findChild(kind, name)
     assert found is not None, f"no {kind.__name__} named {name}"
     return found
 
 
-def click(qtbot: QtBot, window: MainWindow, name: str) -> None:
+def click(qtbot: QtBot, window: CalcView, name: str) -> None:
     qtbot.mouseClick(child(window, QPushButton, name), Qt.MouseButton.LeftButton)
 
 
@@ -56,14 +56,13 @@ def headers(table: QTableWidget) -> list[str]:
     return [text_of(table.horizontalHeaderItem(c)) for c in range(table.columnCount())]
 
 
-def calculate(qtbot: QtBot, window: MainWindow, case: dict[str, Any] | str) -> None:
+def calculate(qtbot: QtBot, window: CalcView, case: dict[str, Any] | str) -> None:
     text = case if isinstance(case, str) else json.dumps(case, ensure_ascii=False)
     child(window, QPlainTextEdit, "caseEditor").setPlainText(text)
     click(qtbot, window, "calculateButton")
 
 
-def test_title_and_empty_start(window: MainWindow) -> None:
-    assert window.windowTitle() == "医疗救助柜台"
+def test_empty_start(window: CalcView) -> None:
     assert child(window, QLabel, "payableLabel").text() == ""
     assert child(window, QLabel, "errorLabel").text() == ""
     assert headers(child(window, QTableWidget, "bucketTable")) == ["项目", "金额（元）"]
@@ -72,7 +71,7 @@ def test_title_and_empty_start(window: MainWindow) -> None:
     assert child(window, QPlainTextEdit, "traceView").isReadOnly()
 
 
-def test_example_calculates_600(qtbot: QtBot, window: MainWindow) -> None:
+def test_example_calculates_600(qtbot: QtBot, window: CalcView) -> None:
     click(qtbot, window, "exampleButton")
     assert json.loads(child(window, QPlainTextEdit, "caseEditor").toPlainText()) == EXAMPLE_CASE
     click(qtbot, window, "calculateButton")
@@ -93,7 +92,7 @@ def test_example_calculates_600(qtbot: QtBot, window: MainWindow) -> None:
 
 
 def test_self_pay_over_total_shows_path_and_clears_stale_amount(
-    qtbot: QtBot, window: MainWindow
+    qtbot: QtBot, window: CalcView
 ) -> None:
     calculate(qtbot, window, EXAMPLE_CASE)
     assert "600.00" in child(window, QLabel, "payableLabel").text()
@@ -117,7 +116,7 @@ def test_self_pay_over_total_shows_path_and_clears_stale_amount(
 
 @pytest.mark.parametrize("text", ["", "{", '{"schema": "counter-calc/1",}', "NaN"])
 def test_invalid_json_is_reported_in_chinese(
-    qtbot: QtBot, window: MainWindow, text: str
+    qtbot: QtBot, window: CalcView, text: str
 ) -> None:
     calculate(qtbot, window, text)
     error = child(window, QLabel, "errorLabel").text()
@@ -128,18 +127,18 @@ def test_invalid_json_is_reported_in_chinese(
 
 
 def test_unexpected_exception_does_not_crash(
-    qtbot: QtBot, window: MainWindow, monkeypatch: pytest.MonkeyPatch
+    qtbot: QtBot, window: CalcView, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def broken(text: str) -> dict[str, Any]:
         raise KeyError("payable")
 
-    monkeypatch.setattr(main_window, "calculate_text", broken)
+    monkeypatch.setattr(calc_view, "calculate_text", broken)
     calculate(qtbot, window, EXAMPLE_CASE)
     assert child(window, QLabel, "errorLabel").text() == "内部错误，请联系管理员：KeyError"
     assert child(window, QLabel, "payableLabel").text() == ""
 
 
-def test_screenshot_is_not_empty(qtbot: QtBot, window: MainWindow, tmp_path: Path) -> None:
+def test_screenshot_is_not_empty(qtbot: QtBot, window: CalcView, tmp_path: Path) -> None:
     calculate(qtbot, window, EXAMPLE_CASE)
     shot = tmp_path / "main_window.png"
     assert window.grab().save(str(shot))
@@ -147,7 +146,7 @@ def test_screenshot_is_not_empty(qtbot: QtBot, window: MainWindow, tmp_path: Pat
 
 
 def test_every_bucket_is_named_in_chinese_and_warnings_appear_once(
-    qtbot: QtBot, window: MainWindow
+    qtbot: QtBot, window: CalcView
 ) -> None:
     """闵行, 低保 in the resident scheme: 起付线 300 + 60 % × 700 + 50 % × 280 (POLICY.md §1)."""
     case = copy.deepcopy(EXAMPLE_CASE)
@@ -168,22 +167,3 @@ def test_every_bucket_is_named_in_chinese_and_warnings_appear_once(
         ["门急诊起付线补助", "300.00"],
         ["区级医疗救助（二次救助）", "140.00"],
     ]
-
-
-def test_the_status_bar_shows_offline_and_waiting_items(qtbot: QtBot, window: MainWindow) -> None:
-    """Issue 3 §3: the app shows online/offline and the number of items waiting."""
-    import threading
-
-    from desktop.sync.worker import SyncStatus
-
-    label = child(window, QLabel, "syncStatus")
-    thread = threading.Thread(target=label.report, args=(SyncStatus(
-        online=False, waiting=3, last_error="区服务器无法连接，已离线工作"),))
-    with qtbot.waitSignal(label.status_changed, timeout=2000):
-        thread.start()
-    thread.join()
-    qtbot.waitUntil(lambda: "离线" in label.text())
-    assert "待上传 3 项" in label.text()
-    label.report(SyncStatus(online=True, waiting=0, progress=(50, 200)))
-    qtbot.waitUntil(lambda: label.text().startswith("在线"))
-    assert "正在同步 50/200" in label.text()

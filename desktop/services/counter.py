@@ -1,0 +1,394 @@
+"""The counter session: one person at the counter, their fee rows, the ticks and the live amount.
+
+Opening a person reads the cache once: the person, their category spans, every fee row and the
+rows already settled (H). From then on a tick only rebuilds the engine's Case from rows held in
+memory and recomputes (POLICY.md §0.4: the amount is E(H ∪ C) − E(H) per year and bucket), so
+the screen follows the clerk's keyboard. Saving goes through `save_application`, which
+recomputes from the cache in its own transaction: the amount saved never comes from here.
+
+The widgets show what this module returns — labels, amounts as text, reasons in words — and do
+no arithmetic of their own.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+
+from desktop.domain.id_number import mask_id_number
+from desktop.policy.contract import default_parameters, result_to_json
+from desktop.policy.engine import calculate, standing
+from desktop.policy.errors import CalcInputError
+from desktop.policy.labels import KIND_LABELS, PROGRAM_LABELS, REASON_LABELS, bucket_label
+from desktop.policy.model import Case, Kind, Program, Reason
+from desktop.policy.parameters import PolicyParameters
+from desktop.services.applications import (
+    LIVE,
+    SavedApplication,
+    save_application,
+    settled_rows,
+)
+from desktop.store import Store, case_for
+from desktop.store.models import (
+    ApplicationRecord,
+    ApplicationRowRecord,
+    CategorySpanRecord,
+    FeeRowRecord,
+    InstitutionRecord,
+    PersonRecord,
+)
+from desktop.store.search import PersonHit, search_persons
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# The district whose rules apply, from the county part (first 6 digits) of the street code.
+DISTRICT_OF_COUNTY = {"310105": "changning", "310112": "minhang"}
+SEX_LABELS = {"M": "男", "F": "女"}
+
+
+class NotTickable(ValueError):
+    """The row cannot be ticked; the message says why, in Chinese."""
+
+
+def district_of(street_code: str) -> str:
+    return DISTRICT_OF_COUNTY.get(street_code[:6], "shanghai")
+
+
+def format_amount(value: Decimal | str) -> str:
+    """1234.5 → "1,234.50": the one way amounts are written on screen."""
+    return f"{Decimal(value):,.2f}"
+
+
+def local_time(value: datetime) -> str:
+    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    return aware.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+
+
+# -- what the screen shows ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class CategoryLine:
+    code: str
+    label: str
+    start: date
+    end: date | None
+    source: str
+    current: bool  # in force on the application date
+
+
+@dataclass(frozen=True)
+class StandingLine:
+    """This year's use of one bucket against its cap, e.g. 门急诊 2,130.00 / 2,800.00."""
+
+    year: int
+    bucket: str
+    label: str
+    used: Decimal
+    cap: Decimal | None
+    cap_name: str | None
+    source: str | None
+
+
+@dataclass(frozen=True)
+class PersonCard:
+    person_id: str
+    name: str
+    sex: str  # 男 / 女
+    birth_date: date
+    id_number: str
+    id_masked: str
+    phone: str | None
+    address: str | None
+    street_code: str
+    committee: str | None
+    bank_account: str | None
+    resident_insurance: bool
+    mutual_aid_years: tuple[int, ...]
+    mutual_aid_benefits_from: date | None
+    external_inpatient_insurance: bool
+    allowance_balance: Decimal
+    categories: tuple[CategoryLine, ...]
+    standing: tuple[StandingLine, ...]
+
+    @property
+    def member(self) -> bool:
+        return bool(self.mutual_aid_years)
+
+
+@dataclass(frozen=True)
+class FeeRowView:
+    """One fee row as the table shows it; `reason` is why it cannot be ticked, in words."""
+
+    id: str
+    date: date
+    institution: str
+    hospital_level: int
+    kind: str
+    kind_label: str
+    total: Decimal
+    out_of_scope: Decimal
+    self_pay: Decimal
+    receipt_no: str
+    issuer_code: str | None
+    tickable: bool
+    reason: str | None
+    reason_code: str | None
+    held_by: str | None  # who holds it and since when, for a row claimed elsewhere
+
+
+@dataclass(frozen=True)
+class Quote:
+    """The live result for the ticked rows: the engine's contract output, as shown."""
+
+    payable: Decimal
+    output: dict[str, Any]  # calc contract output: buckets, rows, years, trace, warnings
+    ticked: tuple[str, ...]
+    ticked_self_pay: Decimal  # the sum of the ticked rows' self-pay, for the table's footer
+    error: str | None = None  # a case the rules cannot compute, in Chinese
+
+    @property
+    def payable_text(self) -> str:
+        return format_amount(self.payable)
+
+    @property
+    def buckets(self) -> list[tuple[str, str]]:
+        labels: dict[str, str] = self.output.get("bucket_labels", {})
+        return [(labels.get(code, code), format_amount(amount))
+                for code, amount in self.output.get("buckets", {}).items()]
+
+    @property
+    def trace(self) -> list[str]:
+        return list(self.output.get("trace", []))
+
+    @property
+    def warnings(self) -> list[str]:
+        return [w["message"] if isinstance(w, dict) else str(w)
+                for w in self.output.get("warnings", [])]
+
+
+# -- the session ------------------------------------------------------------------------------
+
+class CounterSession:
+    """One person open at the counter for one program."""
+
+    def __init__(self, store: Store, person_id: str, *, program: str, clerk: str,
+                 application_date: date, parameters: PolicyParameters | None = None) -> None:
+        self.store = store
+        self.person_id = person_id
+        self.program = Program(program)
+        self.clerk = clerk
+        self.application_date = application_date
+        self.parameters = parameters or default_parameters()
+        with store.read_session() as session:
+            person = session.get(PersonRecord, person_id)
+            if person is None:
+                raise LookupError(f"没有找到此人（{person_id}），请重新查询。")
+            self.district = district_of(person.street_code)
+            records = list(session.scalars(select(FeeRowRecord)
+                                           .where(FeeRowRecord.person_id == person_id)
+                                           .order_by(FeeRowRecord.date, FeeRowRecord.id)))
+            years = {r.date.year for r in records}
+            history = set(settled_rows(session, person_id, self.program.value, years))
+            pending = self._pending_here(session)
+            ids = [r.id for r in records]
+            unsettled = [i for i in ids if i not in history]
+            base = case_for(session, person_id, self.program, self.district,
+                            application_date, unsettled, history)
+            institutions = {i.code: i.name for i in session.scalars(select(InstitutionRecord))}
+            spans = list(session.scalars(select(CategorySpanRecord)
+                                         .where(CategorySpanRecord.person_id == person_id)
+                                         .order_by(CategorySpanRecord.start)))
+            self._person = person
+            self._spans = spans
+        self._history = tuple(f for f in base.fees if f.settled)
+        self._candidates = {f.id: f for f in base.fees if not f.settled}
+        self._base = base
+        self._records = {r.id: r for r in records}
+        self._ticked: dict[str, None] = {}
+        self.rows = self._row_views(records, history, pending, institutions)
+        self.card = self._card()
+
+    # -- reading -----------------------------------------------------------------------------
+
+    @property
+    def ticked(self) -> tuple[str, ...]:
+        return tuple(self._ticked)
+
+    def row(self, row_id: str) -> FeeRowView:
+        for view in self.rows:
+            if view.id == row_id:
+                return view
+        raise KeyError(row_id)
+
+    def quote(self) -> Quote:
+        """Recompute for the rows ticked now (a few ms; nothing read from the database)."""
+        ticked = [self._candidates[i] for i in self._ticked]
+        fees = sorted((*self._history, *ticked), key=lambda f: f.order_key)
+        case = replace(self._base, fees=tuple(fees))
+        self_pay = sum((f.self_pay for f in ticked), Decimal("0.00"))
+        try:
+            result = calculate(case, self.parameters)
+        except CalcInputError as exc:
+            return Quote(Decimal("0.00"), {}, self.ticked, self_pay, error=exc.message_zh)
+        output = result_to_json(result, self.parameters)
+        return Quote(result.payable, output, self.ticked, self_pay)
+
+    # -- ticking -----------------------------------------------------------------------------
+
+    def tick(self, row_id: str, on: bool = True) -> Quote:
+        """Tick (or untick) a row and return the new amount; a row that cannot count is
+        refused with its reason, so the clerk never sees it ticked for nothing."""
+        if on:
+            view = self.row(row_id)
+            if not view.tickable:
+                raise NotTickable(f"费用 {view.receipt_no} 不能勾选：{view.reason}")
+            self._ticked[row_id] = None
+        else:
+            self._ticked.pop(row_id, None)
+        return self.quote()
+
+    def tick_all(self, row_ids: Iterable[str]) -> Quote:
+        for row_id in row_ids:
+            if self.row(row_id).tickable:
+                self._ticked[row_id] = None
+        return self.quote()
+
+    def clear(self) -> Quote:
+        self._ticked.clear()
+        return self.quote()
+
+    def submit(self, *, proxy_name: str | None = None, proxy_id_number: str | None = None,
+               auto_enrolled: bool = False, now: datetime | None = None) -> SavedApplication:
+        """Save the application for the ticked rows (saved locally at once; synced later)."""
+        if not self._ticked:
+            raise NotTickable("请先勾选本次申请的费用。")
+        return save_application(
+            self.store, person_id=self.person_id, program=self.program.value,
+            district=self.district, application_date=self.application_date,
+            ticked=list(self._ticked), handler=self.clerk, proxy_name=proxy_name,
+            proxy_id_number=proxy_id_number, auto_enrolled=auto_enrolled, now=now)
+
+    # -- building the views ------------------------------------------------------------------
+
+    def _pending_here(self, session: Any) -> dict[str, uuid.UUID]:
+        """Rows held by this counter's own live applications of any program (not yet settled
+        district-wide, or of the other program): they cannot be ticked again."""
+        rows = session.execute(
+            select(ApplicationRowRecord.fee_row_id, ApplicationRecord.id,
+                   ApplicationRecord.program)
+            .join(ApplicationRecord, ApplicationRecord.id == ApplicationRowRecord.application_id)
+            .where(ApplicationRecord.person_id == self.person_id,
+                   ApplicationRecord.status.in_(LIVE)))
+        return {fee_row_id: app_id for fee_row_id, app_id, _program in rows}
+
+    def _row_views(self, records: list[FeeRowRecord], history: set[str],
+                   pending: dict[str, uuid.UUID], institutions: dict[str, str]
+                   ) -> list[FeeRowView]:
+        reasons = self._reasons()
+        views = []
+        for r in records:
+            reason_code = None
+            reason: str | None = None
+            held_by = None
+            if r.id in pending:
+                reason_code = "pending_here"
+                reason = f"已在本柜台的申请中（申请 {str(pending[r.id])[:8]}）"
+            elif r.id in history or (r.claim_status in ("claimed", "paid")):
+                reason_code = "already_claimed"
+                reason = REASON_LABELS[Reason.ALREADY_CLAIMED]
+                if r.claimed_at is not None:
+                    held_by = f"{r.claimed_street or ''} {local_time(r.claimed_at)}".strip()
+                    reason += f"（{held_by} 申请）"
+            elif r.id in reasons:
+                reason_code, reason = reasons[r.id]
+            kind = Kind(r.kind)
+            views.append(FeeRowView(
+                id=r.id, date=r.date,
+                institution=institutions.get(r.institution_code or "", r.institution_code or ""),
+                hospital_level=r.hospital_level, kind=r.kind, kind_label=KIND_LABELS[kind],
+                total=r.total, out_of_scope=r.out_of_scope, self_pay=r.self_pay,
+                receipt_no=r.receipt_no, issuer_code=r.issuer_code,
+                tickable=reason is None, reason=reason, reason_code=reason_code,
+                held_by=held_by))
+        return views
+
+    def _reasons(self) -> dict[str, tuple[str, str]]:
+        """Why each unsettled row cannot count, from the engine: every one ticked at once
+        (a row's eligibility does not depend on the other rows ticked)."""
+        case = self._base
+        try:
+            result = calculate(case, self.parameters)
+        except CalcInputError as exc:
+            return {f.id: ("no_rule", exc.message_zh) for f in case.fees if not f.settled}
+        out = {}
+        for r in result.rows:
+            if not r.row.settled and r.reason is not None:
+                out[r.id] = (r.reason.value, REASON_LABELS[r.reason])
+        return out
+
+    def _card(self) -> PersonCard:
+        p = self._person
+        labels = {code: c.label for code, c in self.parameters.categories.items()}
+        day = self.application_date
+        categories = tuple(CategoryLine(
+            s.code, labels.get(s.code, s.code), s.start, s.end, s.source,
+            s.start <= day and (s.end is None or day <= s.end)) for s in self._spans)
+        return PersonCard(
+            person_id=p.id, name=p.name, sex=SEX_LABELS.get(p.sex, p.sex),
+            birth_date=p.birth_date, id_number=p.id_number,
+            id_masked=mask_id_number(p.id_number), phone=p.phone, address=p.address,
+            street_code=p.street_code, committee=p.committee, bank_account=p.bank_account,
+            resident_insurance=p.resident_insurance,
+            mutual_aid_years=tuple(sorted(p.mutual_aid_years)),
+            mutual_aid_benefits_from=p.mutual_aid_benefits_from,
+            external_inpatient_insurance=p.external_inpatient_insurance,
+            allowance_balance=p.allowance_balance, categories=categories,
+            standing=self._standing(day.year))
+
+    def _standing(self, year: int) -> tuple[StandingLine, ...]:
+        case: Case = replace(self._base, fees=self._history)
+        try:
+            lines = standing(case, self.parameters, year)
+        except CalcInputError:
+            return ()
+        out = []
+        for line in lines:
+            cap = next((lim for lim in line.limits if lim.name.endswith("年度救助限额")), None)
+            out.append(StandingLine(
+                year, line.bucket.value, bucket_label(self.program, line.bucket), line.after,
+                cap.amount if cap else None, cap.name if cap else None,
+                cap.source if cap else None))
+        return tuple(out)
+
+
+def program_label(program: str) -> str:
+    return PROGRAM_LABELS[Program(program)]
+
+
+__all__ = [
+    "CategoryLine",
+    "CounterSession",
+    "FeeRowView",
+    "NotTickable",
+    "PersonCard",
+    "Quote",
+    "StandingLine",
+    "district_of",
+    "find_persons",
+    "format_amount",
+    "local_time",
+    "program_label",
+]
+
+
+def find_persons(store: Store, query: str, limit: int = 50) -> list[PersonHit]:
+    """Person search for the search box: ID number (whole or last digits), name, pinyin or
+    its initials, phone; best match first, ID numbers masked."""
+    with store.read_session() as session:
+        return search_persons(session, query, limit)

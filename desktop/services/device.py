@@ -1,0 +1,89 @@
+"""First run and settings: which district server, this PC's registration, its client.
+
+The server address and the CA file are settings (not secrets); the device token the server
+gives at registration goes to the OS keyring only (desktop.sync.credentials).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from desktop.sync.client import DistrictClient, Offline, ServerRefused
+from desktop.sync.credentials import (
+    CredentialsUnavailable,
+    load_device_token,
+    save_device_token,
+)
+
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+class DeviceSetupError(ValueError):
+    """What went wrong, in Chinese, naming the field."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    url: str
+    ca_file: Path | None = None
+
+
+def check_server_url(text: str) -> str:
+    """An https address (plain http only on this PC itself, for a demo or a test)."""
+    url = text.strip().rstrip("/")
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise DeviceSetupError("server_url", "区服务器地址应形如 https://yibao.example.gov.cn")
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK:
+        raise DeviceSetupError("server_url", "区服务器地址必须使用 https（加密连接）。")
+    return url
+
+
+def check_ca_file(text: str) -> Path | None:
+    if not text.strip():
+        return None
+    path = Path(text.strip())
+    if not path.is_file():
+        raise DeviceSetupError("ca_file", f"找不到证书文件：{path}")
+    return path
+
+
+def register_counter(server: ServerSettings, enrolment_code: str, device_name: str,
+                     *, profile: str = "default") -> str:
+    """Register this PC with a one-time enrolment code; the token goes to the keyring.
+    Returns the device id the district gave."""
+    if not enrolment_code.strip():
+        raise DeviceSetupError("enrolment_code", "请输入区医保中心发放的一次性注册码。")
+    if not device_name.strip():
+        raise DeviceSetupError("device_name", "请为本柜台填写一个名称，例如“华阳路街道 1号窗口”。")
+    try:
+        with DistrictClient(server.url, ca_file=server.ca_file) as client:
+            registered = client.register(enrolment_code.strip(), device_name.strip())
+    except Offline as exc:
+        raise DeviceSetupError("server_url", f"无法连接区服务器：{exc}") from None
+    except ServerRefused as exc:
+        raise DeviceSetupError(exc.field or "enrolment_code", exc.message) from None
+    try:
+        save_device_token(server.url, registered.token, profile)
+    except CredentialsUnavailable as exc:
+        raise DeviceSetupError("keyring", str(exc)) from None
+    return registered.device_id
+
+
+def is_registered(server: ServerSettings, *, profile: str = "default") -> bool:
+    try:
+        return bool(load_device_token(server.url, profile))
+    except CredentialsUnavailable:
+        return False
+
+
+def district_client(server: ServerSettings, *, profile: str = "default") -> DistrictClient:
+    """The client the counter syncs through; the token is read from the keyring per call."""
+    return DistrictClient(server.url, lambda: load_device_token(server.url, profile),
+                          ca_file=server.ca_file)

@@ -1,0 +1,470 @@
+"""The counter: find the person, tick or scan their fee rows, see the amount live, submit.
+
+Keyboard first: F2 (or Ctrl+F) to the search box, type, Enter opens the best match, the fee
+table takes the focus, ↑/↓ move, Space ticks, F4 shows the trace, F9 submits, Esc goes back to
+the search. Everything is computed by the counter session; this view shows and forwards.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from html import escape
+
+from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
+from PySide6.QtGui import QFont, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.services.counter import (
+    CounterSession,
+    NotTickable,
+    PersonCard,
+    Quote,
+    find_persons,
+    format_amount,
+    program_label,
+)
+from desktop.store import Store
+from desktop.ui.dialogs import SubmitDialog, TraceDialog
+from desktop.ui.models import FeeRowsFilter, FeeRowsModel, PersonResultsModel
+
+PROGRAMS = (("assistance", "医疗救助"), ("mutual_aid", "互助帮困"))
+
+
+class CounterView(QWidget):
+    """One person at a time; `application_saved(application_id)` after each submit."""
+
+    application_saved = Signal(str)
+    message = Signal(str)  # for the status bar
+
+    def __init__(self, store: Store, clerk: str, *, today: Callable[[], date] = date.today,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store = store
+        self.clerk = clerk
+        self.today = today
+        self.session: CounterSession | None = None
+        self.last_quote: Quote | None = None
+        self.auto_enrolled_default = False  # 免申即享 ticked in the submit dialog
+        self._build()
+        self._connect()
+
+    # -- building ----------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        self.search = QLineEdit()
+        self.search.setObjectName("personSearch")
+        self.search.setAccessibleName("查找对象：身份证号、姓名、拼音首字母或电话")
+        self.search.setPlaceholderText("身份证号 / 姓名 / 拼音首字母 / 电话（F2）")
+        self.search.setClearButtonEnabled(True)
+        self.results_model = PersonResultsModel()
+        self.results = QTableView()
+        self.results.setObjectName("personResults")
+        self.results.setAccessibleName("查找结果")
+        self.results.setModel(self.results_model)
+        table_look(self.results)
+        self.card = QLabel("请先查找并打开一位对象。")
+        self.card.setObjectName("personCard")
+        self.card.setAccessibleName("对象信息")
+        self.card.setWordWrap(True)
+        self.card.setTextFormat(Qt.TextFormat.RichText)
+        self.card.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
+        self.card.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+
+        self.program = QComboBox()
+        self.program.setObjectName("programChoice")
+        self.program.setAccessibleName("申请项目")
+        for code, label in PROGRAMS:
+            self.program.addItem(label, code)
+        self.year_filter = QComboBox()
+        self.year_filter.setObjectName("yearFilter")
+        self.year_filter.setAccessibleName("按年度筛选")
+        self.kind_filter = QComboBox()
+        self.kind_filter.setObjectName("kindFilter")
+        self.kind_filter.setAccessibleName("按费用类别筛选")
+        kinds: tuple[tuple[str, str | None], ...] = (
+            ("全部类别", None), ("门急诊", "outpatient"), ("住院", "inpatient"),
+            ("门诊大病", "major_outpatient"))
+        for kind_label, kind in kinds:
+            self.kind_filter.addItem(kind_label, kind)
+
+        self.rows_model = FeeRowsModel(self._tick_from_model)
+        self.rows_filter = FeeRowsFilter()
+        self.rows_filter.setSourceModel(self.rows_model)
+        self.fee_table = QTableView()
+        self.fee_table.setObjectName("feeTable")
+        self.fee_table.setAccessibleName("费用明细（空格键勾选）")
+        self.fee_table.setModel(self.rows_filter)
+        table_look(self.fee_table)
+        self.fee_table.installEventFilter(self)
+        self.ticked_label = QLabel()
+        self.ticked_label.setObjectName("tickedTotal")
+
+        self.scan_input = QLineEdit()
+        self.scan_input.setObjectName("scanInput")
+        self.scan_input.setAccessibleName("扫描票据二维码")
+        self.scan_input.setPlaceholderText("扫描票据二维码（扫码枪在任何位置都可直接扫描）")
+        self.scan_image = QPushButton("从图片识别(&I)…")
+        self.scan_image.setObjectName("scanFromImage")
+        self.scan_list = QListWidget()
+        self.scan_list.setObjectName("scanList")
+        self.scan_list.setAccessibleName("扫描记录")
+        self.scan_list.setMaximumHeight(110)
+
+        self.total = QLabel("本次应付：0.00 元")
+        self.total.setObjectName("subsidyTotal")
+        self.total.setAccessibleName("本次应付金额")
+        font = QFont(self.total.font())
+        font.setPointSizeF(font.pointSizeF() * 1.6)
+        font.setBold(True)
+        self.total.setFont(font)
+        self.buckets = QLabel()
+        self.buckets.setObjectName("subsidyBuckets")
+        self.buckets.setWordWrap(True)
+        self.warnings = QLabel()
+        self.warnings.setObjectName("subsidyWarnings")
+        self.warnings.setWordWrap(True)
+        self.warnings.setStyleSheet("color: #a05a00;")
+        self.trace_button = QPushButton("计算过程(F4)")
+        self.trace_button.setObjectName("showTrace")
+        self.submit = QPushButton("提交申请(F9)")
+        self.submit.setObjectName("submitApplication")
+        self.submit.setAccessibleName("提交申请")
+        self.submit.setEnabled(False)
+
+        left = QWidget()
+        left_layout = QVBoxLayout(left)
+        left_layout.addWidget(QLabel("查找对象(&F)"))
+        left_layout.addWidget(self.search)
+        left_layout.addWidget(self.results, 2)
+        card_box = QGroupBox("对象信息")
+        card_layout = QVBoxLayout(card_box)
+        card_layout.addWidget(self.card)
+        left_layout.addWidget(card_box, 3)
+
+        filters = QHBoxLayout()
+        filters.addWidget(QLabel("申请项目"))
+        filters.addWidget(self.program)
+        filters.addStretch(1)
+        filters.addWidget(self.year_filter)
+        filters.addWidget(self.kind_filter)
+        scan = QHBoxLayout()
+        scan.addWidget(self.scan_input, 1)
+        scan.addWidget(self.scan_image)
+        middle = QWidget()
+        middle_layout = QVBoxLayout(middle)
+        middle_layout.addLayout(filters)
+        middle_layout.addWidget(self.fee_table, 1)
+        middle_layout.addWidget(self.ticked_label)
+        middle_layout.addLayout(scan)
+        middle_layout.addWidget(self.scan_list)
+
+        right = QGroupBox("救助金额（实时计算）")
+        right_layout = QVBoxLayout(right)
+        right_layout.addWidget(self.total)
+        right_layout.addWidget(self.buckets)
+        right_layout.addWidget(self.warnings)
+        right_layout.addStretch(1)
+        right_layout.addWidget(self.trace_button)
+        right_layout.addWidget(self.submit)
+
+        splitter = QSplitter(Qt.Orientation.Horizontal)
+        splitter.setObjectName("counterSplitter")
+        splitter.addWidget(left)
+        splitter.addWidget(middle)
+        splitter.addWidget(right)
+        splitter.setStretchFactor(0, 2)
+        splitter.setStretchFactor(1, 5)
+        splitter.setStretchFactor(2, 2)
+        layout = QVBoxLayout(self)
+        layout.addWidget(splitter)
+        self.splitter = splitter
+        self.setTabOrder(self.search, self.results)
+        self.setTabOrder(self.results, self.program)
+        self.setTabOrder(self.program, self.fee_table)
+        self.setTabOrder(self.fee_table, self.scan_input)
+        self.setTabOrder(self.scan_input, self.trace_button)
+        self.setTabOrder(self.trace_button, self.submit)
+
+    def _connect(self) -> None:
+        self.search.textChanged.connect(self.run_search)
+        self.search.returnPressed.connect(self.open_selected)
+        self.search.installEventFilter(self)
+        self.results.activated.connect(lambda index: self.open_row(index.row()))
+        self.program.currentIndexChanged.connect(lambda _i: self._reopen())
+        self.year_filter.currentIndexChanged.connect(lambda _i: self._apply_filters())
+        self.kind_filter.currentIndexChanged.connect(lambda _i: self._apply_filters())
+        self.trace_button.clicked.connect(self.show_trace)
+        self.submit.clicked.connect(self.submit_application)
+        self.scan_input.returnPressed.connect(self._scan_field_entered)
+        for keys, slot in ((("F2", "Ctrl+F"), self.focus_search), (("F4",), self.show_trace),
+                           (("F9", "Ctrl+Return"), self.submit_application)):
+            for key in keys:
+                shortcut = QShortcut(QKeySequence(key), self)
+                shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
+                shortcut.activated.connect(slot)
+
+    # -- search ------------------------------------------------------------------------------
+
+    def focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def run_search(self, text: str) -> None:
+        hits = find_persons(self.store, text) if text.strip() else []
+        self.results_model.set_hits(hits)
+        if hits:
+            self.results.selectRow(0)
+
+    def open_selected(self) -> None:
+        if not self.results_model.hits:
+            self.run_search(self.search.text())
+        if not self.results_model.hits:
+            self.message.emit("没有找到符合条件的对象。")
+            return
+        current = self.results.currentIndex()
+        self.open_row(current.row() if current.isValid() else 0)
+
+    def open_row(self, row: int) -> None:
+        if 0 <= row < len(self.results_model.hits):
+            self.open_person(self.results_model.hits[row].person_id)
+
+    def open_person(self, person_id: str) -> None:
+        program = self.program.currentData()
+        self.auto_enrolled_default = False
+        try:
+            self.session = CounterSession(self.store, person_id, program=program,
+                                          clerk=self.clerk, application_date=self.today())
+        except LookupError as exc:
+            QMessageBox.warning(self, "打开对象", str(exc))
+            return
+        self._show_person(self.session.card)
+        self._fill_years()
+        self.rows_model.set_rows(self.session.rows, self.session.ticked)
+        self._apply_filters()
+        self._show_quote(self.session.quote())
+        self.fee_table.setFocus()
+        first = self.rows_filter.index(0, 0)
+        if first.isValid():
+            self.fee_table.setCurrentIndex(first)
+
+    def open_for_auto_run(self, person_id: str, program: str, rows: tuple[str, ...]) -> None:
+        """From the monthly 免申即享 run: the person, their new rows ticked, the flag set."""
+        self.program.blockSignals(True)
+        self.program.setCurrentIndex(max(0, self.program.findData(program)))
+        self.program.blockSignals(False)
+        self.open_person(person_id)
+        if self.session is not None:
+            self._show_quote(self.session.tick_all(rows))
+            self.rows_model.set_ticked(self.session.ticked)
+            self.auto_enrolled_default = True
+
+    def _reopen(self) -> None:
+        if self.session is not None:
+            self.open_person(self.session.person_id)
+
+    # -- ticking -----------------------------------------------------------------------------
+
+    def tick(self, row_id: str, on: bool = True) -> bool:
+        """Tick or untick through the session; a refused tick says why and changes nothing."""
+        if self.session is None:
+            return False
+        try:
+            quote = self.session.tick(row_id, on)
+        except NotTickable as exc:
+            self.message.emit(str(exc))
+            return False
+        self.rows_model.set_ticked(self.session.ticked)
+        self._show_quote(quote)
+        return True
+
+    def _tick_from_model(self, row_id: str, on: bool) -> bool:
+        return self.tick(row_id, on)
+
+    def toggle_current(self) -> None:
+        index = self.fee_table.currentIndex()
+        if not index.isValid() or self.session is None:
+            return
+        row_id = index.siblingAtColumn(0).data(Qt.ItemDataRole.UserRole)
+        self.tick(row_id, row_id not in self.session.ticked)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.KeyPress and isinstance(event, QKeyEvent):
+            if watched is self.fee_table and event.key() == Qt.Key.Key_Space:
+                self.toggle_current()
+                return True
+            if watched is self.fee_table and event.key() == Qt.Key.Key_Escape:
+                self.focus_search()
+                return True
+            if watched is self.search and event.key() == Qt.Key.Key_Down:
+                self.results.setFocus()
+                return True
+        return super().eventFilter(watched, event)
+
+    # -- scanning ----------------------------------------------------------------------------
+
+    def _scan_field_entered(self) -> None:
+        text = self.scan_input.text()
+        self.scan_input.clear()
+        if text.strip():
+            self.handle_scan(text)
+
+    def handle_scan(self, text: str) -> None:
+        """A receipt QR (or an ID number) from the scanner, whatever had the focus."""
+        from desktop.domain.errors import DomainError
+        from desktop.domain.id_number import normalize_id_number
+
+        try:  # an ID card's number scanned: find the person
+            number = normalize_id_number(text.strip())
+        except (DomainError, ValueError):
+            number = None
+        if number is not None:
+            self.search.setText(number)
+            self.open_selected()
+            return
+        from desktop.services.scanning import record_scan
+
+        outcome = record_scan(self.store, raw_text=text, clerk=self.clerk,
+                              person_id=self.session.person_id if self.session else None)
+        self.scan_list.insertItem(0, outcome.message)
+        if outcome.status == "matched" and outcome.fee_row_id is not None:
+            self.tick(outcome.fee_row_id, True)
+            self._select_row(outcome.fee_row_id)
+        self.message.emit(outcome.message)
+
+    def _select_row(self, row_id: str) -> None:
+        source = self.rows_model.row_index(row_id)
+        if source >= 0:
+            index = self.rows_filter.mapFromSource(self.rows_model.index(source, 0))
+            if index.isValid():
+                self.fee_table.setCurrentIndex(index)
+
+    # -- the amount --------------------------------------------------------------------------
+
+    def _show_quote(self, quote: Quote) -> None:
+        self.last_quote = quote
+        if quote.error:
+            self.total.setText("无法计算")
+            self.buckets.setText(escape(quote.error))
+        else:
+            self.total.setText(f"本次应付：{quote.payable_text} 元")
+            lines = [f"{label}：{amount} 元" for label, amount in quote.buckets]
+            self.buckets.setText("<br>".join(escape(line) for line in lines))
+        self.warnings.setText("<br>".join(f"注意：{escape(w)}" for w in quote.warnings))
+        count = len(quote.ticked)
+        self.ticked_label.setText(
+            f"已勾选 {count} 行，自负合计 {format_amount(quote.ticked_self_pay)} 元")
+        self.submit.setEnabled(count > 0 and quote.error is None and quote.payable > 0)
+
+    def show_trace(self) -> None:
+        if self.last_quote is None or self.session is None:
+            return
+        dialog = TraceDialog(self.last_quote.trace or ["尚未勾选费用。"], self)
+        dialog.open()
+        self.trace_dialog = dialog
+
+    # -- submitting --------------------------------------------------------------------------
+
+    def submit_application(self) -> None:
+        session, quote = self.session, self.last_quote
+        if session is None or quote is None or not self.submit.isEnabled():
+            return
+        dialog = SubmitDialog(person_name=session.card.name,
+                              program_label=program_label(session.program.value),
+                              payable_text=quote.payable_text,
+                              bank_account=session.card.bank_account, parent=self)
+        dialog.auto.setChecked(self.auto_enrolled_default)
+        self.submit_dialog = dialog
+        dialog.accepted.connect(lambda: self._save(dialog))
+        dialog.open()
+
+    def _save(self, dialog: SubmitDialog) -> None:
+        session, choices = self.session, dialog.choices
+        if session is None or choices is None:
+            return
+        try:
+            saved = session.submit(proxy_name=choices.proxy_name,
+                                   proxy_id_number=choices.proxy_id_number,
+                                   auto_enrolled=choices.auto_enrolled)
+        except ValueError as exc:  # NothingToClaim, NotTickable: said in Chinese
+            QMessageBox.warning(self, "提交申请", str(exc))
+            return
+        self.message.emit(f"申请已保存（{format_amount(saved.payable)} 元），"
+                          "将在联网时自动上传。")
+        self.application_saved.emit(str(saved.application_id))
+        self.open_person(session.person_id)
+
+    # -- the person card ---------------------------------------------------------------------
+
+    def _show_person(self, card: PersonCard) -> None:
+        self.card.setText(person_card_html(card))
+
+    def _fill_years(self) -> None:
+        self.year_filter.blockSignals(True)
+        self.year_filter.clear()
+        self.year_filter.addItem("全部年度", None)
+        years = sorted({r.date.year for r in (self.session.rows if self.session else [])},
+                       reverse=True)
+        for year in years:
+            self.year_filter.addItem(f"{year} 年", year)
+        self.year_filter.blockSignals(False)
+
+    def _apply_filters(self) -> None:
+        self.rows_filter.set_filter(self.year_filter.currentData(),
+                                    self.kind_filter.currentData())
+
+    def current_index(self) -> QModelIndex:
+        return self.fee_table.currentIndex()
+
+
+def person_card_html(card: PersonCard) -> str:
+    e = escape
+    parts = [f"<b style='font-size:large'>{e(card.name)}</b>　{e(card.sex)}　"
+             f"{card.birth_date.isoformat()} 出生",
+             f"身份证号：{e(card.id_masked)}",
+             f"电话：{e(card.phone or '—')}　居委：{e(card.committee or '—')}",
+             f"地址：{e(card.address or '—')}"]
+    if card.categories:
+        parts.append("<b>对象类别</b>")
+        for c in card.categories:
+            until = c.end.isoformat() if c.end else "至今"
+            mark = "（当前）" if c.current else ""
+            parts.append(f"· {e(c.label)}：{c.start.isoformat()} — {until}{mark}"
+                         f"<br><small>{e(c.source)}</small>")
+    else:
+        parts.append("对象类别：无")
+    if card.member:
+        years = "、".join(str(y) for y in card.mutual_aid_years)
+        parts.append(f"<b>互助帮困</b>：参加年度 {e(years)}；"
+                     f"卡内补贴余额 {format_amount(card.allowance_balance)} 元")
+    if card.standing:
+        parts.append(f"<b>{card.standing[0].year} 年已用</b>")
+        for line in card.standing:
+            cap = f" / {format_amount(line.cap)}" if line.cap is not None else ""
+            parts.append(f"· {e(line.label)}：{format_amount(line.used)}{cap}")
+    return "<br>".join(parts)
+
+
+def table_look(view: QTableView) -> None:
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    view.verticalHeader().setVisible(False)
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    view.horizontalHeader().setStretchLastSection(True)
+    view.setAlternatingRowColors(True)

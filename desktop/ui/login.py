@@ -1,0 +1,106 @@
+"""Signing in, and the lock screen after the counter was left idle.
+
+Both ask `authenticate(username, password)`, which the app wires to the accounts service;
+a refusal arrives as an exception whose text is the Chinese message to show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+from PySide6.QtCore import QEvent, QObject, QTimer, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.ui.main_window import WINDOW_TITLE
+
+T = TypeVar("T")
+
+
+class LoginDialog(QDialog, Generic[T]):
+    def __init__(self, authenticate: Callable[[str, str], T], *, username: str = "",
+                 locked_for: str | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(WINDOW_TITLE if locked_for is None else f"{WINDOW_TITLE} — 已锁定")
+        self.setObjectName("loginDialog" if locked_for is None else "lockDialog")
+        self._authenticate = authenticate
+        self.user: T | None = None
+        self.username = QLineEdit(username)
+        self.username.setObjectName("loginUsername")
+        self.username.setAccessibleName("用户名")
+        self.password = QLineEdit()
+        self.password.setObjectName("loginPassword")
+        self.password.setAccessibleName("密码")
+        self.password.setEchoMode(QLineEdit.EchoMode.Password)
+        self.error = QLabel()
+        self.error.setObjectName("loginError")
+        self.error.setStyleSheet("color: #c00000;")
+        self.error.setWordWrap(True)
+        intro = QLabel("请使用本人账号登录。" if locked_for is None
+                       else f"柜台已锁定，请 {locked_for} 输入密码解锁。")
+        form = QFormLayout()
+        form.addRow("用户名(&U)", self.username)
+        form.addRow("密码(&P)", self.password)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok)
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(
+            "登录" if locked_for is None else "解锁")
+        buttons.accepted.connect(self.accept)
+        if locked_for is not None:
+            self.username.setReadOnly(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+        (self.password if username else self.username).setFocus()
+
+    def accept(self) -> None:
+        username, password = self.username.text().strip(), self.password.text()
+        if not username or not password:
+            self.error.setText("请输入用户名和密码。")
+            return
+        try:
+            self.user = self._authenticate(username, password)
+        except Exception as exc:  # the service's refusal, in Chinese; never a traceback
+            self.password.clear()
+            self.error.setText(str(exc) or "登录失败。")
+            return
+        finally:
+            password = ""
+        super().accept()
+
+    def reject(self) -> None:
+        if self.objectName() == "lockDialog":
+            return  # a locked counter stays locked: Esc does not unlock it
+        super().reject()
+
+
+class IdleWatch(QObject):
+    """Emits `idle` after `minutes` without a key press or a click anywhere in the app."""
+
+    idle = Signal()
+
+    def __init__(self, minutes: float, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.timer = QTimer(self)
+        self.timer.setSingleShot(True)
+        self.timer.timeout.connect(self.idle)
+        self.set_minutes(minutes)
+
+    def set_minutes(self, minutes: float) -> None:
+        self.timer.setInterval(max(1, int(minutes * 60_000)))
+        self.timer.start()
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in (QEvent.Type.KeyPress, QEvent.Type.MouseButtonPress,
+                            QEvent.Type.Wheel):
+            self.timer.start()
+        return False

@@ -1,0 +1,219 @@
+"""Qt item models over what the services return: they show, they do not compute.
+
+Amounts arrive as Decimals and are only formatted here (`format_amount`); which rows can be
+ticked, and why not, comes from the counter session.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
+from PySide6.QtGui import QBrush, QColor
+
+from desktop.services.counter import FeeRowView, format_amount
+from desktop.store.search import PersonHit
+
+Index = QModelIndex | QPersistentModelIndex
+_GREY = QBrush(QColor("#808080"))
+MATCH_LABELS = {
+    "id_exact": "身份证号", "id_suffix": "身份证尾号", "name_exact": "姓名",
+    "name_prefix": "姓名", "pinyin_prefix": "拼音", "initials_prefix": "拼音首字母",
+    "name_contains": "姓名", "phone": "电话",
+}
+
+
+class PersonResultsModel(QAbstractTableModel):
+    COLUMNS = ("姓名", "身份证号", "电话", "居委", "匹配")
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.hits: list[PersonHit] = []
+
+    def set_hits(self, hits: Sequence[PersonHit]) -> None:
+        self.beginResetModel()
+        self.hits = list(hits)
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.hits)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.COLUMNS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        hit = self.hits[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return (hit.name, hit.masked_id_number, hit.phone_masked or "", hit.committee or "",
+                    MATCH_LABELS.get(hit.match_kind.value, ""))[index.column()]
+        if role == Qt.ItemDataRole.UserRole:
+            return hit.person_id
+        return None
+
+
+class FeeRowsModel(QAbstractTableModel):
+    """The person's fee rows; column 0 is the tick box (checkable only for rows that count)."""
+
+    COLUMNS = ("勾选", "日期", "医疗机构", "级别", "类别", "总金额", "自费", "自负",
+               "票据号码", "不能计入的原因")
+    LEVELS: ClassVar[dict[int, str]] = {1: "一级", 2: "二级", 3: "三级"}
+
+    def __init__(self, on_tick: Callable[[str, bool], bool]) -> None:
+        """`on_tick(row_id, on)` asks the session; it returns False when it refused."""
+        super().__init__()
+        self.rows: list[FeeRowView] = []
+        self.ticked: set[str] = set()
+        self._on_tick = on_tick
+
+    def set_rows(self, rows: Sequence[FeeRowView], ticked: Sequence[str] = ()) -> None:
+        self.beginResetModel()
+        self.rows = list(rows)
+        self.ticked = set(ticked)
+        self.endResetModel()
+
+    def set_ticked(self, ticked: Sequence[str]) -> None:
+        self.ticked = set(ticked)
+        if self.rows:
+            self.dataChanged.emit(self.index(0, 0), self.index(len(self.rows) - 1, 0),
+                                  [Qt.ItemDataRole.CheckStateRole])
+
+    def row_index(self, row_id: str) -> int:
+        for n, row in enumerate(self.rows):
+            if row.id == row_id:
+                return n
+        return -1
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.COLUMNS[section]
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        flags = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if index.column() == 0 and self.rows[index.row()].tickable:
+            flags |= Qt.ItemFlag.ItemIsUserCheckable
+        return flags
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        row = self.rows[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.CheckStateRole and column == 0:
+            return (Qt.CheckState.Checked if row.id in self.ticked
+                    else Qt.CheckState.Unchecked)
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._text(row, column)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return row.reason or ""
+        if role == Qt.ItemDataRole.ForegroundRole and not row.tickable:
+            return _GREY
+        if role == Qt.ItemDataRole.TextAlignmentRole and column in (5, 6, 7):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.UserRole:
+            return row.id
+        if role == Qt.ItemDataRole.UserRole + 1:  # for the filters
+            return (row.date.year, row.kind)
+        if role == Qt.ItemDataRole.AccessibleTextRole and column == 0:
+            state = "已勾选" if row.id in self.ticked else "未勾选"
+            amount = format_amount(row.self_pay)
+            why = f"，{row.reason}" if row.reason else ""
+            return f"{row.date.isoformat()} {row.kind_label} 自负 {amount} 元 {state}{why}"
+        return None
+
+    def _text(self, row: FeeRowView, column: int) -> str:
+        if column == 0:
+            return ""
+        values = (
+            "", row.date.isoformat(), row.institution, self.LEVELS.get(row.hospital_level, ""),
+            row.kind_label, format_amount(row.total), format_amount(row.out_of_scope),
+            format_amount(row.self_pay), row.receipt_no, row.reason or "")
+        return values[column]
+
+    def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
+        if role != Qt.ItemDataRole.CheckStateRole or index.column() != 0:
+            return False
+        row = self.rows[index.row()]
+        on = Qt.CheckState(value) == Qt.CheckState.Checked if not isinstance(value, bool) \
+            else value
+        return self._on_tick(row.id, on)
+
+
+class FeeRowsFilter(QSortFilterProxyModel):
+    """Filters by year and kind (None: all)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.year: int | None = None
+        self.kind: str | None = None
+
+    def set_filter(self, year: int | None, kind: str | None) -> None:
+        self.year, self.kind = year, kind
+        self.invalidateRowsFilter()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        model = self.sourceModel()
+        year, kind = model.index(source_row, 0, source_parent).data(Qt.ItemDataRole.UserRole + 1)
+        return (self.year is None or year == self.year) and (self.kind is None
+                                                             or kind == self.kind)
+
+
+class RowsTableModel(QAbstractTableModel):
+    """A read-only table of text rows (queues, buckets, pending scans)."""
+
+    def __init__(self, columns: Sequence[str]) -> None:
+        super().__init__()
+        self.columns = tuple(columns)
+        self.rows: list[tuple[str, ...]] = []
+        self.keys: list[Any] = []
+
+    def set_rows(self, rows: Sequence[tuple[str, ...]], keys: Sequence[Any] = ()) -> None:
+        self.beginResetModel()
+        self.rows = [tuple(r) for r in rows]
+        self.keys = list(keys) or [None] * len(self.rows)
+        self.endResetModel()
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.columns)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.columns[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self.rows[index.row()][index.column()]
+        if role == Qt.ItemDataRole.UserRole:
+            return self.keys[index.row()]
+        return None

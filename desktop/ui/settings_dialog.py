@@ -1,0 +1,168 @@
+"""Settings and first run: district server, this PC's registration, printer, idle lock.
+
+Values live in QSettings; the device token goes to the keyring through the device service.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QSettings
+from PySide6.QtPrintSupport import QPrinterInfo
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from desktop.services.device import (
+    DeviceSetupError,
+    ServerSettings,
+    check_ca_file,
+    check_server_url,
+    is_registered,
+    register_counter,
+)
+
+KEY_URL = "server/url"
+KEY_CA = "server/caFile"
+KEY_PRINTER = "print/printer"
+KEY_IDLE = "counter/idleMinutes"
+DEFAULT_IDLE_MINUTES = 10
+
+
+def server_settings(settings: QSettings) -> ServerSettings | None:
+    url = settings.value(KEY_URL, "")
+    if not url:
+        return None
+    ca = settings.value(KEY_CA, "")
+    return ServerSettings(str(url), Path(str(ca)) if ca else None)
+
+
+def idle_minutes(settings: QSettings) -> int:
+    try:
+        return max(1, int(str(settings.value(KEY_IDLE, DEFAULT_IDLE_MINUTES))))
+    except ValueError:
+        return DEFAULT_IDLE_MINUTES
+
+
+class SettingsDialog(QDialog):
+    def __init__(self, settings: QSettings, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("设置")
+        self.setObjectName("settingsDialog")
+        self.settings = settings
+        self.url = QLineEdit(str(settings.value(KEY_URL, "")))
+        self.url.setObjectName("serverUrl")
+        self.url.setAccessibleName("区服务器地址")
+        self.url.setPlaceholderText("https://…")
+        self.ca = QLineEdit(str(settings.value(KEY_CA, "")))
+        self.ca.setObjectName("caFile")
+        self.ca.setAccessibleName("证书文件（可选）")
+        browse = QPushButton("选择…")
+        browse.clicked.connect(self._browse)
+        self.device_name = QLineEdit()
+        self.device_name.setObjectName("deviceName")
+        self.device_name.setAccessibleName("柜台名称")
+        self.code = QLineEdit()
+        self.code.setObjectName("enrolmentCode")
+        self.code.setAccessibleName("一次性注册码")
+        self.register_button = QPushButton("注册本柜台(&R)")
+        self.register_button.setObjectName("registerDevice")
+        self.register_button.clicked.connect(self.register)
+        self.registered = QLabel()
+        self.registered.setObjectName("registrationState")
+        self.printer = QComboBox()
+        self.printer.setObjectName("printerChoice")
+        self.printer.addItem("系统默认打印机", "")
+        for name in QPrinterInfo.availablePrinterNames():
+            self.printer.addItem(name, name)
+        index = self.printer.findData(settings.value(KEY_PRINTER, ""))
+        self.printer.setCurrentIndex(max(0, index))
+        self.idle = QSpinBox()
+        self.idle.setObjectName("idleMinutes")
+        self.idle.setRange(1, 120)
+        self.idle.setSuffix(" 分钟")
+        self.idle.setValue(idle_minutes(settings))
+        self.error = QLabel()
+        self.error.setObjectName("settingsError")
+        self.error.setStyleSheet("color: #c00000;")
+        self.error.setWordWrap(True)
+
+        ca_row = QHBoxLayout()
+        ca_row.addWidget(self.ca, 1)
+        ca_row.addWidget(browse)
+        form = QFormLayout()
+        form.addRow("区服务器地址(&S)", self.url)
+        form.addRow("证书文件（区自建证书时）", ca_row)
+        form.addRow("柜台名称(&N)", self.device_name)
+        form.addRow("一次性注册码(&C)", self.code)
+        form.addRow("", self.register_button)
+        form.addRow("注册状态", self.registered)
+        form.addRow("打印机(&P)", self.printer)
+        form.addRow("无操作自动锁定(&L)", self.idle)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
+                                   | QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QDialogButtonBox.StandardButton.Save).setText("保存")
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+        self._show_registration()
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "选择证书文件", "", "证书 (*.pem *.crt *.cer)")
+        if path:
+            self.ca.setText(path)
+
+    def _server(self) -> ServerSettings:
+        return ServerSettings(check_server_url(self.url.text()), check_ca_file(self.ca.text()))
+
+    def _show_registration(self) -> None:
+        try:
+            server = self._server()
+        except DeviceSetupError:
+            self.registered.setText("未设置区服务器")
+            return
+        self.registered.setText("已注册" if is_registered(server) else "未注册")
+
+    def register(self) -> None:
+        try:
+            device_id = register_counter(self._server(), self.code.text(),
+                                         self.device_name.text())
+        except DeviceSetupError as exc:
+            self.error.setText(str(exc))
+            return
+        self.code.clear()
+        self.error.clear()
+        self._save_server()
+        self.registered.setText(f"已注册（设备 {device_id}）")
+
+    def _save_server(self) -> None:
+        server = self._server()
+        self.settings.setValue(KEY_URL, server.url)
+        self.settings.setValue(KEY_CA, str(server.ca_file) if server.ca_file else "")
+
+    def accept(self) -> None:
+        try:
+            if self.url.text().strip():
+                self._save_server()
+        except DeviceSetupError as exc:
+            self.error.setText(str(exc))
+            return
+        self.settings.setValue(KEY_PRINTER, self.printer.currentData())
+        self.settings.setValue(KEY_IDLE, self.idle.value())
+        self.settings.sync()
+        super().accept()

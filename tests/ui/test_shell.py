@@ -1,0 +1,136 @@
+"""The shell around the counter: sign-in, the idle lock, settings, tabs by role, window state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QWidget
+from pytestqt.qtbot import QtBot
+
+from desktop.store import Store, open_store
+from desktop.sync.credentials import MemoryKeyring
+from desktop.ui.login import IdleWatch, LoginDialog
+from desktop.ui.main_window import CounterUser, MainWindow
+from desktop.ui.settings_dialog import KEY_IDLE, KEY_URL, SettingsDialog, idle_minutes
+from tests.sync.conftest import DistrictServer, district  # noqa: F401
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> QSettings:
+    return QSettings(str(tmp_path / "counter.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = open_store(tmp_path / "s.sqlite")
+    yield opened
+    opened.close()
+
+
+def test_sign_in_says_why_it_was_refused(qtbot: QtBot) -> None:
+    def authenticate(username: str, password: str) -> str:
+        if password != "right":
+            raise ValueError("用户名或密码不正确。")
+        return username
+
+    dialog: LoginDialog[str] = LoginDialog(authenticate)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.accept()
+    assert dialog.error.text() == "请输入用户名和密码。" and dialog.isVisible()
+    qtbot.keyClicks(dialog.username, "clerk1")
+    qtbot.keyClicks(dialog.password, "wrong")
+    qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
+    assert dialog.error.text() == "用户名或密码不正确。"
+    assert dialog.password.text() == "" and dialog.isVisible()
+    assert dialog.password.echoMode() == QLineEdit.EchoMode.Password
+    qtbot.keyClicks(dialog.password, "right")
+    with qtbot.waitSignal(dialog.accepted):
+        qtbot.keyClick(dialog.password, Qt.Key.Key_Return)
+    assert dialog.user == "clerk1"
+
+
+def test_a_locked_counter_stays_locked_on_escape(qtbot: QtBot) -> None:
+    dialog: LoginDialog[str] = LoginDialog(lambda u, p: u, username="clerk1",
+                                           locked_for="李经办")
+    qtbot.addWidget(dialog)
+    dialog.show()
+    qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    assert dialog.isVisible() and dialog.username.isReadOnly()
+    assert "已锁定" in dialog.windowTitle()
+
+
+def test_idle_time_without_input_locks(qtbot: QtBot) -> None:
+    watch = IdleWatch(0.002)  # 120 ms
+    app = QApplication.instance()
+    assert app is not None
+    app.installEventFilter(watch)
+    widget = QWidget()
+    qtbot.addWidget(widget)
+    widget.show()
+    try:
+        with qtbot.waitSignal(watch.idle, timeout=3000):
+            pass
+        watch.set_minutes(0.01)  # 600 ms
+        remaining = watch.timer.remainingTime()
+        qtbot.wait(200)
+        qtbot.keyClick(widget, Qt.Key.Key_A)  # input restarts the count
+        assert watch.timer.remainingTime() > remaining - 200
+    finally:
+        app.removeEventFilter(watch)
+
+
+def test_settings_are_checked_and_kept(qtbot: QtBot, settings: QSettings) -> None:
+    dialog = SettingsDialog(settings)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.url.setText("http://district.example.cn")
+    dialog.accept()
+    assert "https" in dialog.error.text() and dialog.isVisible()
+    dialog.url.setText("https://district.example.cn/")
+    dialog.idle.setValue(7)
+    dialog.accept()
+    assert settings.value(KEY_URL) == "https://district.example.cn"
+    assert idle_minutes(settings) == 7 and int(str(settings.value(KEY_IDLE))) == 7
+
+
+def test_registering_this_counter_from_settings(qtbot: QtBot, settings: QSettings,
+                                                district: DistrictServer,
+                                                memory_keyring: MemoryKeyring) -> None:
+    dialog = SettingsDialog(settings)
+    qtbot.addWidget(dialog)
+    dialog.show()
+    assert dialog.registered.text() == "未设置区服务器"
+    dialog.url.setText(district.url)
+    dialog.device_name.setText("华阳路 1号窗口")
+    dialog.code.setText("NOT-A-CODE")
+    qtbot.mouseClick(dialog.register_button, Qt.MouseButton.LeftButton)
+    assert dialog.error.text() and "已注册" not in dialog.registered.text()
+    dialog.code.setText(district.codes()[0])
+    qtbot.mouseClick(dialog.register_button, Qt.MouseButton.LeftButton)
+    assert dialog.registered.text().startswith("已注册") and dialog.code.text() == ""
+    assert settings.value(KEY_URL) == district.url
+    assert len(memory_keyring.secrets) == 1
+    token = next(iter(memory_keyring.secrets.values()))
+    settings.sync()
+    assert token not in Path(settings.fileName()).read_text()  # not in the config file
+
+
+def test_tabs_follow_the_role_and_the_window_remembers(qtbot: QtBot, store: Store,
+                                                       settings: QSettings) -> None:
+    clerk = MainWindow(store, CounterUser("clerk1", "李经办", ("clerk",)), settings=settings)
+    qtbot.addWidget(clerk)
+    tabs = [clerk.tabs.tabText(i) for i in range(clerk.tabs.count())]
+    assert tabs == ["柜台受理(&1)", "免申即享(&2)", "计算器(&4)"]
+    assert clerk.findChild(QWidget, "syncStatus") is not None
+    who = clerk.statusBar().findChild(QLabel, "signedInUser")
+    assert who is not None and "李经办" in who.text()
+    clerk.resize(640, 470)
+    clerk.show()
+    clerk.close()
+    again = MainWindow(store, CounterUser("clerk1", "李经办", ("clerk",)), settings=settings)
+    qtbot.addWidget(again)
+    assert (again.size().width(), again.size().height()) == (640, 470)
