@@ -171,6 +171,8 @@ class ApplicationPayload(Strict):
     proxy_name: str | None = None
     proxy_id_number: str | None = None
     auto_enrolled: bool = False  # 免申即享
+    # the card to pay, confirmed with the applicant (a Luhn failure was confirmed, not refused)
+    bank_account: str | None = Field(default=None, pattern=r"^[0-9]{16,19}$")
     created_at: datetime
 
 

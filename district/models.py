@@ -218,6 +218,7 @@ class Application(Base):
     proxy_name: Mapped[str | None] = mapped_column(String(64))
     proxy_id_number: Mapped[str | None] = mapped_column(String(18))
     auto_enrolled: Mapped[bool] = mapped_column(Boolean, default=False)
+    bank_account: Mapped[str | None] = mapped_column(String(32))  # migration 0002
     status: Mapped[str] = mapped_column(String(16))  # accepted | reviewed | approved
     created_at: Mapped[datetime]
     received_at: Mapped[datetime]

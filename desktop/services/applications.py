@@ -31,7 +31,9 @@ from desktop.store.models import (
 )
 
 # Applications whose rows hold their claim: settled history (H) for the next application.
-LIVE = ("saved", "accepted", "reviewed", "approved", "paid")
+# A returned application keeps its rows: the district registered (or will register) the claim
+# when the application arrived, and a local send-back does not release it.
+LIVE = ("saved", "accepted", "reviewed", "approved", "paid", "returned")
 
 
 class NothingToClaim(ValueError):
@@ -88,6 +90,7 @@ def save_application(
     proxy_name: str | None = None,
     proxy_id_number: str | None = None,
     auto_enrolled: bool = False,
+    bank_account: str | None = None,
     now: datetime | None = None,
 ) -> SavedApplication:
     """Compute and save one application; everything or nothing is written."""
@@ -116,7 +119,8 @@ def save_application(
         application = ApplicationRecord(
             id=application_id, program=program, district=district, person_id=person_id,
             proxy_name=proxy_name, proxy_id_number=proxy_id_number,
-            auto_enrolled=auto_enrolled, status="saved", payable=result.payable,
+            auto_enrolled=auto_enrolled, bank_account=bank_account, status="saved",
+            payable=result.payable,
             buckets=output["buckets"], case=case_json, result=output,
             parameter_versions=versions, created_at=now, created_by=handler)
         application.rows = [ApplicationRowRecord(fee_row_id=i) for i in claimed]
@@ -129,7 +133,8 @@ def save_application(
             person_id=person_id, fee_row_ids=claimed, case=case_json,
             payable=output["payable"], buckets=output["buckets"],
             parameter_versions=versions, handler=handler, proxy_name=proxy_name,
-            proxy_id_number=proxy_id_number, auto_enrolled=auto_enrolled, created_at=now)
+            proxy_id_number=proxy_id_number, auto_enrolled=auto_enrolled,
+            bank_account=bank_account, created_at=now)
         key = enqueue(session, "application", payload.model_dump(mode="json"))
         append_audit(session, handler, "application.saved", f"application:{application_id}",
                      {"payable": output["payable"], "fee_rows": claimed})
@@ -152,7 +157,10 @@ def record_push_result(session: Session, item: wire.OutboxItem, result: wire.Ite
     if status == "duplicate" and result.detail:
         status = result.detail.get("original_status", "accepted")
     if status in ("accepted", "duplicate"):
-        application.status = "accepted"
+        # A verdict arriving after a local signature or send-back (an offline day) does not
+        # move the application back: only one still waiting for it becomes "accepted".
+        if application.status in ("saved", "review"):
+            application.status = "accepted"
         application.server_reason = None
         application.server_message = None
     else:

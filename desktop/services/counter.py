@@ -264,7 +264,8 @@ class CounterSession:
         return self.quote()
 
     def submit(self, *, proxy_name: str | None = None, proxy_id_number: str | None = None,
-               auto_enrolled: bool = False, now: datetime | None = None) -> SavedApplication:
+               auto_enrolled: bool = False, bank_account: str | None = None,
+               now: datetime | None = None) -> SavedApplication:
         """Save the application for the ticked rows (saved locally at once; synced later)."""
         if not self._ticked:
             raise NotTickable("请先勾选本次申请的费用。")
@@ -272,7 +273,8 @@ class CounterSession:
             self.store, person_id=self.person_id, program=self.program.value,
             district=self.district, application_date=self.application_date,
             ticked=list(self._ticked), handler=self.clerk, proxy_name=proxy_name,
-            proxy_id_number=proxy_id_number, auto_enrolled=auto_enrolled, now=now)
+            proxy_id_number=proxy_id_number, auto_enrolled=auto_enrolled,
+            bank_account=bank_account, now=now)
 
     # -- building the views ------------------------------------------------------------------
 

@@ -295,6 +295,7 @@ class ApplicationRecord(Base):
     proxy_name: Mapped[str | None] = mapped_column(String(64))  # 委托代办
     proxy_id_number: Mapped[str | None] = mapped_column(String(18))
     auto_enrolled: Mapped[bool] = mapped_column(default=False)  # 免申即享
+    bank_account: Mapped[str | None] = mapped_column(String(32))  # paid to (migration 0004)
     # draft | saved | submitted | accepted | refused | reviewed | approved | ...: services decide
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     payable: Mapped[Decimal] = mapped_column(default=ZERO)
@@ -350,13 +351,21 @@ class SignatureRecord(Base):
 
 
 class UserRecord(Base):
-    """A user who logged in at this counter, as the district described them."""
+    """A user who logged in at this counter, as the district described them.
+
+    `password_verifier` is a salted scrypt hash of the password, with its parameters (never the
+    password): it lets a user who signed in online here sign in offline for a while, and lets a
+    reviewer or approver re-enter their password to sign (desktop.services.accounts).
+    `verified_at` is when the district last confirmed the password (migration 0003).
+    """
 
     __tablename__ = "user"
 
     username: Mapped[str] = mapped_column(String(64), primary_key=True)
     display_name: Mapped[str] = mapped_column(String(64))
     roles: Mapped[list[str]] = mapped_column(default=list)
+    password_verifier: Mapped[str | None] = mapped_column(String(255))
+    verified_at: Mapped[dt.datetime | None]
 
 
 class AuditEventRecord(Base):

@@ -1,68 +1,310 @@
-"""Starts the counter's GUI: one QApplication, the main window, the event loop.
+"""Starts the counter's GUI: settings, sign-in, the main window, sync, scanner and idle lock.
 
-COUNTER_DESK_SMOKE=1 shows the window, reports it on stdout and quits by itself, so the bundle
-can be checked on a build machine without anyone clicking.
+`python -m desktop` signs in against the configured district server (or offline, for users
+who signed in here before); `--demo` starts a seeded synthetic district on loopback, registers
+this counter, signs in the demo clerk and opens the main window. `--screenshots DIR` (with
+`--demo`) writes PNGs of the main screens and quits; `--exit-when-ready` quits as soon as the
+first window is ready (the startup benchmark).
+
+COUNTER_DESK_SMOKE=1 shows the first window, reports it on stdout and quits by itself, so the
+bundle can be checked on a build machine without anyone clicking.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QTimer
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox
 
-from desktop.ui.main_window import WINDOW_TITLE, MainWindow
+from desktop.store import Store
+from desktop.sync.client import DistrictClient
+from desktop.sync.worker import SyncStatus, SyncWorker
+from desktop.ui.main_window import WINDOW_TITLE, CounterUser, MainWindow, apply_ui_font
+
+if TYPE_CHECKING:
+    from desktop.ui.scanner import ScanBurstDetector
 
 SMOKE_ENV = "COUNTER_DESK_SMOKE"
 SMOKE_QUIT_MS = 200
 
 
+def _arguments(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="counter-desk", add_help=False)
+    parser.add_argument("--demo", action="store_true")
+    parser.add_argument("--screenshots", type=Path)
+    parser.add_argument("--exit-when-ready", action="store_true")
+    parser.add_argument("--store", type=Path)
+    args, _unknown = parser.parse_known_args(argv[1:])
+    return args
+
+
 def run_gui(argv: list[str]) -> int:
-    """Show the main window and run the event loop; returns the process exit code."""
+    """Show the counter and run the event loop; returns the process exit code."""
+    args = _arguments(argv)
     existing = QApplication.instance()
     app = existing if isinstance(existing, QApplication) else QApplication(argv)
+    app.setOrganizationName("counter-desk")
     app.setApplicationName("counter-desk")
     app.setApplicationDisplayName(WINDOW_TITLE)
-    window = MainWindow()
-    if "--demo" in argv:
-        _attach_demo(app, window)
-    window.show()
+    apply_ui_font(app)
     if os.environ.get(SMOKE_ENV) == "1":
-        QTimer.singleShot(SMOKE_QUIT_MS, app.quit)
+        return _smoke(app)
+    counter = CounterApp.for_demo(app) if args.demo else CounterApp.installed(app, args.store)
+    if args.exit_when_ready:
+        def ready() -> None:
+            _report("counter-desk: ready")
+            app.quit()
+
+        QTimer.singleShot(0, ready)
+        counter.show_first_window()
         app.exec()
-        _report(f"counter-desk: window shown: {window.windowTitle()}")
-        store_path = os.environ.get("COUNTER_DESK_SMOKE_STORE")
-        if store_path:  # the bundle's migrations are found and applied
-            from pathlib import Path
-
-            from desktop.store import open_store
-
-            open_store(Path(store_path)).close()
-            _report("counter-desk: store ready")
+        counter.close()
         return 0
-    return int(app.exec())
+    if args.screenshots is not None:
+        if counter.window is None:
+            _report("counter-desk: --screenshots needs --demo")
+            return 2
+        from desktop.ui.screenshots import take_screenshots
+
+        QTimer.singleShot(0, lambda: take_screenshots(counter, args.screenshots, app.quit))
+        counter.show_first_window()
+        app.exec()
+        counter.close()
+        return 0
+    counter.show_first_window()
+    code = int(app.exec())
+    counter.close()
+    return code
 
 
-def _attach_demo(app: QApplication, window: MainWindow) -> None:
-    """Start the seeded demo district and sync this counter with it in the background."""
-    from desktop.demo import start_demo
-    from desktop.services.applications import record_push_result
-    from desktop.sync.worker import SyncWorker
+class CounterApp:
+    """What lives as long as the process: the store, the district client, the sync worker,
+    the signed-in user's window, the scanner and the idle lock."""
 
-    _report("counter-desk: 正在生成演示辖区并启动区服务器……")
-    demo = start_demo()
-    for note in demo.notes:
-        _report(f"counter-desk: {note}")
-    worker = SyncWorker(demo.store, demo.client, interval=15.0,
-                        on_status=window.sync_status.report, on_result=record_push_result)
-    worker.start()
+    def __init__(self, app: QApplication, store: Store, *, client: DistrictClient | None = None,
+                 today: Callable[[], date] = date.today, on_close: Callable[[], None] = lambda: None
+                 ) -> None:
+        from desktop.ui.login import IdleWatch
+        from desktop.ui.settings_dialog import idle_minutes
 
-    def stop() -> None:
-        worker.stop()
-        demo.close()
+        self.app = app
+        self.store = store
+        self.client = client
+        self.today = today
+        self.settings = QSettings()
+        self.window: MainWindow | None = None
+        self.worker: SyncWorker | None = None
+        self.demo_users: dict[str, str] = {}
+        self._on_close = on_close
+        self.scanner = _scanner(app)
+        self.scanner.scanned.connect(self._scanned)
+        # installed after the scanner, so it sees every key first (Qt calls the application's
+        # filters newest first): a scan is activity too
+        self.idle = IdleWatch(idle_minutes(self.settings))
+        self.idle.idle.connect(self.lock)
+        app.installEventFilter(self.idle)
+        self.last_clerk: str | None = None
 
-    app.aboutToQuit.connect(stop)
+    # -- ways to start -----------------------------------------------------------------------
+
+    @classmethod
+    def for_demo(cls, app: QApplication) -> CounterApp:
+        from desktop.demo import DEMO_PASSWORD, start_demo
+
+        _report("counter-desk: 正在生成演示辖区并启动区服务器……")
+        demo = start_demo()
+        for note in demo.notes:
+            _report(f"counter-desk: {note}")
+        counter = cls(app, demo.store, client=demo.client, on_close=demo.close)
+        counter.demo_users = demo.users
+        counter.start_sync()
+        counter.sign_in(demo.clerk, DEMO_PASSWORD)
+        return counter
+
+    @classmethod
+    def installed(cls, app: QApplication, store_path: Path | None) -> CounterApp:
+        from desktop.services.device import district_client
+        from desktop.store import default_path, open_store
+        from desktop.ui.settings_dialog import server_settings
+
+        store = open_store(store_path or default_path())
+        server = server_settings(QSettings())
+        client = district_client(server) if server is not None else None
+        counter = cls(app, store, client=client, on_close=store.close)
+        if client is not None:
+            counter.start_sync()
+        return counter
+
+    # -- signing in and out ------------------------------------------------------------------
+
+    def authenticate(self, username: str, password: str) -> CounterUser:
+        from desktop.services.accounts import sign_in
+
+        signed = sign_in(self.store, self.client, username, password)
+        return CounterUser(signed.username, signed.display_name, tuple(signed.roles),
+                           signed.offline)
+
+    def sign_in(self, username: str, password: str) -> None:
+        self.open_window(self.authenticate(username, password))
+
+    def open_window(self, user: CounterUser) -> None:
+        if self.window is not None:
+            self.window.close()
+        self.window = MainWindow(self.store, user, today=self.today, settings=self.settings)
+        self.last_clerk = user.username
+        self.window.sign_out_requested.connect(self.sign_out)
+        self.window.settings_requested.connect(self.edit_settings)
+        self.window.lock_requested.connect(self.lock)
+        if self.worker is not None:
+            self.window.sync_status.show_status(self.worker.status)
+
+    def show_first_window(self) -> None:
+        if self.window is not None:
+            self.window.show()
+            self.window.focus_counter()
+            return
+        self._ask_sign_in()
+
+    def _ask_sign_in(self) -> None:
+        from desktop.ui.login import LoginDialog
+
+        dialog: LoginDialog[CounterUser] = LoginDialog(self.authenticate)
+        self.login_dialog = dialog
+        if self.client is None:
+            dialog.error.setText("尚未设置区服务器：只能离线登录（曾在本机联网登录过的账号）。"
+                                 "请在登录后打开“设置”。")
+
+        def done() -> None:
+            if dialog.user is not None:
+                self.open_window(dialog.user)
+                assert self.window is not None
+                self.window.show()
+                self.window.focus_counter()
+
+        dialog.accepted.connect(done)
+        dialog.rejected.connect(self.app.quit)
+        dialog.show()
+
+    def sign_out(self) -> None:
+        if self.window is not None:
+            self.window.close()
+            self.window = None
+        self._ask_sign_in()
+
+    def lock(self) -> None:
+        """After the idle time: the same user must type their password again."""
+        window = self.window
+        if window is None or getattr(self, "_locked", False):
+            return
+        from desktop.services.accounts import verify_password
+        from desktop.ui.login import LoginDialog
+
+        user = window.user
+
+        def unlock(username: str, password: str) -> CounterUser:
+            if not verify_password(self.store, username, password):
+                raise ValueError("密码不正确。")
+            return user
+
+        self._locked = True
+        window.hide()
+        dialog: LoginDialog[CounterUser] = LoginDialog(unlock, username=user.username,
+                                                       locked_for=user.display_name)
+        self.lock_dialog = dialog
+
+        def unlocked() -> None:
+            self._locked = False
+            window.show()
+            self.idle.timer.start()
+
+        dialog.accepted.connect(unlocked)
+        dialog.show()
+
+    def edit_settings(self) -> None:
+        from desktop.ui.settings_dialog import SettingsDialog, idle_minutes
+
+        dialog = SettingsDialog(self.settings, self.window)
+        if dialog.exec():
+            self.idle.set_minutes(idle_minutes(self.settings))
+            QMessageBox.information(self.window, "设置",
+                                    "设置已保存。区服务器地址的更改在重新启动后生效。")
+
+    # -- sync and scanning -------------------------------------------------------------------
+
+    def start_sync(self) -> None:
+        from desktop.services.applications import record_push_result
+
+        if self.client is None:
+            return
+
+        from desktop.services.scanning import rematch_pending
+
+        synced: list[object] = [None]
+
+        def report(status: SyncStatus) -> None:  # in the sync worker's thread
+            if status.online and status.progress is None and status.last_sync != synced[0]:
+                synced[0] = status.last_sync  # new fee rows may match receipts scanned before
+                rematch_pending(self.store, clerk=self.last_clerk or "sync")
+            window = self.window
+            if window is not None:
+                window.sync_status.report(status)
+
+        self.worker = SyncWorker(self.store, self.client, interval=15.0, on_status=report,
+                                 on_result=record_push_result)
+        self.worker.start()
+
+    def _scanned(self, text: str) -> None:
+        if self.window is not None and self.window.isVisible():
+            self.window.tabs.setCurrentWidget(self.window.counter)
+            self.window.counter.handle_scan(text)
+            return
+        # locked or signed out: the scan is kept (pending, with no person) rather than lost
+        from desktop.services.scanning import record_scan
+
+        record_scan(self.store, raw_text=text, clerk=self.last_clerk or "（未登录）",
+                    person_id=None)
+
+    def close(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
+        if self.window is not None:
+            self.window.close()
+        self._on_close()
+
+
+def _scanner(app: QApplication) -> ScanBurstDetector:
+    from desktop.ui.scanner import ScanBurstDetector
+
+    detector = ScanBurstDetector(app)
+    app.installEventFilter(detector)
+    return detector
+
+
+def _smoke(app: QApplication) -> int:
+    from desktop.ui.login import LoginDialog
+
+    def refuse(_u: str, _p: str) -> CounterUser:
+        raise ValueError("smoke")
+
+    dialog: LoginDialog[CounterUser] = LoginDialog(refuse)
+    dialog.show()
+    QTimer.singleShot(SMOKE_QUIT_MS, app.quit)
+    app.exec()
+    _report(f"counter-desk: window shown: {dialog.windowTitle()}")
+    store_path = os.environ.get("COUNTER_DESK_SMOKE_STORE")
+    if store_path:  # the bundle's migrations are found and applied
+        from desktop.store import open_store
+
+        open_store(Path(store_path)).close()
+        _report("counter-desk: store ready")
+    return 0
 
 
 def _report(line: str) -> None:

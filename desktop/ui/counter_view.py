@@ -8,21 +8,22 @@ the search. Everything is computed by the counter session; this view shows and f
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 from html import escape
+from pathlib import Path
 
 from PySide6.QtCore import QEvent, QModelIndex, QObject, Qt, Signal
 from PySide6.QtGui import QFont, QKeyEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
+    QFileDialog,
     QGroupBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
-    QMessageBox,
     QPushButton,
     QSplitter,
     QTableView,
@@ -39,6 +40,8 @@ from desktop.services.counter import (
     format_amount,
     program_label,
 )
+from desktop.services.receipt_image import ReceiptImageError, decode_receipt_image
+from desktop.services.scanning import pending_scans, record_scan
 from desktop.store import Store
 from desktop.ui.dialogs import SubmitDialog, TraceDialog
 from desktop.ui.models import FeeRowsFilter, FeeRowsModel, PersonResultsModel
@@ -59,6 +62,7 @@ class CounterView(QWidget):
         self.clerk = clerk
         self.today = today
         self.session: CounterSession | None = None
+        self.opened_at: datetime | None = None  # when the person was opened (repeat scans)
         self.last_quote: Quote | None = None
         self.auto_enrolled_default = False  # 免申即享 ticked in the submit dialog
         self._build()
@@ -119,6 +123,8 @@ class CounterView(QWidget):
         self.scan_input.setObjectName("scanInput")
         self.scan_input.setAccessibleName("扫描票据二维码")
         self.scan_input.setPlaceholderText("扫描票据二维码（扫码枪在任何位置都可直接扫描）")
+        # a Chinese input method would turn the scanner's keys into composition (RECEIPTS.md)
+        self.scan_input.setAttribute(Qt.WidgetAttribute.WA_InputMethodEnabled, False)
         self.scan_image = QPushButton("从图片识别(&I)…")
         self.scan_image.setObjectName("scanFromImage")
         self.scan_list = QListWidget()
@@ -142,6 +148,10 @@ class CounterView(QWidget):
         self.warnings.setStyleSheet("color: #a05a00;")
         self.trace_button = QPushButton("计算过程(F4)")
         self.trace_button.setObjectName("showTrace")
+        self.error = QLabel()
+        self.error.setObjectName("counterError")
+        self.error.setStyleSheet("color: #c00000;")
+        self.error.setWordWrap(True)
         self.submit = QPushButton("提交申请(F9)")
         self.submit.setObjectName("submitApplication")
         self.submit.setAccessibleName("提交申请")
@@ -180,6 +190,7 @@ class CounterView(QWidget):
         right_layout.addWidget(self.buckets)
         right_layout.addWidget(self.warnings)
         right_layout.addStretch(1)
+        right_layout.addWidget(self.error)
         right_layout.addWidget(self.trace_button)
         right_layout.addWidget(self.submit)
 
@@ -212,6 +223,7 @@ class CounterView(QWidget):
         self.trace_button.clicked.connect(self.show_trace)
         self.submit.clicked.connect(self.submit_application)
         self.scan_input.returnPressed.connect(self._scan_field_entered)
+        self.scan_image.clicked.connect(self._choose_image)
         for keys, slot in ((("F2", "Ctrl+F"), self.focus_search), (("F4",), self.show_trace),
                            (("F9", "Ctrl+Return"), self.submit_application)):
             for key in keys:
@@ -247,13 +259,16 @@ class CounterView(QWidget):
     def open_person(self, person_id: str) -> None:
         program = self.program.currentData()
         self.auto_enrolled_default = False
+        self.opened_at = datetime.now(UTC)
         try:
             self.session = CounterSession(self.store, person_id, program=program,
                                           clerk=self.clerk, application_date=self.today())
         except LookupError as exc:
-            QMessageBox.warning(self, "打开对象", str(exc))
+            self.error.setText(str(exc))
             return
+        self.error.clear()
         self._show_person(self.session.card)
+        self._show_pending_scans(person_id)
         self._fill_years()
         self.rows_model.set_rows(self.session.rows, self.session.ticked)
         self._apply_filters()
@@ -337,15 +352,37 @@ class CounterView(QWidget):
             self.search.setText(number)
             self.open_selected()
             return
-        from desktop.services.scanning import record_scan
-
         outcome = record_scan(self.store, raw_text=text, clerk=self.clerk,
-                              person_id=self.session.person_id if self.session else None)
+                              person_id=self.session.person_id if self.session else None,
+                              session_started=self.opened_at)
         self.scan_list.insertItem(0, outcome.message)
-        if outcome.status == "matched" and outcome.fee_row_id is not None:
-            self.tick(outcome.fee_row_id, True)
+        if outcome.status in ("matched", "repeat") and outcome.fee_row_id is not None:
+            if self.session is not None and outcome.fee_row_id not in self.session.ticked:
+                self.tick(outcome.fee_row_id, True)
             self._select_row(outcome.fee_row_id)
         self.message.emit(outcome.message)
+
+    def scan_image_file(self, path: Path) -> None:
+        """“从图片识别”: every QR code in a photo or scan of a receipt, as if scanned."""
+        try:
+            texts = decode_receipt_image(path)
+        except ReceiptImageError as exc:
+            self.scan_list.insertItem(0, str(exc))
+            self.message.emit(str(exc))
+            return
+        for text in texts:
+            self.handle_scan(text)
+
+    def _choose_image(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "选择票据图片", "",
+                                              "图片 (*.png *.jpg *.jpeg *.bmp)")
+        if path:
+            self.scan_image_file(Path(path))
+
+    def _show_pending_scans(self, person_id: str) -> None:
+        self.scan_list.clear()
+        for pending in pending_scans(self.store, person_id=person_id):
+            self.scan_list.addItem(f"待处理 · {pending.summary}")
 
     def _select_row(self, row_id: str) -> None:
         source = self.rows_model.row_index(row_id)
@@ -400,10 +437,12 @@ class CounterView(QWidget):
         try:
             saved = session.submit(proxy_name=choices.proxy_name,
                                    proxy_id_number=choices.proxy_id_number,
-                                   auto_enrolled=choices.auto_enrolled)
+                                   auto_enrolled=choices.auto_enrolled,
+                                   bank_account=choices.bank_account)
         except ValueError as exc:  # NothingToClaim, NotTickable: said in Chinese
-            QMessageBox.warning(self, "提交申请", str(exc))
+            self.error.setText(f"未保存：{exc}")
             return
+        self.error.clear()
         self.message.emit(f"申请已保存（{format_amount(saved.payable)} 元），"
                           "将在联网时自动上传。")
         self.application_saved.emit(str(saved.application_id))

@@ -172,8 +172,13 @@ class FeeRowsFilter(QSortFilterProxyModel):
         self.kind: str | None = None
 
     def set_filter(self, year: int | None, kind: str | None) -> None:
+        if not hasattr(self, "beginFilterChange"):  # Qt before 6.9
+            self.year, self.kind = year, kind
+            self.invalidateRowsFilter()
+            return
+        self.beginFilterChange()
         self.year, self.kind = year, kind
-        self.invalidateRowsFilter()
+        self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
         model = self.sourceModel()

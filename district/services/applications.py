@@ -82,7 +82,8 @@ def apply_application(session: Session, caller: Caller, item: wire.OutboxItem,
         payable_fen=to_fen(result["payable"]), parameter_versions=payload.parameter_versions,
         case_json=payload.case, proxy_name=payload.proxy_name,
         proxy_id_number=payload.proxy_id_number, auto_enrolled=payload.auto_enrolled,
-        status="accepted", created_at=as_aware(payload.created_at), received_at=now))
+        bank_account=payload.bank_account, status="accepted",
+        created_at=as_aware(payload.created_at), received_at=now))
     session.add_all(models.ApplicationBucket(application_id=application_id, bucket=b,
                                              amount_fen=fen) for b, fen in buckets.items())
     session.flush()

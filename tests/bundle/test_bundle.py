@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from desktop.ui.main_window import EXAMPLE_CASE
+from desktop.ui.calc_view import EXAMPLE_CASE
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_TIMEOUT_S = 15 * 60

@@ -365,3 +365,27 @@ def test_mutual_aid_pays_from_the_card_first(district: SeededDistrict) -> None:
     stale.pull()
     assert stale.push_one(stale.application(person, rows[1:], program="mutual_aid")).status \
         == "accepted"
+
+
+def test_the_bank_card_travels_with_the_application(district: SeededDistrict) -> None:
+    """The payout list needs the card the applicant confirmed (CN-2026 3.5)."""
+    from sqlalchemy import create_engine, text
+
+    counter = district.counter()
+    person, rows = _fresh(district, counter)
+    item = counter.application(person, rows)
+    card = "6222021234567890128"
+    with_card = _with_payload(item, bank_account=card)
+    assert counter.push_one(with_card).status == "accepted"
+    engine = create_engine(district.server.database_url)
+    try:
+        with engine.connect() as connection:
+            stored = connection.execute(text("SELECT bank_account FROM applications WHERE id = :i"),
+                                        {"i": _application_of(with_card)}).scalar_one()
+    finally:
+        engine.dispose()
+    assert stored == card
+    person, rows = _fresh(district, counter)
+    bad = _with_payload(counter.application(person, rows), bank_account="6222 0212")
+    result = counter.push_one(bad)
+    assert result.status == "refused" and result.reason == "invalid_payload"

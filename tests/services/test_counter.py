@@ -12,7 +12,9 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
+from desktop.domain.bank_card import luhn_check_digit
 from desktop.policy.contract import default_parameters
 from desktop.policy.engine import calculate
 from desktop.services.applications import LIVE, settled_rows
@@ -23,7 +25,7 @@ from desktop.services.counter import (
     format_amount,
 )
 from desktop.store import Store, apply_changes, case_for, open_store
-from desktop.store.models import ApplicationRecord
+from desktop.store.models import ApplicationRecord, OutboxRecord
 from tests.store.conftest import fee_row_data, person_data, upsert
 
 TODAY = date(2026, 6, 10)
@@ -149,11 +151,16 @@ def test_submit_saves_what_the_screen_showed(store: Store) -> None:
     counter = session_for(store)
     counter.tick("F1")
     shown = counter.tick("F2")
-    saved = counter.submit(auto_enrolled=True)
+    card = "622202" + "123456789" + "0"
+    card = card[:-1] + luhn_check_digit(card[:-1])  # a synthetic card with a valid check digit
+    saved = counter.submit(auto_enrolled=True, bank_account=card)
     assert saved.payable == shown.payable == Decimal("2100.00")  # 60 % of 3,500 (POLICY §1)
     with store.read_session() as session:
         app = session.get(ApplicationRecord, saved.application_id)
         assert app is not None and app.status in LIVE and app.auto_enrolled
+        assert app.bank_account == card
+        item = session.scalar(select(OutboxRecord).where(OutboxRecord.kind == "application"))
+        assert item is not None and item.payload["bank_account"] == card
         assert sorted(r.fee_row_id for r in app.rows) == ["F1", "F2"]
 
 

@@ -51,7 +51,8 @@ def test_pragmas_are_set_on_every_connection(store: Store) -> None:
 def test_the_migrations_ship_next_to_the_module() -> None:
     assert (MIGRATIONS_DIR / "env.py").is_file()
     assert sorted(p.name for p in (MIGRATIONS_DIR / "versions").glob("0*.py")) == [
-        "0001_initial_schema.py", "0002_person_search_keys.py"]
+        "0001_initial_schema.py", "0002_person_search_keys.py",
+        "0003_user_password_verifier.py", "0004_application_bank_account.py"]
     assert not list(MIGRATIONS_DIR.parent.glob("alembic.ini"))
 
 
@@ -59,7 +60,7 @@ def test_an_empty_file_is_migrated_to_head(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "folder" / "store.sqlite"
     with open_store(path) as store:
         assert path.is_file()
-        assert current_revision(store.engine) == head_revision() == "0002"
+        assert current_revision(store.engine) == head_revision() == "0004"
         with store.session() as session:
             tables = set(session.execute(text(
                 "SELECT name FROM sqlite_master WHERE type = 'table'")).scalars())
@@ -110,7 +111,7 @@ def test_upgrading_from_0001_keeps_rows_and_fills_the_search_keys(tmp_path: Path
     engine.dispose()
 
     with open_store(path) as store, store.session() as session:
-        assert current_revision(store.engine) == "0002"
+        assert current_revision(store.engine) == head_revision()
         rows = {p.id: p for p in session.scalars(select(PersonRecord))}
         assert set(rows) == {"P1", "P2", "P3"}
         for person_id, id_number, name, phone in people:
@@ -181,3 +182,39 @@ def test_instants_are_stored_in_utc_and_naive_ones_refused(store: Store) -> None
     with pytest.raises(Exception, match="naive"), store.session() as session:
         session.add(AuditEventRecord(at=datetime(2026, 3, 1, 9, 30), actor="li",
                                      action="login", subject="user:li"))
+
+
+def test_upgrading_from_0002_keeps_users_and_adds_their_password_verifier(
+        tmp_path: Path) -> None:
+    path = tmp_path / "store.sqlite"
+    engine = create_store_engine(path)
+    run_migrations(engine, "0002")
+    assert current_revision(engine) == "0002"
+    with engine.begin() as connection:
+        connection.execute(text(
+            "INSERT INTO user (username, display_name, roles) VALUES"
+            " ('li', '李经办', '[\"clerk\"]'), ('wang', '王审核', '[\"reviewer\", \"clerk\"]')"))
+        connection.execute(text(
+            "INSERT INTO audit_event (event_id, at, actor, action, subject, detail) VALUES"
+            " ('6f1c1f0e4a8b4c1d9a3e2b7c5d4e3f21', '2026-03-01T01:30:00.000000+00:00', 'li',"
+            " 'user.signed_in', 'user:li', '{}')"))
+    engine.dispose()
+
+    with open_store(path) as store, store.session() as session:
+        assert current_revision(store.engine) == head_revision()
+        columns = {row[1]: row for row in session.execute(text("PRAGMA table_info(user)"))}
+        assert {"password_verifier", "verified_at"} <= set(columns)
+        assert columns["password_verifier"][3] == 0 and columns["verified_at"][3] == 0  # NULL ok
+        users = {u.username: u for u in session.scalars(select(UserRecord))}
+        assert set(users) == {"li", "wang"}
+        assert (users["li"].display_name, users["li"].roles) == ("李经办", ["clerk"])
+        assert users["wang"].roles == ["reviewer", "clerk"]
+        # cached before 0003: no verifier until the next online sign-in
+        assert users["li"].password_verifier is None and users["li"].verified_at is None
+        assert session.scalars(select(AuditEventRecord)).one().actor == "li"
+        users["li"].password_verifier = "scrypt$32768$8$3$c2FsdA==$aGFzaGhhc2hoYXNoaGFzaA=="
+        users["li"].verified_at = datetime(2026, 3, 1, 1, 30, tzinfo=UTC)
+    with open_store(path) as store, store.session() as session:
+        li = session.get(UserRecord, "li")
+        assert li is not None and li.verified_at == datetime(2026, 3, 1, 1, 30, tzinfo=UTC)
+        assert li.password_verifier is not None and li.password_verifier.startswith("scrypt$")

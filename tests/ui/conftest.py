@@ -3,3 +3,5 @@
 import os
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from tests.sync.conftest import district  # noqa: F401  (a real server, for a few UI tests)

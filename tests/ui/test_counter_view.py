@@ -18,7 +18,7 @@ from desktop.services.applications import settled_rows
 from desktop.store import Store, case_for, open_store
 from desktop.store.models import ApplicationRecord
 from desktop.ui.counter_view import CounterView
-from tests.services.test_counter import P, TODAY, fill, row
+from tests.services.test_counter import TODAY, P, fill, row
 
 
 @pytest.fixture

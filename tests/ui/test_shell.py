@@ -15,7 +15,7 @@ from desktop.sync.credentials import MemoryKeyring
 from desktop.ui.login import IdleWatch, LoginDialog
 from desktop.ui.main_window import CounterUser, MainWindow
 from desktop.ui.settings_dialog import KEY_IDLE, KEY_URL, SettingsDialog, idle_minutes
-from tests.sync.conftest import DistrictServer, district  # noqa: F401
+from tests.sync.conftest import DistrictServer
 
 
 @pytest.fixture

@@ -1,0 +1,314 @@
+"""Signing in at the counter: against the district when it answers, from a local verifier when not.
+
+Online, the district checks the password (`DistrictClient.login`) and says who the user is; the
+counter then keeps the user's display name, roles and a *verifier* of the password: a salted
+scrypt hash with its parameters, never the password. The verifier is in the database on
+purpose, like the cached domain credentials a Windows PC keeps: it lets a user who signed in
+online at this counter sign in again while the district cannot be reached (for at most
+`DEFAULT_MAX_OFFLINE_AGE` after the last online sign-in), and lets a reviewer or approver prove
+who they are by re-entering their password when they sign an application. It is not a secret
+that opens anything elsewhere: the district never accepts it, and the device and session tokens
+that do open the district's API stay in the OS keyring (desktop.sync.credentials).
+
+A refusal by the district (wrong password, locked, another street) is final: it never falls back
+to the verifier. Only an unreachable server does (or one that answers with a server error).
+Neither the password nor anything derived from it but the verifier is stored or logged.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from desktop import wire
+from desktop.store import Store, append_audit
+from desktop.store.models import UserRecord
+from desktop.sync.client import CertificateRefused, DistrictClient, Offline, ServerRefused
+
+# Issue silent: the PC may stay offline for a month (a district outage, a street's network
+# work) before a user must confirm their password with the district again. A revoked account
+# or a changed password is noticed at the next online sign-in, so the limit bounds how long a
+# user the district has disabled can still work here offline.
+DEFAULT_MAX_OFFLINE_AGE = timedelta(days=30)
+
+# scrypt at OWASP's level for interactive logins (N=2^15, r=8, p=3: 32 MiB, ~0.15 s). The
+# parameters are stored with each verifier, so raising them later needs no migration: a user's
+# next online sign-in rewrites their verifier with the new ones.
+SCRYPT_N = 2**15
+SCRYPT_R = 8
+SCRYPT_P = 3
+SALT_BYTES = 16
+HASH_BYTES = 32
+# A verifier read from the database is data: parameters beyond these are refused rather than
+# run (a tampered row must not make the counter allocate gigabytes).
+MAX_N, MAX_R, MAX_P = 2**20, 32, 16
+SCHEME = "scrypt"
+
+# The roles the district gives (desktop.wire.Role; district/services/users.py).
+ROLE_CLERK = "clerk"  # 经办人
+ROLE_REVIEWER = "reviewer"  # 审核人
+ROLE_APPROVER = "approver"  # 审批人
+
+WRONG_CREDENTIALS = "用户名或密码错误。"
+OFFLINE_HINT = ("当前无法连接区服务器：只有曾在本机联网登录过的账号可以离线登录，"
+                "首次登录本机须联网。")
+UNKNOWN_ACTOR = "unknown"  # a refused name never known here: it may be a mistyped password
+
+
+class SignInRefused(PermissionError):
+    """The sign-in was refused; the text is the Chinese message to show."""
+
+    def __init__(self, message: str, reason: str) -> None:
+        super().__init__(message)
+        self.message = message
+        self.reason = reason  # a code for tests and the audit trail, e.g. "wrong_password"
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    username: str
+    display_name: str
+    roles: tuple[str, ...]
+    offline: bool
+    notice: str | None = None  # why the sign-in was offline, in Chinese, for the status bar
+
+
+# -- roles ------------------------------------------------------------------------------------
+
+def can_handle(roles: Iterable[str]) -> bool:
+    """May act as 经办人 (receive and save applications)."""
+    return ROLE_CLERK in set(roles)
+
+
+def can_review(roles: Iterable[str]) -> bool:
+    """May sign as 审核人."""
+    return ROLE_REVIEWER in set(roles)
+
+
+def can_approve(roles: Iterable[str]) -> bool:
+    """May sign as 审批人."""
+    return ROLE_APPROVER in set(roles)
+
+
+# -- signing in -------------------------------------------------------------------------------
+
+def sign_in(
+    store: Store,
+    client: DistrictClient | None,
+    username: str,
+    password: str,
+    *,
+    now: datetime | None = None,
+    max_offline_age: timedelta = DEFAULT_MAX_OFFLINE_AGE,
+) -> SignedIn:
+    """Sign `username` in: online through `client`, or offline from the stored verifier when the
+    district cannot be reached (or no server is configured, `client` None).
+
+    Raises SignInRefused with the Chinese message to show. Every outcome is audited.
+    """
+    now = now or datetime.now(UTC)
+    username = username.strip()
+    if not username or not password:
+        raise SignInRefused("请输入用户名和密码。", "empty")
+    if len(username) > 64 or len(password) > 256:  # what wire.Login accepts
+        _refused(store, username, "online" if client else "offline", "too_long", now)
+        raise SignInRefused(WRONG_CREDENTIALS, "too_long")
+    notice = "未设置区服务器，已离线登录。"
+    if client is not None:
+        try:
+            logged = client.login(username, password)
+        except CertificateRefused as exc:  # nothing was sent: as safe as a cut cable
+            notice = f"{exc}。已离线登录。"
+        except Offline:
+            notice = "无法连接区服务器，已离线登录。"
+        except ServerRefused as exc:
+            if not _server_unavailable(exc):
+                _refused_by_district(store, username, password, exc, now)
+                raise SignInRefused(exc.message or WRONG_CREDENTIALS, exc.code) from None
+            notice = f"区服务器暂时无法登录，已离线登录（{exc.message}）。"
+        else:
+            return _signed_in_online(store, logged, password, now)
+    return _sign_in_offline(store, username, password, now, max_offline_age, notice)
+
+
+def verify_password(store: Store, username: str, password: str) -> bool:
+    """Whether `password` is the one the district last confirmed for `username` here.
+
+    For re-entering a password (to sign, to unlock the counter); an unknown user is False, in
+    the time a known one takes.
+    """
+    with store.read_session() as session:
+        user = session.get(UserRecord, username.strip())
+        verifier = None if user is None else user.password_verifier
+    return check_verifier(verifier, password)
+
+
+def remember_user(
+    store: Store,
+    username: str,
+    display_name: str,
+    roles: Iterable[str],
+    password: str,
+    *,
+    now: datetime | None = None,
+) -> None:
+    """Keep what an online sign-in established: the district's name and roles for the user and
+    a fresh verifier of the password they used, confirmed at `now`."""
+    now = now or datetime.now(UTC)
+    verifier = make_verifier(password)  # slow on purpose: outside the write transaction
+    with store.session() as session:
+        _store_user(session, username, display_name, roles, verifier, now)
+
+
+def stale(verified_at: datetime | None, now: datetime, max_age: timedelta) -> bool:
+    """The password was not confirmed online within `max_age` before `now`."""
+    return verified_at is None or now - verified_at > max_age
+
+
+# -- the verifier -----------------------------------------------------------------------------
+
+def make_verifier(password: str) -> str:
+    """"scrypt$n$r$p$salt$hash", salt and hash base64: a new random salt every time."""
+    salt = os.urandom(SALT_BYTES)
+    digest = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P, HASH_BYTES)
+    return "$".join((SCHEME, str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P), _b64(salt),
+                     _b64(digest)))
+
+
+def check_verifier(verifier: str | None, password: str) -> bool:
+    """Whether `password` matches `verifier`, compared in constant time. A missing or malformed
+    verifier is False, after the same work as a real one (no timing tells them apart)."""
+    parsed = _parse(verifier) if verifier else None
+    if parsed is None:
+        _scrypt(password, b"\0" * SALT_BYTES, SCRYPT_N, SCRYPT_R, SCRYPT_P, HASH_BYTES)
+        return False
+    n, r, p, salt, expected = parsed
+    return hmac.compare_digest(_scrypt(password, salt, n, r, p, len(expected)), expected)
+
+
+def _parse(verifier: str) -> tuple[int, int, int, bytes, bytes] | None:
+    parts = verifier.split("$")
+    if len(parts) != 6 or parts[0] != SCHEME:
+        return None
+    try:
+        n, r, p = int(parts[1]), int(parts[2]), int(parts[3])
+        salt = base64.b64decode(parts[4], validate=True)
+        expected = base64.b64decode(parts[5], validate=True)
+    except ValueError:
+        return None
+    power_of_two = n > 1 and n & (n - 1) == 0
+    if not (power_of_two and n <= MAX_N and 0 < r <= MAX_R and 0 < p <= MAX_P
+            and salt and 16 <= len(expected) <= 64):
+        return None
+    return n, r, p, salt, expected
+
+
+def _scrypt(password: str, salt: bytes, n: int, r: int, p: int, length: int) -> bytes:
+    memory = 128 * r * (n + p + 2) + 1024 * 1024  # what OpenSSL needs, with room to spare
+    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p,
+                          maxmem=memory, dklen=length)
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+# -- the paths --------------------------------------------------------------------------------
+
+def _server_unavailable(exc: ServerRefused) -> bool:
+    """A server error or an answer that is not the district's (a proxy's page) says nothing
+    about the password: as good as unreachable. A 4xx is the district's verdict."""
+    return exc.status >= 500 or exc.code == "bad_response"
+
+
+def _signed_in_online(store: Store, logged: wire.LoggedIn, password: str, now: datetime
+                      ) -> SignedIn:
+    roles = tuple(sorted(logged.roles))
+    verifier = make_verifier(password)  # slow on purpose: outside the write transaction
+    with store.session() as session:
+        _store_user(session, logged.username, logged.display_name, roles, verifier, now)
+        append_audit(session, logged.username, "user.signed_in", f"user:{logged.username}",
+                     {"mode": "online", "roles": list(roles)}, at=now)
+    return SignedIn(logged.username, logged.display_name, roles, offline=False)
+
+
+def _sign_in_offline(store: Store, username: str, password: str, now: datetime,
+                     max_age: timedelta, notice: str) -> SignedIn:
+    with store.read_session() as session:
+        user = session.get(UserRecord, username)
+    verifier = None if user is None else user.password_verifier
+    if not check_verifier(verifier, password):
+        # unknown here and wrong password read the same: the hint serves both
+        reason = "wrong_password" if verifier else "unknown_here"
+        _refused(store, username if user is not None else None, "offline", reason, now)
+        raise SignInRefused(f"{WRONG_CREDENTIALS}{OFFLINE_HINT}", reason)
+    assert user is not None
+    if stale(user.verified_at, now, max_age):
+        _refused(store, username, "offline", "verifier_too_old", now)
+        days = max_age.days
+        raise SignInRefused(
+            f"距上次联网登录已超过 {days} 天，不能离线登录：请在区服务器可以连接时再登录。",
+            "verifier_too_old")
+    roles = tuple(user.roles)
+    with store.session() as session:
+        append_audit(session, username, "user.signed_in", f"user:{username}",
+                     {"mode": "offline", "roles": list(roles),
+                      "verified_at": user.verified_at.isoformat() if user.verified_at else None},
+                     at=now)
+    return SignedIn(username, user.display_name, roles, offline=True, notice=notice)
+
+
+def _refused_by_district(store: Store, username: str, password: str, exc: ServerRefused,
+                         now: datetime) -> None:
+    """Audit the district's refusal. When the password the district refused (or refused at
+    this street) is the one the verifier holds, the district has changed or revoked it: the
+    verifier goes, so the old password no longer opens this counter offline."""
+    with store.read_session() as session:
+        user = session.get(UserRecord, username)
+        verifier = None if user is None else user.password_verifier
+    revoke = (exc.code in ("invalid_credentials", "forbidden") and verifier is not None
+              and check_verifier(verifier, password))
+    with store.session() as session:
+        user = session.get(UserRecord, username)
+        if revoke and user is not None:
+            user.password_verifier = None
+            user.verified_at = None
+        detail: dict[str, object] = {"mode": "online", "reason": exc.code,
+                                     "status": exc.status}
+        if revoke:
+            detail["offline_access_revoked"] = True
+        actor = username if user is not None else UNKNOWN_ACTOR
+        append_audit(session, actor, "user.sign_in_refused", f"user:{actor}", detail, at=now)
+
+
+def _refused(store: Store, username: str | None, mode: str, reason: str, now: datetime
+             ) -> None:
+    """Audit a refusal. A name never seen here is not written: people type their password in
+    the user name field, and the audit trail must never hold a password."""
+    known = False
+    if username:
+        with store.read_session() as session:
+            known = session.get(UserRecord, username) is not None
+    actor = username if known and username else UNKNOWN_ACTOR
+    with store.session() as session:
+        append_audit(session, actor, "user.sign_in_refused", f"user:{actor}",
+                     {"mode": mode, "reason": reason}, at=now)
+
+
+def _store_user(session: Session, username: str, display_name: str, roles: Iterable[str],
+                verifier: str, now: datetime) -> None:
+    user = session.get(UserRecord, username)
+    if user is None:
+        user = UserRecord(username=username, display_name=display_name)
+        session.add(user)
+    user.display_name = display_name
+    user.roles = sorted(set(roles))
+    user.password_verifier = verifier
+    user.verified_at = now
