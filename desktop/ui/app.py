@@ -13,6 +13,7 @@ bundle can be checked on a build machine without anyone clicking.
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -31,6 +32,7 @@ from desktop.ui.main_window import WINDOW_TITLE, CounterUser, MainWindow, apply_
 if TYPE_CHECKING:
     from desktop.ui.scanner import ScanBurstDetector
 
+log = logging.getLogger(__name__)
 SMOKE_ENV = "COUNTER_DESK_SMOKE"
 SMOKE_QUIT_MS = 200
 
@@ -56,7 +58,15 @@ def run_gui(argv: list[str]) -> int:
     apply_ui_font(app)
     if os.environ.get(SMOKE_ENV) == "1":
         return _smoke(app)
-    counter = CounterApp.for_demo(app) if args.demo else CounterApp.installed(app, args.store)
+    try:
+        counter = CounterApp.for_demo(app) if args.demo else CounterApp.installed(app, args.store)
+    except Exception as exc:  # said in words, never a traceback at the counter
+        log.error("the counter could not start: %r", exc)
+        message = f"柜台程序无法启动：{exc or type(exc).__name__}"
+        _report(f"counter-desk: {message}")
+        if os.environ.get("QT_QPA_PLATFORM") != "offscreen":
+            QMessageBox.critical(None, WINDOW_TITLE, message)
+        return 1
     if args.exit_when_ready:
         def ready() -> None:
             _report("counter-desk: ready")
@@ -162,6 +172,11 @@ class CounterApp:
         self.window.sign_out_requested.connect(self.sign_out)
         self.window.settings_requested.connect(self.edit_settings)
         self.window.lock_requested.connect(self.lock)
+        worker = self.worker
+        if worker is not None:  # push what was just saved or signed, not at the next interval
+            self.window.counter.application_saved.connect(lambda _id: worker.wake())
+            if self.window.approvals is not None:
+                self.window.approvals.message.connect(lambda _text: worker.wake())
         if self.worker is not None:
             self.window.sync_status.show_status(self.worker.status)
 

@@ -505,5 +505,7 @@ def table_look(view: QTableView) -> None:
     view.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     view.verticalHeader().setVisible(False)
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    # sizing a column from its first rows, not all: a person may have hundreds of fee rows
+    view.horizontalHeader().setResizeContentsPrecision(40)
     view.horizontalHeader().setStretchLastSection(True)
     view.setAlternatingRowColors(True)

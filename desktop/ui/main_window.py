@@ -9,17 +9,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QWidget
 
+from desktop.policy.contract import default_parameters
 from desktop.services.monthly import AutoEntry
 from desktop.store import Store
 from desktop.ui.calc_view import CalcView
 from desktop.ui.counter_view import CounterView
 from desktop.ui.monthly_view import MonthlyView
 from desktop.ui.sync_status import SyncStatusWidget
+from desktop.ui.workers import run_in_background
+
+if TYPE_CHECKING:
+    from desktop.ui.approvals_view import ApprovalsView
 
 WINDOW_TITLE = "医疗救助柜台"
 # Fonts a Windows PC has, then the ones a Linux build machine has; Qt falls back in order.
@@ -62,11 +68,13 @@ class MainWindow(QMainWindow):
         self.monthly = MonthlyView(store, user.username, today=today)
         self.tabs.addTab(self.monthly, "免申即享(&2)")
         self.monthly.open_requested.connect(self._open_auto_entry)
-        self.approvals: QWidget | None = None
+        self.approvals: ApprovalsView | None = None
         if {"reviewer", "approver"} & set(user.roles):
             from desktop.ui.approvals_view import ApprovalsView
 
             self.approvals = ApprovalsView(store, user)
+            self.approvals.message.connect(
+                lambda text: self.statusBar().showMessage(text, 15000))
             self.tabs.addTab(self.approvals, "审核审批(&3)")
         self.calculator = CalcView()
         self.tabs.addTab(self.calculator, "计算器(&4)")
@@ -84,6 +92,9 @@ class MainWindow(QMainWindow):
             shortcut = QShortcut(QKeySequence(f"Ctrl+{n + 1}"), self)
             shortcut.activated.connect(lambda n=n: self.tabs.setCurrentIndex(n))
         self._menus()
+        # the policy parameters are read once per process; read them now, off the GUI thread,
+        # so that opening the first person does not wait for it
+        run_in_background(default_parameters, lambda _p: None, lambda _e: None)
         self.resize(1360, 820)
         self._restore()
 
@@ -121,8 +132,8 @@ class MainWindow(QMainWindow):
         widget = self.tabs.widget(index)
         if widget is self.monthly:
             self.monthly.refresh()
-        elif widget is not None and widget is self.approvals:
-            getattr(widget, "refresh", lambda: None)()
+        elif self.approvals is not None and widget is self.approvals:
+            self.approvals.refresh()
 
     def _open_auto_entry(self, entry: AutoEntry) -> None:
         self.tabs.setCurrentWidget(self.counter)
