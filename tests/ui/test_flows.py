@@ -1,0 +1,178 @@
+"""One test per remaining counter flow (issue 4): the monthly run, sending back, the idle lock,
+scanning an ID card and a photo of a receipt."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+import segno
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from desktop.services.accounts import remember_user
+from desktop.services.counter import CounterSession
+from desktop.store import Store, apply_changes, open_store
+from desktop.store.models import ApplicationRecord, FeeRowRecord
+from desktop.ui.approvals_view import ApprovalsView
+from desktop.ui.counter_view import CounterView
+from desktop.ui.main_window import CounterUser, MainWindow
+from tests.services.test_counter import TODAY, P, fill, row
+from tests.store.conftest import fee_row_data, person_data, upsert
+
+SECRET = "pass-2026-synthetic"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = open_store(tmp_path / "counter.sqlite")
+    fill(opened, [row("F1", "2026-04-08", "1000.00", issuer_code="31060126",
+                      check_code="a1b2c3", receipt_no="0000012345"),
+                  row("F2", "2026-05-08", "500.00")])
+    yield opened
+    opened.close()
+
+
+def test_the_monthly_run_opens_the_person_with_new_rows_ticked(qtbot: QtBot,
+                                                              store: Store) -> None:
+    first = CounterSession(store, P, program="assistance", clerk="li",
+                           application_date=date(2026, 4, 20))
+    first.tick("F1")
+    first.submit(auto_enrolled=True, now=datetime(2026, 4, 20, 2, tzinfo=UTC))
+    window = MainWindow(store, CounterUser("li", "李经办", ("clerk",)), today=lambda: TODAY)
+    qtbot.addWidget(window)
+    window.show()
+    window.tabs.setCurrentWidget(window.monthly)  # showing the tab runs the search
+    qtbot.waitUntil(lambda: window.monthly.refresh_button.isEnabled(), timeout=10_000)
+    assert [e.person_id for e in window.monthly.entries] == [P]
+    assert "2026-06-15" in window.monthly.heading.text()
+    assert window.monthly.model.rows[0][-1] == "300.00"  # F2: 60 % of 500 (POLICY.md §1)
+    window.monthly.table.activated.emit(window.monthly.model.index(0, 0))
+    assert window.tabs.currentWidget() is window.counter
+    assert window.counter.session is not None and window.counter.session.ticked == ("F2",)
+    assert "300.00" in window.counter.total.text()
+    window.counter.submit_application()
+    assert window.counter.submit_dialog.auto.isChecked()  # 免申即享 carried over
+
+
+def test_a_reviewer_sends_back_with_a_reason(qtbot: QtBot, store: Store) -> None:
+    counter = CounterSession(store, P, program="assistance", clerk="li",
+                             application_date=TODAY)
+    counter.tick("F1")
+    saved = counter.submit()
+    remember_user(store, "zhao", "赵审核", ["reviewer"], SECRET)
+    view = ApprovalsView(store, CounterUser("zhao", "赵审核", ("reviewer",)))
+    qtbot.addWidget(view)
+    view.show()
+    assert [e.application_id for e in view.entries] == [saved.application_id]
+    assert "600.00" in view.header.text() and view.trace.toPlainText()
+    view.send_back_current()
+    dialog = view.credentials_dialog
+    dialog.password.setText(SECRET)
+    dialog.accept()
+    assert dialog.isVisible() and "原因" in dialog.error.text()  # a reason is required
+    dialog.reason.setPlainText("缺少门诊病历")
+    dialog.accept()
+    assert view.error.text() == "" and view.entries == []
+    with store.read_session() as session:
+        app = session.get(ApplicationRecord, saved.application_id)
+        assert app is not None and app.status == "returned"
+
+
+def test_the_handler_cannot_review_their_own_application(qtbot: QtBot, store: Store) -> None:
+    counter = CounterSession(store, P, program="assistance", clerk="li",
+                             application_date=TODAY)
+    counter.tick("F1")
+    counter.submit()
+    remember_user(store, "li", "李经办", ["clerk", "reviewer"], SECRET)
+    view = ApprovalsView(store, CounterUser("li", "李经办", ("clerk", "reviewer")))
+    qtbot.addWidget(view)
+    view.sign_current()
+    view.credentials_dialog.password.setText(SECRET)
+    view.credentials_dialog.accept()
+    assert "三个不同的人" in view.error.text()
+    assert len(view.entries) == 1
+
+
+def test_the_idle_lock_hides_the_window_until_the_password(qtbot: QtBot, store: Store,
+                                                          tmp_path: Path) -> None:
+    from desktop.ui.app import CounterApp
+
+    remember_user(store, "li", "李经办", ["clerk"], SECRET)
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    QSettings().setValue("counter/idleMinutes", 10)
+    counter = CounterApp(app, store)
+    try:
+        counter.open_window(CounterUser("li", "李经办", ("clerk",)))
+        window = counter.window
+        assert window is not None
+        window.show()
+        counter.idle.idle.emit()  # the idle time ran out
+        assert not window.isVisible()
+        lock = counter.lock_dialog
+        assert lock.username.text() == "li" and lock.username.isReadOnly()
+        lock.password.setText("wrong")
+        lock.accept()
+        assert lock.isVisible() and not window.isVisible() and lock.error.text()
+        lock.password.setText(SECRET)
+        lock.accept()
+        assert window.isVisible()
+    finally:
+        app.removeEventFilter(counter.idle)
+        app.removeEventFilter(counter.scanner)
+        if counter.window is not None:
+            counter.window.close()
+
+
+def test_scanning_an_id_card_opens_the_person(qtbot: QtBot, store: Store) -> None:
+    view = CounterView(store, "li", today=lambda: TODAY)
+    qtbot.addWidget(view)
+    with store.read_session() as session:
+        from desktop.store.models import PersonRecord
+
+        person = session.get(PersonRecord, P)
+        assert person is not None
+        number = person.id_number
+    view.handle_scan(number)
+    assert view.session is not None and view.session.person_id == P
+
+
+def test_a_photo_of_a_receipt_ticks_its_row(qtbot: QtBot, store: Store, tmp_path: Path) -> None:
+    view = CounterView(store, "li", today=lambda: TODAY)
+    qtbot.addWidget(view)
+    view.open_person(P)
+    with store.read_session() as session:
+        fee = session.get(FeeRowRecord, "F1")
+        assert fee is not None
+        qr = (f"https://ebill.example/eips-wxapp-service/d?t=504&a=X&d={fee.issuer_code}_"
+              f"{fee.receipt_no}_{fee.check_code}_{fee.total}_{fee.date:%Y%m%d}&s=0")
+    image = tmp_path / "receipt.png"
+    segno.make_qr(qr).save(str(image), scale=6)
+    view.scan_image_file(image)
+    assert view.session is not None and view.session.ticked == ("F1",)
+    view.scan_image_file(tmp_path / "missing.png")
+    assert "missing.png" in view.scan_list.item(0).text()
+
+
+def test_a_receipt_scanned_for_nobody_is_kept_pending(qtbot: QtBot, store: Store) -> None:
+    rnd = random.Random(3)
+    with store.session() as session:
+        apply_changes(session, [upsert("person", "P2", person_data(rnd, "P2", "李四")),
+                                upsert("fee_row", "G1", fee_row_data("G1", "P2", "2026-05-01",
+                                                                     "80.00"))])
+    view = CounterView(store, "li", today=lambda: TODAY)
+    qtbot.addWidget(view)
+    view.handle_scan("not a receipt at all " + uuid.uuid4().hex)
+    view.open_person(P)
+    pending = [view.scan_list.item(i).text() for i in range(view.scan_list.count())]
+    assert pending == []  # scanned with nobody open: not this person's
+    from desktop.services.scanning import pending_scans
+
+    assert len(pending_scans(store)) == 1
+    _ = Qt
