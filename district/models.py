@@ -243,6 +243,25 @@ class Claim(Base):
     status: Mapped[str] = mapped_column(String(16))  # claimed | paid | released
 
 
+class Enrolment(Base):
+    """A mutual-aid enrolment a counter took (MA-2021 二): the fee paid and the form 附件1."""
+
+    __tablename__ = "enrolments"
+    __table_args__ = (UniqueConstraint("person_id", "year", name="uq_enrolments_person_id_year"),)
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.id"), index=True)
+    year: Mapped[int] = mapped_column(Integer)
+    benefits_from: Mapped[date] = mapped_column(Date)
+    fee_fen: Mapped[int] = mapped_column(BigInteger)
+    paid_on: Mapped[date] = mapped_column(Date)
+    mid_year_reason: Mapped[str | None] = mapped_column(String(200))
+    form: Mapped[dict[str, Any]] = mapped_column(JSON)
+    street_code: Mapped[str] = mapped_column(ForeignKey("streets.code"))
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"))
+    handler: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime]
+
+
 class Signature(Base):
     __tablename__ = "signatures"
     application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), primary_key=True)

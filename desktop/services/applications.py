@@ -148,6 +148,11 @@ def record_push_result(session: Session, item: wire.OutboxItem, result: wire.Ite
     A refused application is never dropped: it is marked for review with the server's reason
     and message (e.g. the row was claimed at another counter, and when).
     """
+    if item.kind == "enrolment":
+        from desktop.services.enrolment import record_enrolment_result
+
+        record_enrolment_result(session, item, result)
+        return
     if item.kind != "application":
         return
     application = session.get(ApplicationRecord, uuid.UUID(str(item.payload["application_id"])))

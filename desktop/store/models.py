@@ -316,6 +316,30 @@ class ApplicationRecord(Base):
         order_by="SignatureRecord.signed_at")
 
 
+class EnrolmentRecord(Base):
+    """A mutual-aid enrolment paid at this counter (EnrolmentPayload), and the district's answer.
+
+    The person's membership years come back from the district with the person (the feed is the
+    authority); this record is what was paid here and what the form 附件1 prints.
+    """
+
+    __tablename__ = "enrolment"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    person_id: Mapped[str] = mapped_column(String(64), index=True)
+    year: Mapped[int]
+    benefits_from: Mapped[dt.date]
+    fee: Mapped[Decimal]
+    paid_on: Mapped[dt.date]
+    mid_year_reason: Mapped[str | None] = mapped_column(String(200))
+    form: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the 附件1 fields, as pushed
+    handler: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16), default="saved")  # saved|accepted|review
+    server_reason: Mapped[str | None] = mapped_column(String(64))
+    server_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+
+
 class ApplicationRowRecord(Base):
     """A fee row ticked in an application."""
 

@@ -15,7 +15,12 @@ from sqlalchemy.orm import Session
 
 from desktop.store.models import OutboxRecord
 from desktop.store.types import utc_now
-from desktop.wire import ApplicationPayload, AuditEventPayload, SignaturePayload
+from desktop.wire import (
+    ApplicationPayload,
+    AuditEventPayload,
+    EnrolmentPayload,
+    SignaturePayload,
+)
 
 # What each kind's payload must be: checked when the change is saved, not when it is pushed,
 # so a malformed item fails the clerk's action instead of blocking the queue later.
@@ -23,6 +28,7 @@ PAYLOADS: dict[str, type[BaseModel]] = {
     "application": ApplicationPayload,
     "signature": SignaturePayload,
     "audit_event": AuditEventPayload,
+    "enrolment": EnrolmentPayload,
 }
 
 

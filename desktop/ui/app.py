@@ -174,7 +174,7 @@ class CounterApp:
         self.window.lock_requested.connect(self.lock)
         worker = self.worker
         if worker is not None:  # push what was just saved or signed, not at the next interval
-            self.window.counter.application_saved.connect(lambda _id: worker.wake())
+            self.window.counter.queued.connect(worker.wake)
             if self.window.approvals is not None:
                 self.window.approvals.message.connect(lambda _text: worker.wake())
         if self.worker is not None:

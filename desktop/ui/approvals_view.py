@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import uuid
 from html import escape
+from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QPlainTextEdit,
@@ -36,6 +38,7 @@ from desktop.services.approvals import (
     sign,
 )
 from desktop.services.counter import format_amount, local_time
+from desktop.services.export import ExportFailed, export_application
 from desktop.store import Store
 from desktop.ui.counter_view import table_look
 from desktop.ui.dialogs import CredentialsDialog
@@ -88,6 +91,8 @@ class ApprovalsView(QWidget):
         self.back_button.setObjectName("sendBack")
         self.refresh_button = QPushButton("刷新(F5)")
         self.refresh_button.setObjectName("refreshQueue")
+        self.export_button = QPushButton("导出申请数据(&X)…")
+        self.export_button.setObjectName("exportApplication")
         self.error = QLabel()
         self.error.setObjectName("approvalError")
         self.error.setStyleSheet("color: #c00000;")
@@ -106,6 +111,7 @@ class ApprovalsView(QWidget):
         right_layout.addWidget(self.trace, 2)
         right_layout.addWidget(self.error)
         buttons = QHBoxLayout()
+        buttons.addWidget(self.export_button)
         buttons.addStretch(1)
         buttons.addWidget(self.back_button)
         buttons.addWidget(self.sign_button)
@@ -124,6 +130,7 @@ class ApprovalsView(QWidget):
         self.sign_button.clicked.connect(self.sign_current)
         self.back_button.clicked.connect(self.send_back_current)
         self.refresh_button.clicked.connect(self.refresh)
+        self.export_button.clicked.connect(self._choose_export)
         for key, slot in (("Ctrl+Return", self.sign_current), ("F5", self.refresh)):
             shortcut = QShortcut(QKeySequence(key), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -194,6 +201,26 @@ class ApprovalsView(QWidget):
              " ".join(x for x in (r.category_label, r.rate) if x), r.reason_label or "")
             for r in d.rows])
         self.trace.setPlainText("\n".join(d.trace))
+
+    def _choose_export(self) -> None:
+        if self.detail is None:
+            return
+        name = f"申请-{self.detail.person_name}-{str(self.detail.application_id)[:8]}.json"
+        path, _ = QFileDialog.getSaveFileName(self, "导出申请数据", name, "JSON (*.json)")
+        if path:
+            self.export_to(Path(path))
+
+    def export_to(self, path: Path) -> None:
+        """Until the forms issue prints them: the application's data as a file (audited)."""
+        if self.detail is None:
+            return
+        try:
+            export_application(self.store, self.detail.application_id, path,
+                               clerk=self.user.username)
+        except ExportFailed as exc:
+            self.error.setText(str(exc))
+            return
+        self.message.emit(f"已导出到 {path}")
 
     # -- acting ------------------------------------------------------------------------------
 

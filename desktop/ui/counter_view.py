@@ -44,6 +44,7 @@ from desktop.services.receipt_image import ReceiptImageError, decode_receipt_ima
 from desktop.services.scanning import pending_scans, record_scan
 from desktop.store import Store
 from desktop.ui.dialogs import SubmitDialog, TraceDialog
+from desktop.ui.enrolment_dialog import EnrolmentDialog
 from desktop.ui.models import FeeRowsFilter, FeeRowsModel, PersonResultsModel
 
 PROGRAMS = (("assistance", "医疗救助"), ("mutual_aid", "互助帮困"))
@@ -53,6 +54,7 @@ class CounterView(QWidget):
     """One person at a time; `application_saved(application_id)` after each submit."""
 
     application_saved = Signal(str)
+    queued = Signal()  # something was saved for the district: push it soon
     message = Signal(str)  # for the status bar
 
     def __init__(self, store: Store, clerk: str, *, today: Callable[[], date] = date.today,
@@ -146,6 +148,9 @@ class CounterView(QWidget):
         self.warnings.setObjectName("subsidyWarnings")
         self.warnings.setWordWrap(True)
         self.warnings.setStyleSheet("color: #a05a00;")
+        self.enrol_button = QPushButton("互助帮困登记缴费(&E)…")
+        self.enrol_button.setObjectName("enrolMutualAid")
+        self.enrol_button.setEnabled(False)
         self.trace_button = QPushButton("计算过程(F4)")
         self.trace_button.setObjectName("showTrace")
         self.error = QLabel()
@@ -165,6 +170,7 @@ class CounterView(QWidget):
         card_box = QGroupBox("对象信息")
         card_layout = QVBoxLayout(card_box)
         card_layout.addWidget(self.card)
+        card_layout.addWidget(self.enrol_button)
         left_layout.addWidget(card_box, 3)
 
         filters = QHBoxLayout()
@@ -224,6 +230,7 @@ class CounterView(QWidget):
         self.submit.clicked.connect(self.submit_application)
         self.scan_input.returnPressed.connect(self._scan_field_entered)
         self.scan_image.clicked.connect(self._choose_image)
+        self.enrol_button.clicked.connect(self.enrol_mutual_aid)
         for keys, slot in ((("F2", "Ctrl+F"), self.focus_search), (("F4",), self.show_trace),
                            (("F9", "Ctrl+Return"), self.submit_application)):
             for key in keys:
@@ -268,6 +275,7 @@ class CounterView(QWidget):
             return
         self.error.clear()
         self._show_person(self.session.card)
+        self.enrol_button.setEnabled(True)
         self._show_pending_scans(person_id)
         self._fill_years()
         self.rows_model.set_rows(self.session.rows, self.session.ticked)
@@ -446,7 +454,28 @@ class CounterView(QWidget):
         self.message.emit(f"申请已保存（{format_amount(saved.payable)} 元），"
                           "将在联网时自动上传。")
         self.application_saved.emit(str(saved.application_id))
+        self.queued.emit()
         self.open_person(session.person_id)
+
+    def enrol_mutual_aid(self) -> None:
+        """互助帮困登记 (MA-2021 二): the form, the fee received, saved for the district."""
+        session = self.session
+        if session is None:
+            return
+        dialog = EnrolmentDialog(self.store, session.card, clerk=self.clerk, today=self.today(),
+                                 parent=self)
+        self.enrolment_dialog = dialog
+
+        def saved() -> None:
+            if dialog.saved is not None:
+                terms = dialog.saved.terms
+                fee = format_amount(terms.fee)
+                self.message.emit(f"已登记 {terms.year} 年度互助帮困（{fee} 元），"
+                                  "将在联网时上传区里。")
+                self.queued.emit()
+
+        dialog.accepted.connect(saved)
+        dialog.open()
 
     # -- the person card ---------------------------------------------------------------------
 

@@ -46,7 +46,7 @@ def apply_application(session: Session, caller: Caller, item: wire.OutboxItem,
     if payload.proxy_id_number is not None and len(payload.proxy_id_number) > 18:
         raise Refusal("invalid_payload", "委托代办人身份证号码过长。",
                       {"field": "proxy_id_number"})
-    _check_handler(session, caller, payload.handler)
+    check_handler(session, caller, payload.handler)
     application_id = str(payload.application_id)
     if session.get(models.Application, application_id) is not None:
         raise Refusal("application_exists", "该申请已经提交过（申请号重复）。",
@@ -133,7 +133,7 @@ def already_claimed(claim: models.Claim, receipt_no: str) -> Refusal:
         {k: v for k, v in claim_data(claim).items() if k not in ("status", "program")})
 
 
-def _check_handler(session: Session, caller: Caller, username: str) -> None:
+def check_handler(session: Session, caller: Caller, username: str) -> None:
     staff = find_staff(session, username)
     if staff is None or not staff.works_at(caller.street_code) or "clerk" not in staff.roles:
         raise Refusal("forbidden", f"经办人 {username} 不是本街镇的受理人员，不能提交申请。",

@@ -24,6 +24,7 @@ from district.changelog import record_changes
 from district.db import Database
 from district.services.applications import apply_application
 from district.services.audit import apply_audit_event
+from district.services.enrolment import apply_enrolment
 from district.services.outcome import Caller, Outcome, Refusal
 from district.services.signatures import apply_signature
 from district.values import utcnow
@@ -34,6 +35,7 @@ HANDLERS: dict[str, Handler] = {
     "application": apply_application,
     "signature": apply_signature,
     "audit_event": apply_audit_event,
+    "enrolment": apply_enrolment,
 }
 _ATTEMPTS = 5
 

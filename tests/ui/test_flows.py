@@ -176,3 +176,67 @@ def test_a_receipt_scanned_for_nobody_is_kept_pending(qtbot: QtBot, store: Store
 
     assert len(pending_scans(store)) == 1
     _ = Qt
+
+
+def test_mutual_aid_enrolment_from_the_card(qtbot: QtBot, store: Store) -> None:
+    """Flow 6: 互助帮困登记 (MA-2021 二): in the window, the fee must be confirmed received."""
+    view = CounterView(store, "li", today=lambda: date(2026, 11, 24))
+    qtbot.addWidget(view)
+    assert not view.enrol_button.isEnabled()
+    view.open_person(P)
+    view.enrol_mutual_aid()
+    dialog = view.enrolment_dialog
+    assert "参加 2027 年度" in dialog.terms.text() and "130.00" in dialog.terms.text()
+    dialog.attribute.setCurrentIndex(dialog.attribute.findData("zhijiang"))
+    for line, text in ((dialog.hukou_district, "长宁区"), (dialog.hukou_street, "华阳路街道"),
+                       (dialog.contact_district, "长宁区")):
+        line.setText(text)
+    dialog.accept()
+    assert "收取" in dialog.error.text() and dialog.saved is None
+    dialog.fee_received.setChecked(True)
+    dialog.accept()
+    assert "联系住址（街道）" in dialog.error.text()  # the missing field is named
+    dialog.contact_street.setText("华阳路街道")
+    with qtbot.waitSignal(view.queued):
+        dialog.accept()
+    assert dialog.saved is not None and dialog.saved.terms.year == 2027
+
+
+def test_outside_the_window_the_dialog_asks_for_the_reason(qtbot: QtBot, store: Store) -> None:
+    view = CounterView(store, "li", today=lambda: date(2026, 5, 10))
+    qtbot.addWidget(view)
+    view.open_person(P)
+    view.enrol_mutual_aid()
+    dialog = view.enrolment_dialog
+    assert "特殊情况" in dialog.terms.text()
+    dialog.reason.setText("外省市退休证明迟到")
+    assert "2026-06-01 起" in dialog.terms.text()
+
+
+def test_a_supervisor_exports_the_application_data(qtbot: QtBot, store: Store,
+                                                   tmp_path: Path) -> None:
+    """Until the forms issue: “print” exports the data (issue 4 flow 6), audited."""
+    import json
+
+    from sqlalchemy import select
+
+    from desktop.store.models import AuditEventRecord
+
+    counter = CounterSession(store, P, program="assistance", clerk="li",
+                             application_date=TODAY)
+    counter.tick("F1")
+    counter.submit(bank_account="6222021234567890128")
+    view = ApprovalsView(store, CounterUser("zhao", "赵审核", ("reviewer",)))
+    qtbot.addWidget(view)
+    target = tmp_path / "application.json"
+    view.export_to(target)
+    data = json.loads(target.read_text(encoding="utf-8"))
+    assert data["payable"] == "600.00" and data["fee_rows"] == ["F1"]
+    assert data["bank_account"] == "6222021234567890128"
+    assert data["person"]["id_number"].count("*") == 10  # masked in the file
+    assert any("本次应付合计 600.00 元" in line for line in data["result"]["trace"])
+    with store.read_session() as session:
+        assert session.scalar(select(AuditEventRecord).where(
+            AuditEventRecord.action == "application.exported")) is not None
+    view.export_to(tmp_path / "no" / "such" / "folder.json")
+    assert "无法写入" in view.error.text()

@@ -1,0 +1,70 @@
+"""Mutual-aid enrolments pushed by counters (MA-2021 二): checked against the same terms the
+counter used (desktop.policy.enrolment), recorded once per person and year, and the person's
+new membership year sent back to the street's counters."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from desktop import wire
+from desktop.policy.contract import default_parameters
+from desktop.policy.enrolment import EnrolmentClosed, enrolment_terms
+from district import models
+from district.changelog import person_change
+from district.services.applications import check_handler, parse_payload
+from district.services.outcome import Caller, Outcome, Refusal
+from district.values import shanghai_date, to_fen
+
+
+def apply_enrolment(session: Session, caller: Caller, item: wire.OutboxItem,
+                    now: datetime) -> Outcome:
+    payload = parse_payload(wire.EnrolmentPayload, item.payload)
+    check_handler(session, caller, payload.handler)
+    enrolment_id = str(payload.enrolment_id)
+    if session.get(models.Enrolment, enrolment_id) is not None:
+        raise Refusal("enrolment_exists", "该登记已经提交过（登记号重复）。",
+                      {"enrolment_id": enrolment_id})
+    person = session.scalars(select(models.Person).where(models.Person.id == payload.person_id)
+                             .with_for_update()).first()
+    if person is None or person.street_code != caller.street_code:
+        raise Refusal("unknown_person", "本街镇没有该人员的资料，请先同步。",
+                      {"person_id": payload.person_id})
+    received = shanghai_date(now)
+    if not received - timedelta(days=366) <= payload.paid_on <= received + timedelta(days=1):
+        raise Refusal("invalid_payload",
+                      "缴费日期不在合理范围内（不能晚于今天，也不能早于一年前）。",
+                      {"field": "paid_on"})
+    try:
+        terms = enrolment_terms(default_parameters(), caller.district, payload.paid_on,
+                                mid_year_reason=payload.mid_year_reason)
+    except EnrolmentClosed as exc:
+        raise Refusal("enrolment_closed", exc.message_zh, {"field": exc.field}) from None
+    if (terms.year, terms.benefits_from, to_fen(str(payload.fee))) != (
+            payload.year, payload.benefits_from, int(terms.fee * 100)):
+        raise Refusal("terms_mismatch",
+                      f"登记条件与规定不符：应为 {terms.year} 年度，{terms.benefits_from} 起享受，"
+                      f"缴费 {terms.fee:.2f} 元。",
+                      {"year": terms.year, "benefits_from": terms.benefits_from.isoformat(),
+                       "fee": f"{terms.fee:.2f}"})
+    if terms.year in (person.mutual_aid_years or []):
+        raise Refusal("already_enrolled", f"该人员已参加 {terms.year} 年度互助帮困计划。",
+                      {"year": terms.year})
+    session.add(models.Enrolment(
+        id=enrolment_id, person_id=person.id, year=terms.year,
+        benefits_from=terms.benefits_from, fee_fen=int(terms.fee * 100),
+        paid_on=payload.paid_on, mid_year_reason=payload.mid_year_reason,
+        form=payload.model_dump(mode="json"), street_code=caller.street_code,
+        device_id=caller.device_id, handler=payload.handler, received_at=now))
+    earlier = [y for y in (person.mutual_aid_years or []) if y < terms.year]
+    person.mutual_aid_years = sorted({*(person.mutual_aid_years or []), terms.year})
+    if not terms.in_window and not earlier:
+        # mid-year: benefits from the month after payment (二(三)). The contract carries one
+        # benefits_from for all years, so it is set only for a first membership: setting it
+        # for a member returning after a gap would end their earlier years' benefits.
+        person.mutual_aid_benefits_from = terms.benefits_from
+    person.external_inpatient_insurance = payload.external_inpatient_insurance
+    return Outcome("accepted", detail={"enrolment_id": enrolment_id, "year": terms.year},
+                   changes=[person_change(person)])
