@@ -19,6 +19,7 @@ from desktop.policy.errors import CalcInputError
 from desktop.policy.explain import trace_lines
 from desktop.policy.labels import REASON_LABELS, bucket_label
 from desktop.policy.model import (
+    WAIVABLE,
     Case,
     CategorySpan,
     District,
@@ -27,6 +28,7 @@ from desktop.policy.model import (
     MutualAidMembership,
     Person,
     Program,
+    Reason,
     Result,
 )
 from desktop.policy.money import (
@@ -255,7 +257,7 @@ def _fees(
         _fail("fees", f"must be an array, not {_type(value)}", "必须是数组")
     rows: list[FeeRow] = []
     seen: dict[str, int] = {}
-    optional = set(_FEE_FLAGS) | set(_FEE_MONEY)
+    optional = set(_FEE_FLAGS) | set(_FEE_MONEY) | {"waived"}
     for i, item in enumerate(value):
         path = f"fees[{i}]"
         raw = _object(path, item, _FEE_REQUIRED, optional)
@@ -280,9 +282,27 @@ def _fees(
         flags: dict[str, Any] = {f: _bool(f"{path}.{f}", raw[f]) for f in _FEE_FLAGS if f in raw}
         amounts: dict[str, Any] = {f: _money(f"{path}.{f}", raw.get(f, "0.00")) for f in _FEE_MONEY}
         _check_amounts(path, total, oos, self_pay, amounts, program, person)
+        waived = _waived(f"{path}.waived", raw.get("waived", []))
+        if waived and flags.get("settled"):
+            _fail(f"{path}.waived", "a settled row has no checks to waive",
+                  "已结算的费用无需豁免")
         rows.append(FeeRow(row_id, receipt_no, day, kind, level, total, oos, self_pay,
-                           **flags, **amounts))
+                           **flags, **amounts, waived=waived))
     return tuple(rows)
+
+
+def _waived(path: str, value: Any) -> frozenset[Reason]:
+    """An extension of the contract: the checks an approver waived for the row (WAIVABLE)."""
+    if not isinstance(value, list):
+        _fail(path, f"must be a list of reason codes, not {_type(value)}", "必须是原因代码的列表")
+    out = set()
+    for j, code in enumerate(value):
+        allowed = sorted(r.value for r in WAIVABLE)
+        if not isinstance(code, str) or code not in allowed:
+            _fail(f"{path}[{j}]", f"must be one of {', '.join(allowed)}, not {code!r}",
+                  f"只能豁免：{'、'.join(allowed)}")
+        out.add(Reason(code))
+    return frozenset(out)
 
 
 def _check_amounts(
@@ -405,6 +425,8 @@ def case_to_json(case: Case) -> dict[str, Any]:
             fee[flag] = getattr(row, flag)
         for money in _FEE_MONEY:
             fee[money] = format_amount(getattr(row, money))
+        if row.waived:
+            fee["waived"] = sorted(r.value for r in row.waived)
         fees.append(fee)
     return {"schema": SCHEMA, "program": case.program.value, "district": case.district.value,
             "application_date": case.application_date.isoformat(), "person": out_person,

@@ -76,7 +76,8 @@ class Classifier:
                 return RowResult(row, Reason.ONE_STOP_SETTLED)
             if row.clearing_pending:
                 return RowResult(row, Reason.CLEARING_PENDING)
-            if row.major_illness and not row.major_illness_doc:
+            if (row.major_illness and not row.major_illness_doc
+                    and Reason.MAJOR_ILLNESS_DOC_MISSING not in row.waived):
                 return RowResult(row, Reason.MAJOR_ILLNESS_DOC_MISSING,
                                   detail=self._major_illness_doc(row.date))
         if self.case.program is Program.ASSISTANCE:
@@ -98,7 +99,8 @@ class Classifier:
         # CN-2026 4.2: outside Shanghai only when filed and settled by basic insurance.
         if not row.in_shanghai and not row.out_of_province_filed:
             return RowResult(row, Reason.OUT_OF_SHANGHAI)
-        if not row.settled and self._earliest is not None and row.date < self._earliest:
+        if (not row.settled and self._earliest is not None and row.date < self._earliest
+                and Reason.OVERDUE not in row.waived):
             return RowResult(row, Reason.OVERDUE, detail=self._last_day(row.date))
         key = (bisect_right(self._cuts, row.date), row.kind, row.means_test_included)
         found = self._categories.get(key)

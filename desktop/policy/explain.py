@@ -49,6 +49,9 @@ def trace_lines(result: Result, category_labels: Mapping[str, str]) -> list[str]
             parts.append(f"归入{_bucket_label(program, verdict.bucket)}")
         if verdict.detail:
             parts.append(verdict.detail)
+        if row.waived:
+            waived = "、".join(REASON_LABELS[r] for r in sorted(row.waived))
+            parts.append(f"经审批人同意豁免：{waived}")
         lines.append("，".join(parts[:1]) + "；" + "，".join(parts[1:]))
     for year, count in sorted(settled_by_year.items()):
         lines.append(f"{year} 年此前已结算的费用 {count} 条，计入年度累计"

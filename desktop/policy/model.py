@@ -45,6 +45,12 @@ class Reason(StrEnum):
     NOT_ENROLLED = "not_enrolled"
 
 
+# The checks an 审批人 may waive for one row, with a recorded reason (issue 4, flow 3): procedural
+# ones only, where the paper shown at the counter answers the check. A row already paid, settled
+# one-stop, waiting for clearing, or outside the rules is never waived.
+WAIVABLE = frozenset({Reason.OVERDUE, Reason.MAJOR_ILLNESS_DOC_MISSING})
+
+
 class Bucket(StrEnum):
     ALLOWANCE = "allowance"
     OUTPATIENT = "outpatient"
@@ -77,6 +83,7 @@ class FeeRow:
     major_illness_doc: bool = False
     means_test_included: bool = False
     settled: bool = False
+    waived: frozenset[Reason] = frozenset()  # checks an approver waived for this row (WAIVABLE)
 
     @property
     def in_scope(self) -> Decimal:

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session, selectinload
 from desktop import wire
 from desktop.policy.contract import case_to_json, default_parameters, result_to_json
 from desktop.policy.engine import calculate
+from desktop.services.waivers import Waiver
 from desktop.store import Store, append_audit, case_for, enqueue
 from desktop.store.cases import HOLDING_CLAIMS
 from desktop.store.models import (
@@ -91,6 +92,7 @@ def save_application(
     proxy_id_number: str | None = None,
     auto_enrolled: bool = False,
     bank_account: str | None = None,
+    waivers: Iterable[Waiver] = (),
     now: datetime | None = None,
 ) -> SavedApplication:
     """Compute and save one application; everything or nothing is written."""
@@ -103,6 +105,11 @@ def save_application(
         history = settled_rows(session, person_id, program, years, exclude=ticked)
         case = case_for(session, person_id, program, district, application_date, ticked,
                         history, application_id=application_id)
+        waived = {w.fee_row_id: w for w in waivers if w.fee_row_id in ticked}
+        if waived:  # the approver's waivers travel in the case the district recomputes
+            case = replace(case, fees=tuple(
+                replace(f, waived=waived[f.id].reasons) if f.id in waived else f
+                for f in case.fees))
         result = calculate(case, params)
         output = result_to_json(result, params)
         claimed = [r.id for r in result.rows if r.counts and not r.settled]
@@ -111,6 +118,9 @@ def save_application(
                                if not r["settled"])
             raise NothingToClaim(f"勾选的费用均不计入：{reasons}")
         versions = [f"{p['key']}@{p['effective_from']}" for p in output["parameters"]]
+        kept_waivers = [waived[i].wire() for i in claimed if i in waived]
+        if kept_waivers:
+            output["waivers"] = kept_waivers  # who waived what, kept with the result
         # The district re-computes from the rows this application claims and the history;
         # ticked rows that do not count stay in the local result, with their reasons.
         kept = set(claimed)
@@ -134,7 +144,8 @@ def save_application(
             payable=output["payable"], buckets=output["buckets"],
             parameter_versions=versions, handler=handler, proxy_name=proxy_name,
             proxy_id_number=proxy_id_number, auto_enrolled=auto_enrolled,
-            bank_account=bank_account, created_at=now)
+            bank_account=bank_account, waivers=kept_waivers,  # type: ignore[arg-type]
+            created_at=now)
         key = enqueue(session, "application", payload.model_dump(mode="json"))
         append_audit(session, handler, "application.saved", f"application:{application_id}",
                      {"payable": output["payable"], "fee_rows": claimed})

@@ -35,6 +35,7 @@ from desktop.services.applications import (
     save_application,
     settled_rows,
 )
+from desktop.services.waivers import Waiver, authorise_waiver
 from desktop.store import Store, case_for
 from desktop.store.models import (
     ApplicationRecord,
@@ -140,6 +141,7 @@ class FeeRowView:
     reason: str | None
     reason_code: str | None
     held_by: str | None  # who holds it and since when, for a row claimed elsewhere
+    waived_by: str | None = None  # the approver's waiver that made it tickable, in words
 
 
 @dataclass(frozen=True)
@@ -211,6 +213,7 @@ class CounterSession:
         self._base = base
         self._records = {r.id: r for r in records}
         self._ticked: dict[str, None] = {}
+        self._waivers: dict[str, Waiver] = {}
         self.rows = self._row_views(records, history, pending, institutions)
         self.card = self._card()
 
@@ -253,6 +256,31 @@ class CounterSession:
             self._ticked.pop(row_id, None)
         return self.quote()
 
+    def waive(self, row_id: str, *, approver: str, password: str, reason: str,
+              now: datetime | None = None) -> FeeRowView:
+        """An 审批人 waives the procedural check that keeps this row from counting (WAIVABLE:
+        the 6-month window, the 居保大病 proof); refused for any other reason."""
+        view = self.row(row_id)
+        if view.tickable:
+            raise NotTickable("这笔费用可以直接勾选，无需豁免。")
+        codes = {r.value: r for r in Reason}
+        reasons = frozenset({codes[view.reason_code]} if view.reason_code in codes else ())
+        waiver = authorise_waiver(self.store, fee_row_id=row_id, reasons=reasons,
+                                  approver=approver, password=password, reason=reason,
+                                  clerk=self.clerk, now=now)
+        self._waivers[row_id] = waiver
+        self._candidates[row_id] = replace(self._candidates[row_id], waived=waiver.reasons)
+        fees = sorted((*self._history, *self._candidates.values()), key=lambda f: f.order_key)
+        self._base = replace(self._base, fees=tuple(fees))
+        behind = self._reasons().get(row_id)  # a second reason the waiver does not touch
+        words = "、".join(REASON_LABELS[r] for r in sorted(waiver.reasons))
+        updated = replace(view, tickable=behind is None,
+                          reason_code=behind[0] if behind else None,
+                          reason=behind[1] if behind else None,
+                          waived_by=f"审批人 {waiver.approver} 已豁免“{words}”：{waiver.reason}")
+        self.rows = [updated if r.id == row_id else r for r in self.rows]
+        return updated
+
     def tick_all(self, row_ids: Iterable[str]) -> Quote:
         for row_id in row_ids:
             if self.row(row_id).tickable:
@@ -273,6 +301,7 @@ class CounterSession:
             self.store, person_id=self.person_id, program=self.program.value,
             district=self.district, application_date=self.application_date,
             ticked=list(self._ticked), handler=self.clerk, proxy_name=proxy_name,
+            waivers=[w for i, w in self._waivers.items() if i in self._ticked],
             proxy_id_number=proxy_id_number, auto_enrolled=auto_enrolled,
             bank_account=bank_account, now=now)
 

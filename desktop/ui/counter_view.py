@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.policy.model import WAIVABLE
 from desktop.services.counter import (
     CounterSession,
     NotTickable,
@@ -42,12 +43,14 @@ from desktop.services.counter import (
 )
 from desktop.services.receipt_image import ReceiptImageError, decode_receipt_image
 from desktop.services.scanning import pending_scans, record_scan
+from desktop.services.waivers import WaiverRefused
 from desktop.store import Store
-from desktop.ui.dialogs import SubmitDialog, TraceDialog
+from desktop.ui.dialogs import CredentialsDialog, SubmitDialog, TraceDialog
 from desktop.ui.enrolment_dialog import EnrolmentDialog
 from desktop.ui.models import FeeRowsFilter, FeeRowsModel, PersonResultsModel
 
 PROGRAMS = (("assistance", "医疗救助"), ("mutual_aid", "互助帮困"))
+WAIVABLE_CODES = frozenset(r.value for r in WAIVABLE)
 
 
 class CounterView(QWidget):
@@ -120,6 +123,10 @@ class CounterView(QWidget):
         self.fee_table.installEventFilter(self)
         self.ticked_label = QLabel()
         self.ticked_label.setObjectName("tickedTotal")
+        self.waive_button = QPushButton("审批人豁免(&W)…")
+        self.waive_button.setObjectName("waiveRow")
+        self.waive_button.setToolTip("超过申请期限或缺居保大病认定材料的费用，经审批人确认并填写原因后可勾选")
+        self.waive_button.setEnabled(False)
 
         self.scan_input = QLineEdit()
         self.scan_input.setObjectName("scanInput")
@@ -186,7 +193,10 @@ class CounterView(QWidget):
         middle_layout = QVBoxLayout(middle)
         middle_layout.addLayout(filters)
         middle_layout.addWidget(self.fee_table, 1)
-        middle_layout.addWidget(self.ticked_label)
+        footer = QHBoxLayout()
+        footer.addWidget(self.ticked_label, 1)
+        footer.addWidget(self.waive_button)
+        middle_layout.addLayout(footer)
         middle_layout.addLayout(scan)
         middle_layout.addWidget(self.scan_list)
 
@@ -231,6 +241,9 @@ class CounterView(QWidget):
         self.scan_input.returnPressed.connect(self._scan_field_entered)
         self.scan_image.clicked.connect(self._choose_image)
         self.enrol_button.clicked.connect(self.enrol_mutual_aid)
+        self.waive_button.clicked.connect(self.waive_current)
+        self.fee_table.selectionModel().currentRowChanged.connect(
+            lambda _current, _previous: self._update_waive_button())
         for keys, slot in ((("F2", "Ctrl+F"), self.focus_search), (("F4",), self.show_trace),
                            (("F9", "Ctrl+Return"), self.submit_application)):
             for key in keys:
@@ -338,6 +351,48 @@ class CounterView(QWidget):
                 self.results.setFocus()
                 return True
         return super().eventFilter(watched, event)
+
+    def _current_row_id(self) -> str | None:
+        index = self.fee_table.currentIndex()
+        if not index.isValid():
+            return None
+        row_id = index.siblingAtColumn(0).data(Qt.ItemDataRole.UserRole)
+        return str(row_id) if row_id is not None else None
+
+    def _update_waive_button(self) -> None:
+        row_id = self._current_row_id()
+        view = self.session.row(row_id) if self.session and row_id else None
+        self.waive_button.setEnabled(view is not None and not view.tickable
+                                     and view.reason_code in WAIVABLE_CODES)
+
+    def waive_current(self) -> None:
+        """An 审批人 (not the clerk) waives the row's procedural check, with a reason."""
+        row_id = self._current_row_id()
+        if self.session is None or row_id is None:
+            return
+        dialog = CredentialsDialog("审批人豁免", ask_reason=True, parent=self)
+        self.waive_dialog = dialog
+        dialog.accepted.connect(lambda: self._waive(row_id, dialog))
+        dialog.open()
+
+    def _waive(self, row_id: str, dialog: CredentialsDialog) -> None:
+        session = self.session
+        if session is None:
+            return
+        try:
+            view = session.waive(row_id, approver=dialog.username.text().strip(),
+                                 password=dialog.password.text(),
+                                 reason=dialog.reason.toPlainText())
+        except (WaiverRefused, NotTickable) as exc:
+            self.error.setText(f"未豁免：{exc}")
+            return
+        finally:
+            dialog.password.clear()
+        self.error.clear()
+        self.rows_model.set_rows(session.rows, session.ticked)
+        self._select_row(row_id)
+        self.message.emit(view.waived_by or "已豁免。")
+        self._update_waive_button()
 
     # -- scanning ----------------------------------------------------------------------------
 

@@ -129,7 +129,7 @@ class FeeRowsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(row, column)
         if role == Qt.ItemDataRole.ToolTipRole:
-            return row.reason or ""
+            return row.reason or row.waived_by or ""
         if role == Qt.ItemDataRole.ForegroundRole and not row.tickable:
             return _GREY
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (5, 6, 7):
@@ -151,7 +151,7 @@ class FeeRowsModel(QAbstractTableModel):
         values = (
             "", row.date.isoformat(), row.institution, self.LEVELS.get(row.hospital_level, ""),
             row.kind_label, format_amount(row.total), format_amount(row.out_of_scope),
-            format_amount(row.self_pay), row.receipt_no, row.reason or "")
+            format_amount(row.self_pay), row.receipt_no, row.reason or row.waived_by or "")
         return values[column]
 
     def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:

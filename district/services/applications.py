@@ -9,7 +9,7 @@ registered in the district-wide claim registry, where a fee row is claimed once.
 from __future__ import annotations
 
 import json
-from dataclasses import fields
+from dataclasses import fields, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -70,6 +70,7 @@ def apply_application(session: Session, caller: Caller, item: wire.OutboxItem,
         raise already_claimed(earlier, rows[earlier.fee_row_id].receipt_no)
 
     case = _parse_case(payload.case)
+    _check_waivers(session, caller, payload, case)
     _check_case(session, caller, payload, case, person, rows, now)
     result = calculate_text(json.dumps(payload.case))
     _check_amounts(payload, result)
@@ -138,6 +139,26 @@ def check_handler(session: Session, caller: Caller, username: str) -> None:
     if staff is None or not staff.works_at(caller.street_code) or "clerk" not in staff.roles:
         raise Refusal("forbidden", f"经办人 {username} 不是本街镇的受理人员，不能提交申请。",
                       {"rule": "handler_role", "username": username})
+
+
+def _check_waivers(session: Session, caller: Caller, payload: wire.ApplicationPayload,
+                   case: Case) -> None:
+    """Every check the case says was waived has its 审批人 in the payload: an approver of this
+    street, not the handler (desktop.services.waivers)."""
+    by_row = {w.fee_row_id: w for w in payload.waivers}
+    for fee in case.fees:
+        if not fee.waived:
+            continue
+        waiver = by_row.get(fee.id)
+        if waiver is None or {r.value for r in fee.waived} != set(waiver.reasons):
+            raise Refusal("invalid_waiver", f"费用 {fee.receipt_no} 的豁免没有审批人的记录。",
+                          {"fee_row_id": fee.id})
+        staff = find_staff(session, waiver.approver)
+        if (staff is None or not staff.works_at(caller.street_code)
+                or "approver" not in staff.roles or waiver.approver == payload.handler):
+            raise Refusal("invalid_waiver",
+                          f"费用 {fee.receipt_no} 的豁免须由本街镇另一位审批人确认。",
+                          {"fee_row_id": fee.id, "approver": waiver.approver})
 
 
 def _parse_case(raw: dict[str, Any]) -> Case:
@@ -259,7 +280,8 @@ def policy_row(row: models.FeeRow, settled: bool = False) -> PolicyRow:
 
 
 def _check_row(theirs: PolicyRow, row: models.FeeRow, index: int) -> None:
-    ours = policy_row(row, settled=theirs.settled)
+    # the waiver is the counter's (checked in _check_waivers), not the feed's data
+    ours = replace(policy_row(row, settled=theirs.settled), waived=theirs.waived)
     for f in fields(PolicyRow):
         if getattr(theirs, f.name) != getattr(ours, f.name):
             raise _mismatch(f"case.fees[{index}].{f.name}", f"费用明细 {row.receipt_no}")

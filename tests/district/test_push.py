@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import uuid
+from datetime import UTC
 from decimal import Decimal
 from typing import Any
 
@@ -389,3 +390,56 @@ def test_the_bank_card_travels_with_the_application(district: SeededDistrict) ->
     bad = _with_payload(counter.application(person, rows), bank_account="6222 0212")
     result = counter.push_one(bad)
     assert result.status == "refused" and result.reason == "invalid_payload"
+
+
+def _overdue_application(district: SeededDistrict, counter: Counter, approver: str | None
+                         ) -> wire.OutboxItem:
+    """An application for one overdue row whose 6-month check an approver waived."""
+    import json
+    from datetime import datetime as dt
+
+    from desktop.policy.contract import calculate_text
+    from tests.district.harness import shanghai_today
+
+    cutoff = (shanghai_today().replace(day=1)).toordinal() - 200
+    snap = counter.snapshot
+    for person in fresh_recipients(counter):
+        if person in district.used_persons:
+            continue
+        for fee in snap.rows_of(person):
+            if fee["id"] in snap.claims or dt.fromisoformat(fee["date"]).toordinal() > cutoff:
+                continue
+            case = counter.case(person, [fee["id"]])
+            case["fees"] = [{**f, "waived": ["overdue"]} if f["id"] == fee["id"] else f
+                            for f in case["fees"]]
+            result = calculate_text(json.dumps(case))
+            if not any(r["counts"] and r["id"] == fee["id"] for r in result["rows"]):
+                continue
+            district.used_persons.add(person)
+            waivers = [] if approver is None else [{
+                "fee_row_id": fee["id"], "reasons": ["overdue"], "approver": approver,
+                "reason": "住院期间无法申请", "at": dt.now(UTC).isoformat()}]
+            payload = wire.ApplicationPayload(
+                application_id=uuid.uuid4(), program="assistance", district=case["district"],
+                person_id=person, fee_row_ids=[fee["id"]], case=case,
+                payable=result["payable"], buckets=result["buckets"],
+                parameter_versions=[f"{p['key']}@{p['effective_from']}"
+                                    for p in result["parameters"]],
+                handler=counter.user.username if counter.user else "",
+                waivers=waivers, created_at=dt.now(UTC))  # type: ignore[arg-type]
+            return outbox("application", payload)
+    raise AssertionError("no overdue row in the seeded district")
+
+
+def test_a_waived_check_needs_the_streets_approver(district: SeededDistrict) -> None:
+    """Issue 4 flow 3: the district accepts a waived 6-month check only with an approver of
+    the street who is not the handler."""
+    counter = district.counter()
+    approver = district.user(CHANGNING_STREET, "approver")
+    accepted = counter.push_one(_overdue_application(district, counter, approver))
+    assert accepted.status == "accepted", accepted
+    missing = counter.push_one(_overdue_application(district, counter, None))
+    assert missing.status == "refused" and missing.reason == "invalid_waiver"
+    handler = counter.user.username if counter.user else ""
+    by_handler = counter.push_one(_overdue_application(district, counter, handler))
+    assert by_handler.status == "refused" and by_handler.reason == "invalid_waiver"

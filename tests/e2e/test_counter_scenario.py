@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 from sqlalchemy import create_engine, select, text
 
@@ -26,7 +27,9 @@ from desktop.store import Store, case_for, open_store, outbox_waiting_count
 from desktop.store.models import ApplicationRecord, FeeRowRecord, PersonRecord
 from desktop.sync.credentials import MemoryKeyring
 from desktop.sync.worker import SyncWorker
+from desktop.ui.login import LoginDialog
 from desktop.ui.main_window import CounterUser, MainWindow
+from desktop.ui.scanner import ScanBurstDetector
 from tests.sync.conftest import PASSWORD, DistrictServer, seed_and_serve
 
 TODAY = date.today()
@@ -87,9 +90,19 @@ def test_the_whole_counter_scenario(qtbot: QtBot, district: DistrictServer,
     worker = SyncWorker(store, client, on_result=record_push_result)
     clerk_name = district.user("clerk")
 
-    # -- sign in (online: the district knows the clerk) and pull the street ----------------
-    clerk = user_of(sign_in(store, client, clerk_name, PASSWORD))
-    assert not clerk.offline and "clerk" in clerk.roles
+    # -- sign in through the sign-in window (online: the district knows the clerk) ---------
+    login: LoginDialog[CounterUser] = LoginDialog(
+        lambda username, password: user_of(sign_in(store, client, username, password)))
+    qtbot.addWidget(login)
+    login.show()
+    qtbot.keyClicks(login.username, clerk_name)
+    qtbot.keyClicks(login.password, "wrong password")
+    qtbot.keyClick(login.password, Qt.Key.Key_Return)
+    assert login.user is None and login.error.text()
+    qtbot.keyClicks(login.password, PASSWORD)
+    qtbot.keyClick(login.password, Qt.Key.Key_Return)
+    clerk = login.user
+    assert clerk is not None and not clerk.offline and "clerk" in clerk.roles
     assert worker.sync_now().online
     window = MainWindow(store, clerk, today=lambda: TODAY)
     qtbot.addWidget(window)
@@ -116,8 +129,20 @@ def test_the_whole_counter_scenario(qtbot: QtBot, district: DistrictServer,
         valid = session.get(FeeRowRecord, tickable[0])
         assert valid is not None
         valid_qr = receipt_qr(valid)
-    view.handle_scan(valid_qr)
-    assert view.session.ticked == (tickable[0],)
+    # the scanner types the QR text as a burst of keys into whatever has the focus
+    detector = ScanBurstDetector()
+    app = QApplication.instance()
+    assert app is not None
+    app.installEventFilter(detector)
+    detector.scanned.connect(view.handle_scan)
+    try:
+        view.fee_table.setFocus()
+        qtbot.keyClicks(view.fee_table, valid_qr)
+        qtbot.keyClick(view.fee_table, Qt.Key.Key_Return)
+        qtbot.waitUntil(lambda: view.session is not None
+                        and view.session.ticked == (tickable[0],), timeout=5000)
+    finally:
+        app.removeEventFilter(detector)
     view.handle_scan(receipt_qr(taken))
     refused = view.scan_list.item(0).text()
     assert "不能重复" in refused or "已" in refused

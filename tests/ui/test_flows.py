@@ -240,3 +240,36 @@ def test_a_supervisor_exports_the_application_data(qtbot: QtBot, store: Store,
             AuditEventRecord.action == "application.exported")) is not None
     view.export_to(tmp_path / "no" / "such" / "folder.json")
     assert "无法写入" in view.error.text()
+
+
+def test_an_approver_waives_an_overdue_row_from_the_table(qtbot: QtBot, tmp_path: Path) -> None:
+    """Flow 3: a row that cannot count is not tickable until an 审批人 records a reason."""
+    store = open_store(tmp_path / "waive.sqlite")
+    fill(store, [row("OLD", "2025-10-01", "500.00"), row("NEW", "2026-04-08", "1000.00")])
+    remember_user(store, "wang", "王审批", ["approver"], SECRET)
+    view = CounterView(store, "li", today=lambda: TODAY)
+    qtbot.addWidget(view)
+    view.open_person(P)
+    table = view.fee_table
+    table.setCurrentIndex(table.model().index(1, 0))  # NEW: tickable, nothing to waive
+    assert not view.waive_button.isEnabled()
+    table.setCurrentIndex(table.model().index(0, 0))  # OLD: overdue
+    assert view.waive_button.isEnabled()
+    view.waive_current()
+    dialog = view.waive_dialog
+    dialog.username.setText("wang")
+    dialog.password.setText("wrong")
+    dialog.reason.setPlainText("住院期间无法申请")
+    dialog.accept()
+    assert "未豁免" in view.error.text() and not view.session.row("OLD").tickable  # type: ignore[union-attr]
+    view.waive_current()
+    dialog = view.waive_dialog
+    dialog.username.setText("wang")
+    dialog.password.setText(SECRET)
+    dialog.reason.setPlainText("住院期间无法申请")
+    dialog.accept()
+    assert view.error.text() == ""
+    assert "wang" in table.model().index(0, 9).data()
+    qtbot.keyClick(table, Qt.Key.Key_Space)
+    assert "300.00" in view.total.text()  # 60 % of 500 (POLICY.md §1)
+    store.close()
