@@ -152,6 +152,15 @@ def save_application(
     return SavedApplication(application_id, result.payable, output, key)
 
 
+def accepted(result: wire.ItemResult) -> bool:
+    """Whether the district took the item: accepted now, or earlier (a repeated push answers
+    "duplicate" with the first verdict)."""
+    status = result.status
+    if status == "duplicate" and result.detail:
+        status = result.detail.get("original_status", "accepted")
+    return status in ("accepted", "duplicate")
+
+
 def record_push_result(session: Session, item: wire.OutboxItem, result: wire.ItemResult
                        ) -> None:
     """The district's verdict on a pushed item, applied to the local application.
@@ -169,10 +178,7 @@ def record_push_result(session: Session, item: wire.OutboxItem, result: wire.Ite
     application = session.get(ApplicationRecord, uuid.UUID(str(item.payload["application_id"])))
     if application is None:
         return
-    status = result.status
-    if status == "duplicate" and result.detail:
-        status = result.detail.get("original_status", "accepted")
-    if status in ("accepted", "duplicate"):
+    if accepted(result):
         # A verdict arriving after a local signature or send-back (an offline day) does not
         # move the application back: only one still waiting for it becomes "accepted".
         if application.status in ("saved", "review"):

@@ -131,10 +131,9 @@ def record_enrolment_result(session: Session, item: wire.OutboxItem,
     enrolment = session.get(EnrolmentRecord, uuid.UUID(str(item.payload["enrolment_id"])))
     if enrolment is None:
         return
-    status = result.status
-    if status == "duplicate" and result.detail:
-        status = result.detail.get("original_status", "accepted")
-    if status in ("accepted", "duplicate"):
+    from desktop.services.applications import accepted
+
+    if accepted(result):
         enrolment.status, enrolment.server_reason, enrolment.server_message = \
             "accepted", None, None
     else:

@@ -44,6 +44,7 @@ from desktop.ui.counter_view import table_look
 from desktop.ui.dialogs import CredentialsDialog
 from desktop.ui.main_window import CounterUser
 from desktop.ui.models import RowsTableModel
+from desktop.ui.widgets import error_label
 
 STAGES = (("review", "待审核（审核人）", "reviewer"), ("approval", "待审批（审批人）", "approver"))
 
@@ -93,10 +94,7 @@ class ApprovalsView(QWidget):
         self.refresh_button.setObjectName("refreshQueue")
         self.export_button = QPushButton("导出申请数据(&X)…")
         self.export_button.setObjectName("exportApplication")
-        self.error = QLabel()
-        self.error.setObjectName("approvalError")
-        self.error.setStyleSheet("color: #c00000;")
-        self.error.setWordWrap(True)
+        self.error = error_label("approvalError")
 
         left = QWidget()
         left_layout = QVBoxLayout(left)

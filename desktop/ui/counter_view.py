@@ -48,6 +48,7 @@ from desktop.store import Store
 from desktop.ui.dialogs import CredentialsDialog, SubmitDialog, TraceDialog
 from desktop.ui.enrolment_dialog import EnrolmentDialog
 from desktop.ui.models import FeeRowsFilter, FeeRowsModel, PersonResultsModel
+from desktop.ui.widgets import error_label
 
 PROGRAMS = (("assistance", "医疗救助"), ("mutual_aid", "互助帮困"))
 WAIVABLE_CODES = frozenset(r.value for r in WAIVABLE)
@@ -160,10 +161,7 @@ class CounterView(QWidget):
         self.enrol_button.setEnabled(False)
         self.trace_button = QPushButton("计算过程(F4)")
         self.trace_button.setObjectName("showTrace")
-        self.error = QLabel()
-        self.error.setObjectName("counterError")
-        self.error.setStyleSheet("color: #c00000;")
-        self.error.setWordWrap(True)
+        self.error = error_label("counterError")
         self.submit = QPushButton("提交申请(F9)")
         self.submit.setObjectName("submitApplication")
         self.submit.setAccessibleName("提交申请")

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from desktop.domain.bank_card import check_bank_card
 from desktop.domain.errors import DomainError
 from desktop.domain.id_number import parse_id_number
+from desktop.ui.widgets import dialog_frame, error_label, line_edit
 
 
 @dataclass(frozen=True)
@@ -38,21 +39,12 @@ class SubmitDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle("提交申请")
         self.setObjectName("submitDialog")
-        self.bank = QLineEdit(bank_account or "")
-        self.bank.setObjectName("bankAccount")
-        self.bank.setAccessibleName("银行卡号")
+        self.bank = line_edit("bankAccount", "银行卡号", bank_account or "")
         self.auto = QCheckBox("本人已签署免申即享承诺（以后每月由经办人代为申请）")
         self.auto.setObjectName("autoEnrolled")
-        self.proxy_name = QLineEdit()
-        self.proxy_name.setObjectName("proxyName")
-        self.proxy_name.setAccessibleName("被委托人姓名")
-        self.proxy_id = QLineEdit()
-        self.proxy_id.setObjectName("proxyIdNumber")
-        self.proxy_id.setAccessibleName("被委托人身份证号码")
-        self.error = QLabel()
-        self.error.setObjectName("submitError")
-        self.error.setStyleSheet("color: #c00000;")
-        self.error.setWordWrap(True)
+        self.proxy_name = line_edit("proxyName", "被委托人姓名")
+        self.proxy_id = line_edit("proxyIdNumber", "被委托人身份证号码")
+        self.error = error_label("submitError")
         form = QFormLayout()
         form.addRow("申请人", QLabel(person_name))
         form.addRow("申请项目", QLabel(program_label))
@@ -61,16 +53,7 @@ class SubmitDialog(QDialog):
         form.addRow("", self.auto)
         form.addRow("委托代办：被委托人姓名(&N)", self.proxy_name)
         form.addRow("被委托人身份证号码(&I)", self.proxy_id)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("保存并提交")
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.error)
-        layout.addWidget(buttons)
+        dialog_frame(self, form, self.error, "保存并提交")
         self.choices: SubmitChoices | None = None
         self.confirm_bank_warning = self._ask_about_bank_card  # replaced in tests
 
@@ -135,19 +118,13 @@ class CredentialsDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(title)
         self.setObjectName("credentialsDialog")
-        self.username = QLineEdit(username or "")
-        self.username.setObjectName("username")
-        self.username.setAccessibleName("用户名")
-        self.password = QLineEdit()
-        self.password.setObjectName("password")
-        self.password.setAccessibleName("密码")
+        self.username = line_edit("username", "用户名", username or "")
+        self.password = line_edit("password", "密码")
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
         self.reason = QPlainTextEdit()
         self.reason.setObjectName("reason")
         self.reason.setAccessibleName("原因")
-        self.error = QLabel()
-        self.error.setObjectName("dialogError")
-        self.error.setStyleSheet("color: #c00000;")
+        self.error = error_label("dialogError")
         form = QFormLayout()
         form.addRow("用户名(&U)", self.username)
         if ask_password:
@@ -158,16 +135,7 @@ class CredentialsDialog(QDialog):
             form.addRow("原因(&R)", self.reason)
         else:
             self.reason.hide()
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("确定")
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.error)
-        layout.addWidget(buttons)
+        dialog_frame(self, form, self.error, "确定")
         self._ask_reason = ask_reason
         if username:
             self.password.setFocus()

@@ -9,13 +9,10 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QRadioButton,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -30,6 +27,7 @@ from desktop.services.enrolment import (
     terms_for,
 )
 from desktop.store import Store
+from desktop.ui.widgets import dialog_frame, error_label, line_edit
 
 
 class EnrolmentDialog(QDialog):
@@ -49,15 +47,15 @@ class EnrolmentDialog(QDialog):
         self.attribute.addItem("请选择", "")
         for code, label in ATTRIBUTE_LABELS.items():
             self.attribute.addItem(label, code)
-        self.hukou_district = self._line("hukouDistrict", "户籍所在地 区（县）")
-        self.hukou_street = self._line("hukouStreet", "户籍所在地 街道（镇/乡）")
-        self.contact_district = self._line("contactDistrict", "联系住址 区（县）")
-        self.contact_street = self._line("contactStreet", "联系住址 街道（镇/乡）")
-        self.contact_address = self._line("contactAddress", "联系住址", card.address or "")
-        self.phone = self._line("phone", "联系电话", card.phone or "")
-        self.postcode = self._line("postcode", "邮政编码")
-        self.original_employer = self._line("originalEmployer", "原在沪工作单位")
-        self.other_employer = self._line("otherProvinceEmployer", "在外省市工作单位")
+        self.hukou_district = line_edit("hukouDistrict", "户籍所在地 区（县）")
+        self.hukou_street = line_edit("hukouStreet", "户籍所在地 街道（镇/乡）")
+        self.contact_district = line_edit("contactDistrict", "联系住址 区（县）")
+        self.contact_street = line_edit("contactStreet", "联系住址 街道（镇/乡）")
+        self.contact_address = line_edit("contactAddress", "联系住址", card.address or "")
+        self.phone = line_edit("phone", "联系电话", card.phone or "")
+        self.postcode = line_edit("postcode", "邮政编码")
+        self.original_employer = line_edit("originalEmployer", "原在沪工作单位")
+        self.other_employer = line_edit("otherProvinceEmployer", "在外省市工作单位")
         self.insured = QRadioButton("有报销")
         self.not_insured = QRadioButton("无报销")
         self.insured.setObjectName("externalInsured")
@@ -66,13 +64,10 @@ class EnrolmentDialog(QDialog):
         group.addButton(self.insured)
         group.addButton(self.not_insured)
         (self.insured if card.external_inpatient_insurance else self.not_insured).setChecked(True)
-        self.reason = self._line("midYearReason", "期外参加的特殊情况")
+        self.reason = line_edit("midYearReason", "期外参加的特殊情况")
         self.fee_received = QCheckBox()
         self.fee_received.setObjectName("feeReceived")
-        self.error = QLabel()
-        self.error.setObjectName("enrolmentError")
-        self.error.setStyleSheet("color: #c00000;")
-        self.error.setWordWrap(True)
+        self.error = error_label("enrolmentError")
 
         insurance = QHBoxLayout()
         insurance.addWidget(self.insured)
@@ -93,25 +88,9 @@ class EnrolmentDialog(QDialog):
         form.addRow("外省市住院医疗待遇", insurance)
         form.addRow("期外参加的特殊情况(&R)", self.reason)
         form.addRow("", self.fee_received)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("保存登记")
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.terms)
-        layout.addLayout(form)
-        layout.addWidget(self.error)
-        layout.addWidget(buttons)
+        dialog_frame(self, form, self.error, "保存登记", above=self.terms)
         self.reason.textChanged.connect(lambda _t: self.show_terms())
         self.show_terms()
-
-    def _line(self, name: str, accessible: str, text: str = "") -> QLineEdit:
-        line = QLineEdit(text)
-        line.setObjectName(name)
-        line.setAccessibleName(accessible)
-        return line
 
     def show_terms(self) -> None:
         reason = self.reason.text().strip() or None

@@ -12,15 +12,14 @@ from typing import Generic, TypeVar
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtWidgets import (
     QDialog,
-    QDialogButtonBox,
     QFormLayout,
     QLabel,
     QLineEdit,
-    QVBoxLayout,
     QWidget,
 )
 
 from desktop.ui.main_window import WINDOW_TITLE
+from desktop.ui.widgets import dialog_frame, error_label, line_edit
 
 T = TypeVar("T")
 
@@ -33,33 +32,19 @@ class LoginDialog(QDialog, Generic[T]):
         self.setObjectName("loginDialog" if locked_for is None else "lockDialog")
         self._authenticate = authenticate
         self.user: T | None = None
-        self.username = QLineEdit(username)
-        self.username.setObjectName("loginUsername")
-        self.username.setAccessibleName("用户名")
-        self.password = QLineEdit()
-        self.password.setObjectName("loginPassword")
-        self.password.setAccessibleName("密码")
+        self.username = line_edit("loginUsername", "用户名", username)
+        self.password = line_edit("loginPassword", "密码")
         self.password.setEchoMode(QLineEdit.EchoMode.Password)
-        self.error = QLabel()
-        self.error.setObjectName("loginError")
-        self.error.setStyleSheet("color: #c00000;")
-        self.error.setWordWrap(True)
+        self.error = error_label("loginError")
         intro = QLabel("请使用本人账号登录。" if locked_for is None
                        else f"柜台已锁定，请 {locked_for} 输入密码解锁。")
         form = QFormLayout()
         form.addRow("用户名(&U)", self.username)
         form.addRow("密码(&P)", self.password)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok)
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(
-            "登录" if locked_for is None else "解锁")
-        buttons.accepted.connect(self.accept)
         if locked_for is not None:
             self.username.setReadOnly(True)
-        layout = QVBoxLayout(self)
-        layout.addWidget(intro)
-        layout.addLayout(form)
-        layout.addWidget(self.error)
-        layout.addWidget(buttons)
+        dialog_frame(self, form, self.error, "登录" if locked_for is None else "解锁",
+                     cancel=False, above=intro)
         (self.password if username else self.username).setFocus()
 
     def accept(self) -> None:

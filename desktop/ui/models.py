@@ -30,7 +30,28 @@ MATCH_LABELS = {
 }
 
 
-class PersonResultsModel(QAbstractTableModel):
+class _Table(QAbstractTableModel):
+    """A flat table with fixed column headings; subclasses say how many rows and what data."""
+
+    COLUMNS: tuple[str, ...] = ()
+
+    def _count(self) -> int:
+        raise NotImplementedError
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else self._count()
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.COLUMNS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return self.COLUMNS[section]
+        return None
+
+
+class PersonResultsModel(_Table):
     COLUMNS = ("姓名", "身份证号", "电话", "居委", "匹配")
 
     def __init__(self) -> None:
@@ -42,17 +63,8 @@ class PersonResultsModel(QAbstractTableModel):
         self.hits = list(hits)
         self.endResetModel()
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.hits)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
-        return None
+    def _count(self) -> int:
+        return len(self.hits)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
@@ -66,7 +78,7 @@ class PersonResultsModel(QAbstractTableModel):
         return None
 
 
-class FeeRowsModel(QAbstractTableModel):
+class FeeRowsModel(_Table):
     """The person's fee rows; column 0 is the tick box (checkable only for rows that count)."""
 
     COLUMNS = ("勾选", "日期", "医疗机构", "级别", "类别", "总金额", "自费", "自负",
@@ -98,17 +110,8 @@ class FeeRowsModel(QAbstractTableModel):
                 return n
         return -1
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.COLUMNS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.COLUMNS[section]
-        return None
+    def _count(self) -> int:
+        return len(self.rows)
 
     def flags(self, index: Index) -> Qt.ItemFlag:
         if not index.isValid():
@@ -187,12 +190,12 @@ class FeeRowsFilter(QSortFilterProxyModel):
                                                              or kind == self.kind)
 
 
-class RowsTableModel(QAbstractTableModel):
+class RowsTableModel(_Table):
     """A read-only table of text rows (queues, buckets, pending scans)."""
 
     def __init__(self, columns: Sequence[str]) -> None:
         super().__init__()
-        self.columns = tuple(columns)
+        self.COLUMNS = tuple(columns)
         self.rows: list[tuple[str, ...]] = []
         self.keys: list[Any] = []
 
@@ -202,17 +205,8 @@ class RowsTableModel(QAbstractTableModel):
         self.keys = list(keys) or [None] * len(self.rows)
         self.endResetModel()
 
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.rows)
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.columns)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return self.columns[section]
-        return None
+    def _count(self) -> int:
+        return len(self.rows)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():

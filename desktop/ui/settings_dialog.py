@@ -12,7 +12,6 @@ from PySide6.QtPrintSupport import QPrinterInfo
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
-    QDialogButtonBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -20,7 +19,6 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QPushButton,
     QSpinBox,
-    QVBoxLayout,
     QWidget,
 )
 
@@ -32,6 +30,7 @@ from desktop.services.device import (
     is_registered,
     register_counter,
 )
+from desktop.ui.widgets import dialog_frame, error_label
 
 KEY_URL = "server/url"
 KEY_CA = "server/caFile"
@@ -93,10 +92,7 @@ class SettingsDialog(QDialog):
         self.idle.setRange(1, 120)
         self.idle.setSuffix(" 分钟")
         self.idle.setValue(idle_minutes(settings))
-        self.error = QLabel()
-        self.error.setObjectName("settingsError")
-        self.error.setStyleSheet("color: #c00000;")
-        self.error.setWordWrap(True)
+        self.error = error_label("settingsError")
 
         ca_row = QHBoxLayout()
         ca_row.addWidget(self.ca, 1)
@@ -110,16 +106,7 @@ class SettingsDialog(QDialog):
         form.addRow("注册状态", self.registered)
         form.addRow("打印机(&P)", self.printer)
         form.addRow("无操作自动锁定(&L)", self.idle)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save
-                                   | QDialogButtonBox.StandardButton.Cancel)
-        buttons.button(QDialogButtonBox.StandardButton.Save).setText("保存")
-        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("取消")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.error)
-        layout.addWidget(buttons)
+        dialog_frame(self, form, self.error, "保存")
         self._show_registration()
 
     def _browse(self) -> None:

@@ -51,13 +51,7 @@ def apply_application(session: Session, caller: Caller, item: wire.OutboxItem,
     if session.get(models.Application, application_id) is not None:
         raise Refusal("application_exists", "该申请已经提交过（申请号重复）。",
                       {"application_id": application_id})
-    # The person's row is locked first: applications for one person are checked one after
-    # the other, each seeing the claims and the allowance the previous one left.
-    person = session.scalars(select(models.Person).where(models.Person.id == payload.person_id)
-                             .with_for_update()).first()
-    if person is None or person.street_code != caller.street_code:
-        raise Refusal("unknown_person", "本街镇没有该人员的资料，请先同步。",
-                      {"person_id": payload.person_id})
+    person = locked_person(session, caller, payload.person_id)
     rows = {r.id: r for r in session.scalars(
         select(models.FeeRow).where(models.FeeRow.id.in_(payload.fee_row_ids)))}
     unknown = [i for i in payload.fee_row_ids
@@ -132,6 +126,17 @@ def already_claimed(claim: models.Claim, receipt_no: str) -> Refusal:
         f"票据 {receipt_no} 已于 {at} 由{where}的柜台申请（申请号 {claim.application_id}），"
         "同一笔费用不能重复救助。",
         {k: v for k, v in claim_data(claim).items() if k not in ("status", "program")})
+
+
+def locked_person(session: Session, caller: Caller, person_id: str) -> models.Person:
+    """The caller's street's person, row-locked: items for one person (applications,
+    enrolments) are checked one after the other, each seeing what the previous one left."""
+    person = session.scalars(select(models.Person).where(models.Person.id == person_id)
+                             .with_for_update()).first()
+    if person is None or person.street_code != caller.street_code:
+        raise Refusal("unknown_person", "本街镇没有该人员的资料，请先同步。",
+                      {"person_id": person_id})
+    return person
 
 
 def check_handler(session: Session, caller: Caller, username: str) -> None:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desktop import wire
@@ -14,7 +13,7 @@ from desktop.policy.contract import default_parameters
 from desktop.policy.enrolment import EnrolmentClosed, enrolment_terms
 from district import models
 from district.changelog import person_change
-from district.services.applications import check_handler, parse_payload
+from district.services.applications import check_handler, locked_person, parse_payload
 from district.services.outcome import Caller, Outcome, Refusal
 from district.values import shanghai_date, to_fen
 
@@ -27,11 +26,7 @@ def apply_enrolment(session: Session, caller: Caller, item: wire.OutboxItem,
     if session.get(models.Enrolment, enrolment_id) is not None:
         raise Refusal("enrolment_exists", "该登记已经提交过（登记号重复）。",
                       {"enrolment_id": enrolment_id})
-    person = session.scalars(select(models.Person).where(models.Person.id == payload.person_id)
-                             .with_for_update()).first()
-    if person is None or person.street_code != caller.street_code:
-        raise Refusal("unknown_person", "本街镇没有该人员的资料，请先同步。",
-                      {"person_id": payload.person_id})
+    person = locked_person(session, caller, payload.person_id)
     received = shanghai_date(now)
     if not received - timedelta(days=366) <= payload.paid_on <= received + timedelta(days=1):
         raise Refusal("invalid_payload",
