@@ -38,6 +38,7 @@ class Demo:
     server: subprocess.Popen[bytes]
     notes: list[str] = field(default_factory=list)
     users: dict[str, str] = field(default_factory=dict)  # role -> a demo user holding it
+    street_name: str = ""  # the enrolled counter's street, printed on the forms
 
     def close(self) -> None:
         self.client.close()
@@ -102,7 +103,7 @@ def start_demo(folder: Path | None = None, persons: int = DEMO_PERSONS) -> Demo:
         if u["street_code"] == DEMO_STREET:
             for role in u["roles"]:
                 users.setdefault(role, u["username"])
-    return Demo(folder, url, store, client, clerk, server, notes, users)
+    return Demo(folder, url, store, client, clerk, server, notes, users, registered.street_name)
 
 
 def _wait_until_up(url: str, server: subprocess.Popen[bytes], seconds: float = 60) -> None:

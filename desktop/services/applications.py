@@ -23,7 +23,7 @@ from desktop.policy.contract import case_to_json, default_parameters, result_to_
 from desktop.policy.engine import calculate
 from desktop.services.waivers import Waiver
 from desktop.store import Store, append_audit, case_for, enqueue
-from desktop.store.cases import HOLDING_CLAIMS
+from desktop.store.cases import HOLDING_CLAIMS, applicant_snapshot
 from desktop.store.models import (
     ApplicationRecord,
     ApplicationRowRecord,
@@ -128,6 +128,7 @@ def save_application(
             case, fees=tuple(f for f in case.fees if f.settled or f.id in kept)))
         application = ApplicationRecord(
             id=application_id, program=program, district=district, person_id=person_id,
+            applicant=applicant_snapshot(session, person_id, application_date),
             proxy_name=proxy_name, proxy_id_number=proxy_id_number,
             auto_enrolled=auto_enrolled, bank_account=bank_account, status="saved",
             payable=result.payable,

@@ -37,6 +37,7 @@ from desktop.services.applications import (
 )
 from desktop.services.waivers import Waiver, authorise_waiver
 from desktop.store import Store, case_for
+from desktop.store.cases import applicant_snapshot
 from desktop.store.models import (
     ApplicationRecord,
     ApplicationRowRecord,
@@ -290,6 +291,14 @@ class CounterSession:
     def clear(self) -> Quote:
         self._ticked.clear()
         return self.quote()
+
+    def draft(self) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The applicant and the ticked rows as plain values, for a preview before saving."""
+        with self.store.read_session() as session:
+            person = applicant_snapshot(session, self.person_id, self.application_date)
+        fees = [{"id": r.id, "date": r.date.isoformat(), "kind": r.kind, "total": str(r.total)}
+                for r in self.rows if r.id in self._ticked]
+        return person, fees
 
     def submit(self, *, proxy_name: str | None = None, proxy_id_number: str | None = None,
                auto_enrolled: bool = False, bank_account: str | None = None,

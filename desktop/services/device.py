@@ -54,10 +54,16 @@ def check_ca_file(text: str) -> Path | None:
     return path
 
 
+@dataclass(frozen=True)
+class Registration:
+    device_id: str
+    street_code: str
+    street_name: str  # printed on the forms
+
+
 def register_counter(server: ServerSettings, enrolment_code: str, device_name: str,
-                     *, profile: str = "default") -> str:
-    """Register this PC with a one-time enrolment code; the token goes to the keyring.
-    Returns the device id the district gave."""
+                     *, profile: str = "default") -> Registration:
+    """Register this PC with a one-time enrolment code; the token goes to the keyring."""
     if not enrolment_code.strip():
         raise DeviceSetupError("enrolment_code", "请输入区医保中心发放的一次性注册码。")
     if not device_name.strip():
@@ -73,7 +79,7 @@ def register_counter(server: ServerSettings, enrolment_code: str, device_name: s
         save_device_token(server.url, registered.token, profile)
     except CredentialsUnavailable as exc:
         raise DeviceSetupError("keyring", str(exc)) from None
-    return registered.device_id
+    return Registration(registered.device_id, registered.street_code, registered.street_name)
 
 
 def is_registered(server: ServerSettings, *, profile: str = "default") -> bool:

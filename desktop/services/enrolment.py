@@ -17,6 +17,7 @@ from desktop.policy.contract import default_parameters
 from desktop.policy.enrolment import EnrolmentClosed, EnrolmentTerms, enrolment_terms
 from desktop.services.counter import district_of
 from desktop.store import Store, append_audit, enqueue
+from desktop.store.cases import applicant_snapshot
 from desktop.store.models import EnrolmentRecord, PersonRecord
 
 ATTRIBUTE_LABELS: dict[str, str] = {
@@ -114,10 +115,12 @@ def enrol(store: Store, person_id: str, form: EnrolmentForm, *, handler: str, pa
             external_inpatient_insurance=form.external_inpatient_insurance, handler=handler,
             created_at=now)
         stored = payload.model_dump(mode="json")
+        # the form 附件1 also prints who the person was when they enrolled (kept here only)
+        printed = {**stored, "applicant": applicant_snapshot(session, person_id, paid_on)}
         session.add(EnrolmentRecord(
             id=enrolment_id, person_id=person_id, year=terms.year,
             benefits_from=terms.benefits_from, fee=terms.fee, paid_on=paid_on,
-            mid_year_reason=payload.mid_year_reason, form=stored, handler=handler,
+            mid_year_reason=payload.mid_year_reason, form=printed, handler=handler,
             created_at=now))
         key = enqueue(session, "enrolment", stored)
         append_audit(session, handler, "enrolment.saved", f"enrolment:{enrolment_id}",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -112,3 +113,22 @@ def _fee_row(row: FeeRowRecord, *, settled: bool, application_id: uuid.UUID | No
         means_test_included=row.means_test_included,
         settled=settled,
     )
+
+
+def applicant_snapshot(session: Session, person_id: str, on: date) -> dict[str, Any]:
+    """The person as the forms print them, frozen at saving (a reprint shows the same)."""
+    person = session.get(PersonRecord, person_id)
+    if person is None:
+        return {}
+    spans = session.scalars(select(CategorySpanRecord).where(
+        CategorySpanRecord.person_id == person_id))
+    return {
+        "name": person.name, "sex": person.sex, "birth_date": person.birth_date.isoformat(),
+        "id_number": person.id_number, "phone": person.phone, "address": person.address,
+        "street_code": person.street_code, "committee": person.committee,
+        "bank_account": person.bank_account, "resident_insurance": person.resident_insurance,
+        "categories": sorted({s.code for s in spans
+                              if s.start <= on and (s.end is None or on <= s.end)}),
+        "mutual_aid_years": sorted(person.mutual_aid_years),
+        "external_inpatient_insurance": person.external_inpatient_insurance,
+    }

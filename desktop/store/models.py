@@ -296,6 +296,8 @@ class ApplicationRecord(Base):
     proxy_id_number: Mapped[str | None] = mapped_column(String(18))
     auto_enrolled: Mapped[bool] = mapped_column(default=False)  # 免申即享
     bank_account: Mapped[str | None] = mapped_column(String(32))  # paid to (migration 0004)
+    # the person as at saving (migration 0006): identity, address, categories, for reprints
+    applicant: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # draft | saved | submitted | accepted | refused | reviewed | approved | ...: services decide
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     payable: Mapped[Decimal] = mapped_column(default=ZERO)

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from desktop.printing.documents import PrintContext
 from desktop.store import Store
 from desktop.sync.client import DistrictClient
 from desktop.sync.worker import SyncStatus, SyncWorker
@@ -112,6 +113,7 @@ class CounterApp:
         self.window: MainWindow | None = None
         self.worker: SyncWorker | None = None
         self.demo_users: dict[str, str] = {}
+        self.street_name = ""  # the demo's street; an installed counter's comes from settings
         self._on_close = on_close
         self.scanner = _scanner(app)
         self.scanner.scanned.connect(self._scanned)
@@ -134,6 +136,7 @@ class CounterApp:
             _report(f"counter-desk: {note}")
         counter = cls(app, demo.store, client=demo.client, on_close=demo.close)
         counter.demo_users = demo.users
+        counter.street_name = demo.street_name
         counter.start_sync()
         counter.sign_in(demo.clerk, DEMO_PASSWORD)
         return counter
@@ -167,7 +170,8 @@ class CounterApp:
     def open_window(self, user: CounterUser) -> None:
         if self.window is not None:
             self.window.close()
-        self.window = MainWindow(self.store, user, today=self.today, settings=self.settings)
+        self.window = MainWindow(self.store, user, today=self.today, settings=self.settings,
+                                 print_context=self.print_context())
         self.last_clerk = user.username
         self.window.sign_out_requested.connect(self.sign_out)
         self.window.settings_requested.connect(self.edit_settings)
@@ -179,6 +183,12 @@ class CounterApp:
                 self.window.approvals.message.connect(lambda _text: worker.wake())
         if self.worker is not None:
             self.window.sync_status.show_status(self.worker.status)
+
+    def print_context(self) -> PrintContext:
+        from desktop.ui.settings_dialog import KEY_STREET
+
+        street = self.street_name or str(self.settings.value(KEY_STREET, "") or "")
+        return PrintContext(street_name=street or None)
 
     def show_first_window(self) -> None:
         if self.window is not None:

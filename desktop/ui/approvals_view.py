@@ -27,6 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.printing.documents import NO_CONTEXT, PrintContext
+from desktop.printing.jobs import document_pdf, print_copy, prints_so_far
 from desktop.services.approvals import (
     ApplicationDetail,
     ApprovalRefused,
@@ -44,6 +46,7 @@ from desktop.ui.counter_view import table_look
 from desktop.ui.dialogs import CredentialsDialog
 from desktop.ui.main_window import CounterUser
 from desktop.ui.models import RowsTableModel
+from desktop.ui.print_preview import PrintPreview
 from desktop.ui.widgets import error_label
 
 STAGES = (("review", "待审核（审核人）", "reviewer"), ("approval", "待审批（审批人）", "approver"))
@@ -52,8 +55,11 @@ STAGES = (("review", "待审核（审核人）", "reviewer"), ("approval", "待�
 class ApprovalsView(QWidget):
     message = Signal(str)
 
-    def __init__(self, store: Store, user: CounterUser, parent: QWidget | None = None) -> None:
+    def __init__(self, store: Store, user: CounterUser, *,
+                 print_context: PrintContext = NO_CONTEXT,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.print_context = print_context
         self.store = store
         self.user = user
         self.entries: list[QueueEntry] = []
@@ -94,6 +100,8 @@ class ApprovalsView(QWidget):
         self.refresh_button.setObjectName("refreshQueue")
         self.export_button = QPushButton("导出申请数据(&X)…")
         self.export_button.setObjectName("exportApplication")
+        self.print_button = QPushButton("打印审批表(&P)…")
+        self.print_button.setObjectName("printApproval")
         self.error = error_label("approvalError")
 
         left = QWidget()
@@ -110,6 +118,7 @@ class ApprovalsView(QWidget):
         right_layout.addWidget(self.error)
         buttons = QHBoxLayout()
         buttons.addWidget(self.export_button)
+        buttons.addWidget(self.print_button)
         buttons.addStretch(1)
         buttons.addWidget(self.back_button)
         buttons.addWidget(self.sign_button)
@@ -129,6 +138,7 @@ class ApprovalsView(QWidget):
         self.back_button.clicked.connect(self.send_back_current)
         self.refresh_button.clicked.connect(self.refresh)
         self.export_button.clicked.connect(self._choose_export)
+        self.print_button.clicked.connect(self.print_approval)
         for key, slot in (("Ctrl+Return", self.sign_current), ("F5", self.refresh)):
             shortcut = QShortcut(QKeySequence(key), self)
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -199,6 +209,23 @@ class ApprovalsView(QWidget):
              " ".join(x for x in (r.category_label, r.rate) if x), r.reason_label or "")
             for r in d.rows])
         self.trace.setPlainText("\n".join(d.trace))
+
+    def print_approval(self) -> None:
+        """医疗救助帮困审批表 of the application shown: preview, then counted copies."""
+        if self.detail is None:
+            return
+        application_id = self.detail.application_id
+        context, store, username = self.print_context, self.store, self.user.username
+
+        def job(reason: str | None) -> bytes:
+            return print_copy(store, application_id, "approval", clerk=username, reason=reason,
+                              context=context)
+
+        pdf = document_pdf(store, application_id, "approval", context=context)
+        self.print_preview = PrintPreview(
+            "审批表", pdf, job, copies_so_far=prints_so_far(store, application_id, "approval"),
+            parent=self)
+        self.print_preview.open()
 
     def _choose_export(self) -> None:
         if self.detail is None:

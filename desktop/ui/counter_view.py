@@ -7,6 +7,7 @@ the search. Everything is computed by the counter session; this view shows and f
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from html import escape
@@ -32,6 +33,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.policy.model import WAIVABLE
+from desktop.printing.documents import NO_CONTEXT, PrintContext
+from desktop.printing.jobs import document_pdf, draft_application_pdf, print_copy, prints_so_far
 from desktop.services.counter import (
     CounterSession,
     NotTickable,
@@ -48,6 +51,7 @@ from desktop.store import Store
 from desktop.ui.dialogs import CredentialsDialog, SubmitDialog, TraceDialog
 from desktop.ui.enrolment_dialog import EnrolmentDialog
 from desktop.ui.models import FeeRowsFilter, FeeRowsModel, PersonResultsModel
+from desktop.ui.print_preview import PrintPreview
 from desktop.ui.widgets import error_label
 
 PROGRAMS = (("assistance", "医疗救助"), ("mutual_aid", "互助帮困"))
@@ -62,8 +66,11 @@ class CounterView(QWidget):
     message = Signal(str)  # for the status bar
 
     def __init__(self, store: Store, clerk: str, *, today: Callable[[], date] = date.today,
+                 print_context: PrintContext = NO_CONTEXT,
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.print_context = print_context
+        self.last_saved: uuid.UUID | None = None
         self.store = store
         self.clerk = clerk
         self.today = today
@@ -162,6 +169,11 @@ class CounterView(QWidget):
         self.trace_button = QPushButton("计算过程(F4)")
         self.trace_button.setObjectName("showTrace")
         self.error = error_label("counterError")
+        self.preview_button = QPushButton("申请表预览(&V)…")
+        self.preview_button.setObjectName("previewApplication")
+        self.print_button = QPushButton("打印申请表(&R)…")
+        self.print_button.setObjectName("printApplication")
+        self.print_button.setEnabled(False)
         self.submit = QPushButton("提交申请(F9)")
         self.submit.setObjectName("submitApplication")
         self.submit.setAccessibleName("提交申请")
@@ -206,6 +218,8 @@ class CounterView(QWidget):
         right_layout.addStretch(1)
         right_layout.addWidget(self.error)
         right_layout.addWidget(self.trace_button)
+        right_layout.addWidget(self.preview_button)
+        right_layout.addWidget(self.print_button)
         right_layout.addWidget(self.submit)
 
         splitter = QSplitter(Qt.Orientation.Horizontal)
@@ -239,6 +253,8 @@ class CounterView(QWidget):
         self.scan_input.returnPressed.connect(self._scan_field_entered)
         self.scan_image.clicked.connect(self._choose_image)
         self.enrol_button.clicked.connect(self.enrol_mutual_aid)
+        self.preview_button.clicked.connect(self.preview_application)
+        self.print_button.clicked.connect(self.print_application)
         self.waive_button.clicked.connect(self.waive_current)
         self.fee_table.selectionModel().currentRowChanged.connect(
             lambda _current, _previous: self._update_waive_button())
@@ -508,7 +524,53 @@ class CounterView(QWidget):
                           "将在联网时自动上传。")
         self.application_saved.emit(str(saved.application_id))
         self.queued.emit()
+        self.last_saved = saved.application_id
+        self.print_button.setEnabled(True)
         self.open_person(session.person_id)
+
+    def preview_application(self) -> None:
+        """The application form for the ticks on screen, watermarked: nothing saved yet."""
+        session = self.session
+        if session is None or not session.ticked:
+            self.message.emit("请先勾选本次申请的费用。")
+            return
+        person, fees = session.draft()
+        pdf = draft_application_pdf(person, fees, auto_enrolled=self.auto_enrolled_default,
+                                    bank_account=session.card.bank_account,
+                                    applied_on=self.today(), context=self.print_context)
+        self.print_preview = PrintPreview("申请表（未保存）", pdf, None, parent=self)
+        self.print_preview.open()
+
+    def print_application(self) -> None:
+        """The saved application's form: the original, then counted copies (副本)."""
+        application_id = self.last_saved
+        if application_id is None:
+            return
+        context, store, clerk = self.print_context, self.store, self.clerk
+
+        def job(reason: str | None) -> bytes:
+            return print_copy(store, application_id, "application", clerk=clerk,
+                              reason=reason, context=context)
+
+        pdf = document_pdf(store, application_id, "application", context=context)
+        self.print_preview = PrintPreview(
+            "申请表", pdf, job, copies_so_far=prints_so_far(store, application_id, "application"),
+            parent=self)
+        self.print_preview.open()
+
+    def print_enrolment(self, enrolment_id: uuid.UUID) -> None:
+        """MA-2021 附件1 for the applicant to sign, right after the enrolment is saved."""
+        context, store, clerk = self.print_context, self.store, self.clerk
+
+        def job(reason: str | None) -> bytes:
+            return print_copy(store, enrolment_id, "enrolment", clerk=clerk, reason=reason,
+                              context=context)
+
+        pdf = document_pdf(store, enrolment_id, "enrolment", context=context)
+        self.print_preview = PrintPreview(
+            "参加人员申请表", pdf, job,
+            copies_so_far=prints_so_far(store, enrolment_id, "enrolment"), parent=self)
+        self.print_preview.open()
 
     def enrol_mutual_aid(self) -> None:
         """互助帮困登记 (MA-2021 二): the form, the fee received, saved for the district."""
@@ -526,6 +588,7 @@ class CounterView(QWidget):
                 self.message.emit(f"已登记 {terms.year} 年度互助帮困（{fee} 元），"
                                   "将在联网时上传区里。")
                 self.queued.emit()
+                self.print_enrolment(dialog.saved.enrolment_id)
 
         dialog.accepted.connect(saved)
         dialog.open()

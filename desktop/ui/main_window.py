@@ -16,6 +16,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QWidget
 
 from desktop.policy.contract import default_parameters
+from desktop.printing.documents import NO_CONTEXT, PrintContext
 from desktop.services.monthly import AutoEntry
 from desktop.store import Store
 from desktop.ui.calc_view import CalcView
@@ -55,7 +56,8 @@ class MainWindow(QMainWindow):
 
     def __init__(self, store: Store, user: CounterUser, *,
                  today: Callable[[], date] = date.today,
-                 settings: QSettings | None = None, parent: QWidget | None = None) -> None:
+                 settings: QSettings | None = None, print_context: PrintContext = NO_CONTEXT,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"{WINDOW_TITLE} — {user.display_name}")
         self.store = store
@@ -63,7 +65,8 @@ class MainWindow(QMainWindow):
         self.settings = settings or QSettings()
         self.tabs = QTabWidget()
         self.tabs.setObjectName("mainTabs")
-        self.counter = CounterView(store, user.username, today=today)
+        self.counter = CounterView(store, user.username, today=today,
+                                   print_context=print_context)
         self.tabs.addTab(self.counter, "柜台受理(&1)")
         self.monthly = MonthlyView(store, user.username, today=today)
         self.tabs.addTab(self.monthly, "免申即享(&2)")
@@ -72,7 +75,7 @@ class MainWindow(QMainWindow):
         if {"reviewer", "approver"} & set(user.roles):
             from desktop.ui.approvals_view import ApprovalsView
 
-            self.approvals = ApprovalsView(store, user)
+            self.approvals = ApprovalsView(store, user, print_context=print_context)
             self.approvals.message.connect(
                 lambda text: self.statusBar().showMessage(text, 15000))
             self.tabs.addTab(self.approvals, "审核审批(&3)")

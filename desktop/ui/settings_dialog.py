@@ -36,6 +36,7 @@ KEY_URL = "server/url"
 KEY_CA = "server/caFile"
 KEY_PRINTER = "print/printer"
 KEY_IDLE = "counter/idleMinutes"
+KEY_STREET = "counter/streetName"  # from the registration, printed on the forms
 DEFAULT_IDLE_MINUTES = 10
 
 
@@ -127,15 +128,17 @@ class SettingsDialog(QDialog):
 
     def register(self) -> None:
         try:
-            device_id = register_counter(self._server(), self.code.text(),
-                                         self.device_name.text())
+            registration = register_counter(self._server(), self.code.text(),
+                                            self.device_name.text())
         except DeviceSetupError as exc:
             self.error.setText(str(exc))
             return
         self.code.clear()
         self.error.clear()
         self._save_server()
-        self.registered.setText(f"已注册（设备 {device_id}）")
+        self.settings.setValue(KEY_STREET, registration.street_name)
+        self.registered.setText(
+            f"已注册（{registration.street_name}，设备 {registration.device_id}）")
 
     def _save_server(self) -> None:
         server = self._server()

@@ -56,8 +56,9 @@ def test_registration_puts_the_token_in_the_keyring_only(
     assert refused.value.field == "enrolment_code" and str(refused.value)
     with pytest.raises(DeviceSetupError, match="名称"):
         register_counter(server, district.codes()[0], " ")
-    device_id = register_counter(server, district.codes()[0], "华阳路 1号窗口")
-    assert device_id and is_registered(server)
+    registration = register_counter(server, district.codes()[0], "华阳路 1号窗口")
+    assert registration.device_id and is_registered(server)
+    assert (registration.street_code, registration.street_name) == ("310105001", "华阳路街道")
     (token,) = memory_keyring.secrets.values()
     with district_client(server) as client:  # the client reads the token from the keyring
         client.login(district.user("clerk"), "demo-pass-2026")

@@ -200,6 +200,8 @@ def test_mutual_aid_enrolment_from_the_card(qtbot: QtBot, store: Store) -> None:
     with qtbot.waitSignal(view.queued):
         dialog.accept()
     assert dialog.saved is not None and dialog.saved.terms.year == 2027
+    assert view.print_preview.document.pageCount() == 1  # 附件1, ready to print and sign
+    assert view.print_preview.print_button.isEnabled()
 
 
 def test_outside_the_window_the_dialog_asks_for_the_reason(qtbot: QtBot, store: Store) -> None:
@@ -273,3 +275,44 @@ def test_an_approver_waives_an_overdue_row_from_the_table(qtbot: QtBot, tmp_path
     qtbot.keyClick(table, Qt.Key.Key_Space)
     assert "300.00" in view.total.text()  # 60 % of 500 (POLICY.md §1)
     store.close()
+
+
+def test_preview_before_saving_and_counted_copies_after(qtbot: QtBot, store: Store,
+                                                        tmp_path: Path) -> None:
+    """Issue 5 in the application: a watermarked preview until saved; then the original and
+    副本 copies with a reason, each sent to the printer and audited."""
+    from PySide6.QtPrintSupport import QPrinter
+
+    from desktop.printing.jobs import prints_so_far
+
+    view = CounterView(store, "li", today=lambda: TODAY)
+    qtbot.addWidget(view)
+    view.open_person(P)
+    view.tick("F1")
+    view.preview_application()
+    preview = view.print_preview
+    assert preview.job is None and not preview.print_button.isEnabled()
+    assert preview.document.pageCount() == 1
+    preview.close()
+    assert not view.print_button.isEnabled()
+    view.submit_application()
+    view.submit_dialog.bank.setText("")
+    view.submit_dialog.accept()
+    assert view.last_saved is not None and view.print_button.isEnabled()
+
+    def to_file(name: str) -> QPrinter:
+        printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+        printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+        printer.setOutputFileName(str(tmp_path / name))
+        return printer
+
+    for n, reason in ((1, None), (2, "申请人遗失")):
+        view.print_application()
+        preview = view.print_preview
+        preview.choose_printer = lambda n=n: to_file(f"printed-{n}.pdf")
+        preview.ask_reason = lambda reason=reason: reason
+        preview.print_now()
+        assert preview.error.text() == "" and preview.printed is not None
+        assert (tmp_path / f"printed-{n}.pdf").stat().st_size > 10_000
+        preview.close()
+    assert prints_so_far(store, view.last_saved, "application") == 2

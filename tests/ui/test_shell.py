@@ -111,7 +111,8 @@ def test_registering_this_counter_from_settings(qtbot: QtBot, settings: QSetting
     assert dialog.error.text() and "已注册" not in dialog.registered.text()
     dialog.code.setText(district.codes()[0])
     qtbot.mouseClick(dialog.register_button, Qt.MouseButton.LeftButton)
-    assert dialog.registered.text().startswith("已注册") and dialog.code.text() == ""
+    assert dialog.registered.text().startswith("已注册（华阳路街道") and dialog.code.text() == ""
+    assert settings.value("counter/streetName") == "华阳路街道"
     assert settings.value(KEY_URL) == district.url
     assert len(memory_keyring.secrets) == 1
     token = next(iter(memory_keyring.secrets.values()))

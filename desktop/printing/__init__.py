@@ -1,0 +1,1 @@
+"""The printed forms: definitions under forms/, rendered with reportlab; xlsx with openpyxl."""

@@ -1,0 +1,239 @@
+"""The data each form prints, built from the stored application only (its case, its result,
+the applicant as at saving, its signatures), so a reprint next year shows the same values and
+parameter versions as the first print.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from desktop.policy.contract import default_parameters
+from desktop.policy.labels import KIND_LABELS, PROGRAM_LABELS
+from desktop.policy.model import Kind, Program
+from desktop.store import Store
+from desktop.store.cases import applicant_snapshot
+from desktop.store.models import (
+    ApplicationRecord,
+    EnrolmentRecord,
+    FeeRowRecord,
+    InstitutionRecord,
+    UserRecord,
+)
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+SEX = {"M": "男", "F": "女"}
+ROLE_WORDS = {"handler": "经办人", "reviewer": "审核人", "approver": "审批人"}
+
+
+@dataclass(frozen=True)
+class PrintContext:
+    """What the forms say about this counter: its street's name (from its registration)."""
+
+    street_name: str | None = None
+
+
+NO_CONTEXT = PrintContext()
+
+
+class UnknownApplication(LookupError):
+    pass
+
+
+def _load(session: Session, application_id: uuid.UUID) -> ApplicationRecord:
+    application = session.scalars(
+        select(ApplicationRecord).where(ApplicationRecord.id == application_id)
+        .options(selectinload(ApplicationRecord.signatures),
+                 selectinload(ApplicationRecord.rows))).first()
+    if application is None:
+        raise UnknownApplication(f"本机没有这份申请：{application_id}")
+    return application
+
+
+def _shanghai_day(moment: datetime) -> date:
+    return moment.astimezone(SHANGHAI).date()
+
+
+def _fees(application: ApplicationRecord) -> dict[str, dict[str, Any]]:
+    case = application.case or {}
+    return {f["id"]: f for f in case.get("fees", []) if not f.get("settled")}
+
+
+def _applicant(session: Session, application: ApplicationRecord) -> dict[str, Any]:
+    snapshot = application.applicant
+    if not snapshot:  # saved before snapshots were kept: the person as they are now
+        day = _shanghai_day(application.created_at)
+        snapshot = applicant_snapshot(session, application.person_id, day)
+    return snapshot
+
+
+def _institutions(session: Session, fee_ids: list[str]) -> dict[str, str]:
+    rows = session.execute(
+        select(FeeRowRecord.id, InstitutionRecord.name, FeeRowRecord.institution_code)
+        .outerjoin(InstitutionRecord, InstitutionRecord.code == FeeRowRecord.institution_code)
+        .where(FeeRowRecord.id.in_(fee_ids)))
+    return {fee_id: name or code or "" for fee_id, name, code in rows}
+
+
+def _signers(session: Session, application: ApplicationRecord) -> dict[str, dict[str, str]]:
+    names = {u.username: u.display_name for u in session.scalars(select(UserRecord))}
+    out = {role: {"name": "", "date": ""} for role in ROLE_WORDS}
+    for s in application.signatures:
+        out[s.role] = {"name": names.get(s.username, s.username),
+                       "date": _shanghai_day(s.signed_at).isoformat()}
+    return out
+
+
+def application_form_data(store: Store, application_id: uuid.UUID,
+                          context: PrintContext = NO_CONTEXT) -> dict[str, Any]:
+    """上海市长宁区医疗救助（事后救助）申请表 (CN-2026 附件), from the stored application."""
+    with store.read_session() as session:
+        a = _load(session, application_id)
+        person = _applicant(session, a)
+        fees = [f for f in _fees(a).values() if f["id"] in {r.fee_row_id for r in a.rows}]
+    return application_form_fields(
+        person, fees, auto_enrolled=a.auto_enrolled,
+        bank_account=a.bank_account or person.get("bank_account"), proxy=a.proxy_name,
+        applied_on=_shanghai_day(a.created_at), application_id=str(a.id), context=context)
+
+
+def application_form_fields(person: dict[str, Any], fees: list[dict[str, Any]], *,
+                            auto_enrolled: bool, bank_account: str | None, proxy: str | None,
+                            applied_on: date, application_id: str,
+                            context: PrintContext = NO_CONTEXT) -> dict[str, Any]:
+    """The application form's data from plain values: a stored application, or the counter's
+    ticks before saving (a preview, watermarked)."""
+    days = sorted(date.fromisoformat(str(f["date"])) for f in fees)
+    span = "" if not days else (days[0].isoformat() if days[0] == days[-1]
+                                else f"{days[0].isoformat()} 至 {days[-1].isoformat()}")
+    return {
+        "street": context.street_name or person.get("street_code", ""),
+        "committee": person.get("committee") or "",
+        "auto_enrolled": "yes" if auto_enrolled else "no",
+        "person": {
+            "name": person.get("name", ""), "id_number": person.get("id_number", ""),
+            "phone": person.get("phone") or "", "hukou_address": "",
+            "address": person.get("address") or "",
+            "categories": person.get("categories", []),
+        },
+        "bank": {"name": "", "account": bank_account or ""},
+        "kinds": sorted({str(f["kind"]) for f in fees}),
+        "period": span,
+        "receipts": len(fees),
+        "total": f"{sum((Decimal(str(f['total'])) for f in fees), Decimal('0.00')):.2f}",
+        "applied_on": applied_on,
+        "application_id": application_id,
+        "proxy": proxy or "",
+    }
+
+
+def approval_form_data(store: Store, application_id: uuid.UUID,
+                       context: PrintContext = NO_CONTEXT) -> dict[str, Any]:
+    """医疗救助帮困审批表 (CN-2026 3.4): identity, rows, the computation, three signatures."""
+    params = default_parameters()
+    labels = {code: c.label for code, c in params.categories.items()}
+    with store.read_session() as session:
+        a = _load(session, application_id)
+        person = _applicant(session, a)
+        fees = _fees(a)
+        result: dict[str, Any] = a.result or {}
+        row_results = [r for r in result.get("rows", []) if not r.get("settled")]
+        institutions = _institutions(session, [r["id"] for r in row_results])
+        signers = _signers(session, a)
+    rows = []
+    for r in row_results:
+        fee = fees.get(r["id"], {})
+        rows.append({
+            "date": fee.get("date", ""), "institution": institutions.get(r["id"], ""),
+            "kind": KIND_LABELS[Kind(fee["kind"])] if fee.get("kind") else "",
+            "receipt_no": fee.get("receipt_no", ""), "self_pay": fee.get("self_pay", ""),
+            "verdict": ("计入" + (f"（{r.get('category_label')} {r.get('rate')}）"
+                                  if r.get("category_label") else ""))
+            if r.get("counts") else f"不计入：{r.get('reason_label') or ''}",
+        })
+    computation = []
+    for line in result.get("years", []):
+        bucket = result.get("bucket_labels", {}).get(line["bucket"], line["bucket"])
+        limits = "；".join(f"{lim['name']} {Decimal(lim['amount']):,.2f}〔{lim['source']}〕"
+                          + ("（已达到）" if lim.get("reached") else "")
+                          for lim in line.get("limits", []))
+        computation.append(
+            f"{line['year']} 年{bucket}：计算基数 {Decimal(line['base']):,.2f} 元，此前已付 "
+            f"{Decimal(line['before']):,.2f} 元，本年应得 {Decimal(line['after']):,.2f} 元，"
+            f"本次 {Decimal(line['payable']):,.2f} 元" + (f"；{limits}" if limits else ""))
+    for waiver in result.get("waivers", []):
+        computation.append(f"费用 {waiver['fee_row_id']} 经审批人 {waiver['approver']} 豁免："
+                           f"{waiver['reason']}")
+    for warning in result.get("warnings", []):
+        computation.append(f"注意：{warning['message'] if isinstance(warning, dict) else warning}")
+    sources = sorted({p["source"] for p in result.get("parameters", [])})
+    return {
+        "title_street": context.street_name or person.get("street_code", ""),
+        "application_id": str(a.id),
+        "applied_on": _shanghai_day(a.created_at),
+        "program": PROGRAM_LABELS[Program(a.program)],
+        "auto_enrolled": a.auto_enrolled,
+        "person": {
+            "name": person.get("name", ""), "sex": SEX.get(person.get("sex", ""), ""),
+            "id_number": person.get("id_number", ""), "phone": person.get("phone") or "",
+            "address": person.get("address") or "",
+            "categories": "、".join(labels.get(c, c) for c in person.get("categories", []))
+                          or "—",
+        },
+        "bank_account": a.bank_account or person.get("bank_account") or "",
+        "proxy": a.proxy_name or "",
+        "rows": rows,
+        "computation": computation or ["（无）"],
+        "payable": f"{a.payable:.2f}",
+        "sources": "；".join(sources),
+        "parameter_versions": "；".join(a.parameter_versions),
+        "signatures": signers,
+    }
+
+
+def enrolment_form_data(store: Store, enrolment_id: uuid.UUID,
+                        context: PrintContext = NO_CONTEXT) -> dict[str, Any]:
+    """上海市民社区医疗互助帮困计划参加人员申请表 (MA-2021 附件1), from the stored enrolment."""
+    with store.read_session() as session:
+        record = session.get(EnrolmentRecord, enrolment_id)
+        if record is None:
+            raise UnknownApplication(f"本机没有这份登记：{enrolment_id}")
+        form = dict(record.form)
+        person = form.get("applicant") or applicant_snapshot(session, record.person_id,
+                                                             record.paid_on)
+        handler = session.get(UserRecord, record.handler)
+        handler_name = handler.display_name if handler is not None else record.handler
+    birth = str(person.get("birth_date", ""))
+    benefits = f"{record.benefits_from.isoformat()} 起（{record.year} 年度）"
+    if record.mid_year_reason:
+        benefits += f"；年度中途参加：{record.mid_year_reason}"
+    return {
+        "year": f"{record.year} 年度", "fee": f"{record.fee:.2f}",
+        "person": {"name": person.get("name", ""), "sex": SEX.get(person.get("sex", ""), ""),
+                   "birth": f"{birth[:4]}年{birth[5:7]}月" if len(birth) >= 7 else "",
+                   "id_number": person.get("id_number", "")},
+        "attribute": form.get("person_attribute", ""),
+        "hukou_district": form.get("hukou_district", ""),
+        "hukou_street": form.get("hukou_street", ""),
+        "contact_district": form.get("contact_district", ""),
+        "contact_street": form.get("contact_street", ""),
+        "contact_address": form.get("contact_address") or "",
+        "phone": form.get("phone") or "", "postcode": form.get("postcode") or "",
+        "original_employer": form.get("original_employer") or "",
+        "other_province_employer": form.get("other_province_employer") or "",
+        "insurance": "yes" if form.get("external_inpatient_insurance") else "no",
+        "benefits": benefits,
+        "centre_opinion": f"经办人：{handler_name}　{record.paid_on.isoformat()}",
+        "district_opinion": ("区医保事务中心已确认" if record.status == "accepted"
+                             else "（待区医保事务中心审核）"),
+        "paid_on": record.paid_on,
+        "enrolment_id": str(record.id),
+        "street": context.street_name or "",
+    }

@@ -1,0 +1,123 @@
+"""`python -m desktop.printing.render_all OUTDIR`: every form, filled for synthetic demo data.
+
+Builds a throw-away store with a made-up person (Faker zh_CN names, ID numbers with valid check
+characters — never a real person), saves an application through the counter's own services,
+has it reviewed and approved, and writes each form as PDF and, where pdftoppm is installed, PNG,
+so that anyone can look at them.
+"""
+
+from __future__ import annotations
+
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+from faker import Faker
+
+from desktop.domain.id_number import generate_id_number
+from desktop.printing.documents import PrintContext
+from desktop.printing.jobs import DOCUMENTS, document_pdf
+from desktop.store import Store, apply_changes, open_store
+from desktop.wire import Change
+
+APPLIED = date(2026, 6, 10)
+PASSWORD = "demo-pass-2026"
+
+
+def demo_store(folder: Path) -> tuple[Store, str]:
+    """A store with one dibao recipient of 长宁区华阳路街道 and twelve fee rows; the person id."""
+    rnd = random.Random(2026)
+    fake = Faker("zh_CN")
+    fake.seed_instance(2026)
+    birth = date(1956, 4, 12)
+    person = {"id": "P1", "id_number": generate_id_number(rnd, "310105", birth, "F"),
+              "name": fake.name_female(), "sex": "F", "birth_date": birth.isoformat(),
+              "phone": f"139{rnd.randrange(10**8):08d}", "street_code": "310105001",
+              "committee": "华阳居委",
+              "address": f"上海市长宁区{fake.street_name()}{rnd.randrange(1, 900)}号",
+              "bank_account": "6222021234567890128"}
+    seq = iter(range(1, 1000))
+    changes = [Change(seq=next(seq), entity="person", key="P1", op="upsert", data=person),
+               Change(seq=next(seq), entity="category_span", key="S1", op="upsert", data={
+                   "id": "S1", "person_id": "P1", "code": "dibao", "start": "2020-01-01",
+                   "end": None, "source": "长民救〔2020〕0042号"}),
+               Change(seq=next(seq), entity="institution", key="H1", op="upsert", data={
+                   "code": "H1", "name": "复旦大学附属华山医院", "level": 3}),
+               Change(seq=next(seq), entity="institution", key="H2", op="upsert", data={
+                   "code": "H2", "name": "华阳路社区卫生服务中心", "level": 1})]
+    for n in range(12):
+        day = APPLIED - timedelta(days=9 + 11 * n)
+        kind = "inpatient" if n == 5 else "outpatient"
+        yuan = rnd.randrange(80, 900 if kind == "outpatient" else 9000)
+        amount = f"{yuan}.{rnd.randrange(100):02d}"
+        changes.append(Change(seq=next(seq), entity="fee_row", key=f"F{n}", op="upsert", data={
+            "id": f"F{n}", "person_id": "P1", "institution_code": "H1" if n % 3 else "H2",
+            "issuer_code": "31060126", "receipt_no": f"{31200 + n:010d}", "check_code": "a1b2c3",
+            "date": day.isoformat(), "kind": kind, "hospital_level": 3 if n % 3 else 1,
+            "total": amount, "out_of_scope": "0.00", "self_pay": amount}))
+    store = open_store(folder / "demo.sqlite")
+    with store.session() as session:
+        apply_changes(session, changes)
+    return store, "P1"
+
+
+def render_all(out: Path) -> list[Path]:
+    from desktop.services.accounts import remember_user
+    from desktop.services.approvals import sign
+    from desktop.services.counter import CounterSession
+    from desktop.services.enrolment import EnrolmentForm, enrol
+
+    out.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    with tempfile.TemporaryDirectory() as folder:
+        store, person_id = demo_store(Path(folder))
+        staff = (("li", "李经办", "clerk"), ("zhao", "赵审核", "reviewer"),
+                 ("wang", "王审批", "approver"))
+        for username, name, role in staff:
+            remember_user(store, username, name, [role], PASSWORD)
+        counter = CounterSession(store, person_id, program="assistance", clerk="li",
+                                 application_date=APPLIED)
+        counter.tick_all(r.id for r in counter.rows if r.tickable)
+        saved = counter.submit(bank_account="6222021234567890128",
+                               now=datetime(2026, 6, 10, 2, tzinfo=UTC))
+        sign(store, saved.application_id, role="reviewer", username="zhao", password=PASSWORD,
+             now=datetime(2026, 6, 11, 2, tzinfo=UTC))
+        sign(store, saved.application_id, role="approver", username="wang", password=PASSWORD,
+             now=datetime(2026, 6, 12, 2, tzinfo=UTC))
+        enrolled = enrol(store, person_id, EnrolmentForm(
+            person_attribute="zhinei", hukou_district="长宁区", hukou_street="华阳路街道",
+            contact_district="长宁区", contact_street="华阳路街道",
+            external_inpatient_insurance=True, phone="13912345678", postcode="200050",
+            original_employer="上海第三钢铁厂", other_province_employer="贵州某机械厂"),
+            handler="li", paid_on=date(2026, 11, 24))
+        context = PrintContext(street_name="华阳路街道")
+        for kind in DOCUMENTS:
+            record = enrolled.enrolment_id if kind == "enrolment" else saved.application_id
+            path = out / f"{kind}.pdf"
+            path.write_bytes(document_pdf(store, record, kind, context=context))
+            written.append(path)
+        store.close()
+    if shutil.which("pdftoppm"):
+        for pdf in list(written):
+            subprocess.run(["pdftoppm", "-png", "-r", "80", str(pdf), str(pdf.with_suffix(""))],
+                           check=True, timeout=120)
+            written += sorted(out.glob(f"{pdf.stem}-*.png"))
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print("usage: python -m desktop.printing.render_all OUTDIR", file=sys.stderr)
+        return 2
+    for path in render_all(Path(args[0])):
+        print(path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,245 @@
+"""The printed forms: each value in its box, amounts as 1,234.56 and in capital numerals, the
+font embedded, the same PDF for the same application, copies counted and audited (issue 5)."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pdfplumber
+import pytest
+import yaml
+from reportlab.lib.units import mm
+from sqlalchemy import select
+
+from desktop.printing.documents import PrintContext, approval_form_data
+from desktop.printing.forms import FormDefinitionError, load_form, parse_form
+from desktop.printing.jobs import (
+    PREVIEW_MARK,
+    ReprintNeedsReason,
+    document_pdf,
+    print_copy,
+    prints_so_far,
+)
+from desktop.services.accounts import remember_user
+from desktop.services.approvals import sign
+from desktop.services.counter import CounterSession
+from desktop.store import Store, open_store
+from desktop.store.models import AuditEventRecord
+from tests.services.test_counter import P, fill, row
+
+SECRET = "pass-2026-synthetic"
+TODAY = date(2026, 6, 10)
+CONTEXT = PrintContext(street_name="华阳路街道")
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[Store]:
+    opened = open_store(tmp_path / "s.sqlite")
+    rows = [row(f"F{n:02d}", f"2026-{3 + n % 3:02d}-{1 + n % 27:02d}", f"{100 + n * 37}.{n:02d}")
+            for n in range(50)]
+    fill(opened, rows, spans=[{"code": "dibao", "start": "2024-03-01", "end": None}])
+    staff = (("zhao", "赵审核", ["reviewer"]), ("wang", "王审批", ["approver"]))
+    for username, name, roles in staff:
+        remember_user(opened, username, name, roles, SECRET)
+    yield opened
+    opened.close()
+
+
+def saved(store: Store, rows: int = 2, signed: bool = True) -> uuid.UUID:
+    counter = CounterSession(store, P, program="assistance", clerk="li",
+                             application_date=TODAY)
+    counter.tick_all([f"F{n:02d}" for n in range(rows)])
+    application_id = counter.submit(bank_account="6222021234567890128",
+                                    now=datetime(2026, 6, 10, 2, tzinfo=UTC)).application_id
+    if signed:
+        sign(store, application_id, role="reviewer", username="zhao", password=SECRET,
+             now=datetime(2026, 6, 11, 2, tzinfo=UTC))
+        sign(store, application_id, role="approver", username="wang", password=SECRET,
+             now=datetime(2026, 6, 12, 2, tzinfo=UTC))
+    return application_id
+
+
+def text_in(page: Any, box: tuple[float, float, float, float]) -> str:
+    x, y, w, h = box
+    crop = page.crop((x * mm, y * mm, (x + w) * mm, (y + h) * mm))
+    return "".join((crop.extract_text() or "").split())
+
+
+def pages(pdf: bytes) -> list[Any]:
+    return list(pdfplumber.open(io.BytesIO(pdf)).pages)
+
+
+# -- the approval form ---------------------------------------------------------------------------
+
+def test_every_field_of_the_approval_form_is_in_its_box(store: Store) -> None:
+    application_id = saved(store)
+    pdf = document_pdf(store, application_id, "approval", context=CONTEXT)
+    form = load_form("approval")
+    data = approval_form_data(store, application_id, CONTEXT)
+    first = pages(pdf)[0]
+    expected = {
+        "street": "华阳路街道", "application_id": str(application_id),
+        "applied_on": "2026-06-10", "program": "医疗救助（事后救助）", "auto_enrolled": "否",
+        "name": "张三", "id_number": data["person"]["id_number"],
+        "categories": "城乡低保家庭成员", "bank_account": "6222021234567890128",
+        "handler": "li", "handler_date": "2026-06-10", "reviewer": "赵审核",
+        "reviewer_date": "2026-06-11", "approver": "王审批", "approver_date": "2026-06-12",
+    }
+    for name, value in expected.items():
+        assert value in text_in(first, form.element(name).box), name
+    payable = Decimal(data["payable"])
+    assert payable == Decimal("142.21")  # 60 % of (100.00 + 137.01), half up (POLICY.md §1, D6)
+    assert "142.21" in text_in(first, form.element("payable").box)
+    assert "壹佰肆拾贰元贰角壹分" in text_in(first, form.element("payable_capital").box)
+    table = text_in(first, form.element("rows").box)
+    assert "100.00" in table and "137.01" in table and "计入" in table
+    computation = text_in(first, form.element("computation").box)
+    assert "年度救助限额2,800.00" in computation and "MH-2026" in computation
+
+
+def test_fifty_rows_continue_on_further_pages(store: Store) -> None:
+    application_id = saved(store, rows=50, signed=False)
+    pdf = document_pdf(store, application_id, "approval", context=CONTEXT)
+    all_pages = pages(pdf)
+    assert len(all_pages) >= 2
+    text = "".join("".join((p.extract_text() or "").split()) for p in all_pages)
+    assert ("（续表）" in text and "共2页" in text.replace("第1页/", "")) or "共" in text
+    receipts = [f"RF{n:02d}" for n in range(50)]
+    assert all(r in text for r in receipts)  # every row printed once at least
+    assert sum(text.count(r) for r in receipts) == 50
+
+
+def test_the_same_application_prints_the_same_pdf(store: Store) -> None:
+    application_id = saved(store)
+    first = document_pdf(store, application_id, "approval", context=CONTEXT)
+    again = document_pdf(store, application_id, "approval", context=CONTEXT)
+    assert first == again
+
+
+def test_the_font_is_embedded_as_a_subset(store: Store) -> None:
+    pdf = document_pdf(store, saved(store), "approval", context=CONTEXT)
+    assert b"/FontFile2" in pdf  # TrueType outlines inside the PDF
+    assert len(pdf) < 200_000  # a subset, not the 5 MB font
+
+
+def test_the_application_form_fields(store: Store) -> None:
+    application_id = saved(store, rows=3)
+    pdf = document_pdf(store, application_id, "application", context=CONTEXT)
+    form = load_form("changning_application")
+    first = pages(pdf)[0]
+    assert "华阳路街道" in text_in(first, form.element("street").box)
+    assert "新华居委" in text_in(first, form.element("committee").box)
+    assert "√否" in text_in(first, form.element("auto_enrolled").box)
+    categories = text_in(first, form.element("categories").box)
+    assert "√城乡低保家庭成员" in categories and "√特困人员" not in categories
+    assert "√门急诊" in text_in(first, form.element("kinds").box)
+    assert "3" in text_in(first, form.element("receipts").box)
+    assert "411.03" in text_in(first, form.element("total").box)  # 100.00 + 137.01 + 174.02
+    assert "2026年06月10日" in text_in(first, form.element("applied_on").box)
+
+
+# -- copies ------------------------------------------------------------------------------------
+
+def test_copies_are_counted_marked_and_audited(store: Store) -> None:
+    application_id = saved(store)
+    original = print_copy(store, application_id, "approval", clerk="li", context=CONTEXT)
+    assert "副本" not in "".join((pages(original)[0].extract_text() or "").split())
+    with pytest.raises(ReprintNeedsReason, match="重印须填写原因"):
+        print_copy(store, application_id, "approval", clerk="li", context=CONTEXT)
+    copy = print_copy(store, application_id, "approval", clerk="li", reason="申请人遗失",
+                      context=CONTEXT)
+    assert "副本（第2次打印）" in "".join((pages(copy)[0].extract_text() or "").split())
+    assert prints_so_far(store, application_id, "approval") == 2
+    assert prints_so_far(store, application_id, "application") == 0
+    with store.read_session() as session:
+        details = [e.detail for e in session.scalars(select(AuditEventRecord).where(
+            AuditEventRecord.action == "form.printed"))]
+    assert [(d["copy"], d["reason"]) for d in details] == [(1, None), (2, "申请人遗失")]
+
+
+def test_a_preview_is_watermarked(store: Store, tmp_path: Path) -> None:
+    pdf = tmp_path / "preview.pdf"
+    pdf.write_bytes(document_pdf(store, saved(store), "approval", context=CONTEXT,
+                                 watermark=PREVIEW_MARK))
+    # pdfplumber skips the diagonal text; poppler's pdftotext (scripts/setup.sh) reads it
+    text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
+                          check=True, timeout=60).stdout
+    assert all(char in text for char in "预览非正式")
+
+
+# -- definitions -------------------------------------------------------------------------------
+
+def _definition(**element: Any) -> dict[str, Any]:
+    base = {"type": "field", "name": "x", "box": [10, 10, 50, 8], "label": "姓名",
+            "label_width": 10, "bind": "person.name"}
+    return {"schema": "counter-form/1", "elements": [{**base, **element}]}
+
+
+@pytest.mark.parametrize(("change", "words"), [
+    ({"box": [200, 10, 50, 8]}, "not inside the page"),
+    ({"box": [10, 10, 50]}, "box must be"),
+    ({"format": "money"}, "format must be"),
+    ({"bind": ""}, "needs bind"),
+    ({"type": "picture"}, "type must be"),
+    ({"label_width": 80}, "label_width"),
+    ({"type": "table", "columns": [{"title": "日期", "width": 20, "bind": "date"}]},
+     "must fill the box"),
+])
+def test_a_definition_that_cannot_be_drawn_is_refused(change: dict[str, Any], words: str,
+                                                     tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    with pytest.raises(FormDefinitionError, match=words) as info:
+        parse_form(_definition(**change), path)
+    assert str(path) in str(info.value) and "elements[0]" in str(info.value)
+
+
+def test_every_shipped_form_loads() -> None:
+    for name in ("changning_application", "approval"):
+        assert load_form(name).elements
+    shipped = Path(__file__).resolve().parents[2] / "forms"
+    for path in shipped.glob("*.yaml"):
+        parse_form(yaml.safe_load(path.read_text(encoding="utf-8")), path)
+
+
+@pytest.mark.slow
+def test_pages_render_to_png_with_pdftoppm(store: Store, tmp_path: Path) -> None:
+    if shutil.which("pdftoppm") is None:
+        pytest.fail("pdftoppm (poppler-utils) is installed by scripts/setup.sh")
+    pdf = tmp_path / "approval.pdf"
+    pdf.write_bytes(document_pdf(store, saved(store), "approval", context=CONTEXT))
+    subprocess.run(["pdftoppm", "-png", "-r", "60", str(pdf), str(tmp_path / "page")],
+                   check=True, timeout=60)
+    (png,) = tmp_path.glob("page*.png")
+    assert png.stat().st_size > 5_000
+
+
+def test_the_enrolment_form_annex_1(store: Store) -> None:
+    """MA-2021 附件1: every field of the annex, from the enrolment saved at the counter."""
+    from desktop.services.enrolment import EnrolmentForm, enrol
+
+    form_data = EnrolmentForm(person_attribute="zhijiang", hukou_district="长宁区",
+                              hukou_street="华阳路街道", contact_district="长宁区",
+                              contact_street="江苏路街道", external_inpatient_insurance=True,
+                              phone="13912345678", postcode="200050",
+                              original_employer="上海第三钢铁厂",
+                              other_province_employer="新疆某农场")
+    saved_enrolment = enrol(store, P, form_data, handler="li", paid_on=date(2026, 11, 24))
+    pdf = document_pdf(store, saved_enrolment.enrolment_id, "enrolment", context=CONTEXT)
+    form = load_form("mutual_aid_enrolment")
+    first = pages(pdf)[0]
+    expected = {"name": "张三", "year": "2027年度", "fee": "130.00", "attribute": "√支疆",
+                "insurance": "√有报销", "hukou_district": "长宁区", "hukou_street": "华阳路街道",
+                "contact_street": "江苏路街道", "phone": "13912345678", "postcode": "200050",
+                "original_employer": "上海第三钢铁厂", "other_employer": "新疆某农场",
+                "paid_on": "2026年11月24日", "benefits": "2027-01-01起"}
+    for name, value in expected.items():
+        assert value in text_in(first, form.element(name).box), name
+    assert "√支内" not in text_in(first, form.element("attribute").box)
