@@ -237,3 +237,64 @@ def enrolment_form_data(store: Store, enrolment_id: uuid.UUID,
         "enrolment_id": str(record.id),
         "street": context.street_name or "",
     }
+
+
+def inpatient_form_data(store: Store, application_id: uuid.UUID,
+                        context: PrintContext = NO_CONTEXT) -> dict[str, Any]:
+    """互助帮困住院医疗费补助申请表 (MA-2021 附件2): the stays, the external insurance, the
+    subsidy and the 8 % floor check, from a stored mutual-aid application."""
+    with store.read_session() as session:
+        a = _load(session, application_id)
+        if a.program != "mutual_aid":
+            raise UnknownApplication("住院补助申请表只用于市民社区医疗互助帮困的申请。")
+        person = _applicant(session, a)
+        fees = _fees(a)
+        result: dict[str, Any] = a.result or {}
+        row_results = {r["id"]: r for r in result.get("rows", []) if not r.get("settled")}
+        institutions = _institutions(session, list(row_results))
+        signers = _signers(session, a)
+    stays = []
+    for fee_id, r in row_results.items():
+        fee = fees.get(fee_id, {})
+        if fee.get("kind") != "inpatient":
+            continue
+        stays.append({
+            "date": fee.get("date", ""), "institution": institutions.get(fee_id, ""),
+            "receipt_no": fee.get("receipt_no", ""), "total": fee.get("total", "0.00"),
+            "out_of_scope": fee.get("out_of_scope", "0.00"),
+            "external_deductible": fee.get("external_deductible", "0.00"),
+            "external_reimbursed": fee.get("external_reimbursed", "0.00"),
+            "verdict": "计入" if r.get("counts") else (r.get("reason_label") or "不计入"),
+        })
+    inpatient = [line for line in result.get("years", []) if line["bucket"] == "inpatient"]
+    computation, floors = [], []
+    for line in inpatient:
+        computation.append(
+            f"{line['year']} 年住院：计算基数 {Decimal(line['base']):,.2f} 元，此前已付 "
+            f"{Decimal(line['before']):,.2f} 元，本年应得 {Decimal(line['after']):,.2f} 元，"
+            f"本次 {Decimal(line['payable']):,.2f} 元")
+        for lim in line.get("limits", []):
+            text = f"{lim['name']} {lim['amount']}〔{lim['source']}〕"
+            if "比例" in lim["name"]:
+                floors.append(text + ("：已按此比例核减补助" if lim.get("reached")
+                                      else "：补助后个人自负不低于此比例，无需核减"))
+            else:
+                computation.append(f"{line['year']} 年{text}" + ("（已达到）"
+                                                                if lim.get("reached") else ""))
+    subsidy = sum((Decimal(line["payable"]) for line in inpatient), Decimal("0.00"))
+    membership = person.get("mutual_aid_years") or []
+    return {
+        "street": context.street_name or person.get("street_code", ""),
+        "application_id": str(a.id),
+        "person": {"name": person.get("name", ""), "sex": SEX.get(person.get("sex", ""), ""),
+                   "id_number": person.get("id_number", ""), "phone": person.get("phone") or ""},
+        "membership": "、".join(f"{y} 年" for y in membership) or "—",
+        "external": "yes" if person.get("external_inpatient_insurance") else "no",
+        "stays": stays,
+        "computation": computation or ["（本次没有住院费用）"],
+        "subsidy": f"{subsidy:.2f}",
+        "floor": "；".join(floors) or "—",
+        "sources": "；".join(sorted({p["source"] for p in result.get("parameters", [])})),
+        "handler": signers["handler"]["name"],
+        "applied_on": _shanghai_day(a.created_at),
+    }

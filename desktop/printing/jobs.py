@@ -24,6 +24,7 @@ from desktop.printing.documents import (
     application_form_fields,
     approval_form_data,
     enrolment_form_data,
+    inpatient_form_data,
 )
 from desktop.printing.forms import load_form
 from desktop.printing.render import render_form
@@ -38,6 +39,7 @@ DOCUMENTS: dict[str, tuple[str, str, Builder]] = {
     "application": ("changning_application", "申请表", application_form_data),
     "approval": ("approval", "审批表", approval_form_data),
     "enrolment": ("mutual_aid_enrolment", "参加人员申请表", enrolment_form_data),  # by enrolment id
+    "inpatient": ("mutual_aid_inpatient", "住院医疗费补助申请表", inpatient_form_data),
 }
 
 

@@ -59,6 +59,19 @@ def demo_store(folder: Path) -> tuple[Store, str]:
             "issuer_code": "31060126", "receipt_no": f"{31200 + n:010d}", "check_code": "a1b2c3",
             "date": day.isoformat(), "kind": kind, "hospital_level": 3 if n % 3 else 1,
             "total": amount, "out_of_scope": "0.00", "self_pay": amount}))
+    member_birth = date(1950, 9, 3)
+    changes.append(Change(seq=next(seq), entity="person", key="P2", op="upsert", data={
+        "id": "P2", "id_number": generate_id_number(rnd, "310105", member_birth, "M"),
+        "name": fake.name_male(), "sex": "M", "birth_date": member_birth.isoformat(),
+        "phone": f"137{rnd.randrange(10**8):08d}", "street_code": "310105001",
+        "committee": "华阳居委", "mutual_aid_years": [2025, 2026],
+        "mutual_aid_benefits_from": "2025-01-01", "external_inpatient_insurance": True}))
+    changes.append(Change(seq=next(seq), entity="fee_row", key="M1", op="upsert", data={
+        "id": "M1", "person_id": "P2", "institution_code": "H1", "issuer_code": "31060126",
+        "receipt_no": "0000041001", "date": "2026-05-20", "kind": "inpatient",
+        "hospital_level": 3, "total": "23456.70", "out_of_scope": "1234.50",
+        "self_pay": "22222.20", "external_deductible": "800.00",
+        "external_reimbursed": "17500.00"}))
     store = open_store(folder / "demo.sqlite")
     with store.session() as session:
         apply_changes(session, changes)
@@ -94,9 +107,14 @@ def render_all(out: Path) -> list[Path]:
             external_inpatient_insurance=True, phone="13912345678", postcode="200050",
             original_employer="上海第三钢铁厂", other_province_employer="贵州某机械厂"),
             handler="li", paid_on=date(2026, 11, 24))
+        member = CounterSession(store, "P2", program="mutual_aid", clerk="li",
+                                application_date=APPLIED)
+        member.tick("M1")
+        inpatient = member.submit(now=datetime(2026, 6, 10, 3, tzinfo=UTC))
         context = PrintContext(street_name="华阳路街道")
+        records = {"enrolment": enrolled.enrolment_id, "inpatient": inpatient.application_id}
         for kind in DOCUMENTS:
-            record = enrolled.enrolment_id if kind == "enrolment" else saved.application_id
+            record = records.get(kind, saved.application_id)
             path = out / f"{kind}.pdf"
             path.write_bytes(document_pdf(store, record, kind, context=context))
             written.append(path)

@@ -243,3 +243,33 @@ def test_the_enrolment_form_annex_1(store: Store) -> None:
     for name, value in expected.items():
         assert value in text_in(first, form.element(name).box), name
     assert "√支内" not in text_in(first, form.element("attribute").box)
+
+
+@pytest.mark.parametrize(("reimbursed", "subsidy", "cut"), [
+    # POLICY.md §1 (MA-2021 四(三)), with insurance elsewhere: 60 % × (20,000 − 1,000 − 500
+    # − reimbursed), then the person keeps ≥ 8 % of 19,000 = 1,520 of in-scope self-pay
+    ("15000.00", "2100.00", False),  # 4,000 − 2,100 = 1,900 ≥ 1,520
+    ("16500.00", "980.00", True),  # 1,200 would leave 1,300 < 1,520: cut to 2,500 − 1,520
+])
+def test_the_inpatient_subsidy_form_annex_2(tmp_path: Path, reimbursed: str, subsidy: str,
+                                           cut: bool) -> None:
+    store = open_store(tmp_path / "ma.sqlite")
+    fill(store, [row("IN1", "2026-04-08", "19000.00", kind="inpatient", total="20000.00",
+                     out_of_scope="1000.00", external_deductible="500.00",
+                     external_reimbursed=reimbursed)],
+         spans=[], mutual_aid_years=[2026], external_inpatient_insurance=True,
+         mutual_aid_benefits_from="2026-01-01")
+    counter = CounterSession(store, P, program="mutual_aid", clerk="li",
+                             application_date=TODAY)
+    assert counter.tick("IN1").payable == Decimal(subsidy)
+    application_id = counter.submit(now=datetime(2026, 6, 10, 2, tzinfo=UTC)).application_id
+    pdf = document_pdf(store, application_id, "inpatient", context=CONTEXT)
+    form = load_form("mutual_aid_inpatient")
+    first = pages(pdf)[0]
+    stays = text_in(first, form.element("stays").box)
+    assert "20,000.00" in stays and "1,000.00" in stays and f"{Decimal(reimbursed):,.2f}" in stays
+    assert f"{Decimal(subsidy):,.2f}" in text_in(first, form.element("subsidy").box)
+    assert "√有" in text_in(first, form.element("external").box)
+    floor = text_in(first, form.element("floor").box)
+    assert ("已按此比例核减" in floor) is cut and "MA-2021" in floor
+    store.close()
