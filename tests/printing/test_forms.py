@@ -273,3 +273,79 @@ def test_the_inpatient_subsidy_form_annex_2(tmp_path: Path, reimbursed: str, sub
     floor = text_in(first, form.element("floor").box)
     assert ("已按此比例核减" in floor) is cut and "MA-2021" in floor
     store.close()
+
+
+# -- every bound value in its box, for every form --------------------------------------------------
+
+def _every_value_is_in_its_box(pdf: bytes, form_name: str, data: dict[str, Any]) -> int:
+    """Each field's and cell's formatted value, each ticked option and each visible table
+    cell, found inside its element's rectangle on the first page; returns the checks made."""
+    from desktop.printing.render import formatted, resolve
+
+    form = load_form(form_name)
+    first = pages(pdf)[0]
+    checked = 0
+    for element in form.elements:
+        inside = text_in(first, element.box) if element.type != "text" else ""
+        if element.type in ("field", "cell") and element.bind:
+            value = "".join(formatted(resolve(data, element.bind), element.format,
+                                      element.bind).split())
+            assert value in inside, (form_name, element.name, value, inside)
+            checked += 1
+        elif element.type == "checks":
+            chosen = resolve(data, element.bind)
+            chosen = set(chosen) if isinstance(chosen, list) else {chosen}
+            for option in element.options:
+                ticked = f"√{''.join(option.label.split())}" in inside
+                assert ticked is (option.value in chosen), (form_name, element.name, option)
+                checked += 1
+        elif element.type == "lines":
+            for line in resolve(data, element.bind):
+                assert "".join(str(line).split()) in inside, (form_name, element.name, line)
+                checked += 1
+        elif element.type == "table":
+            fits = int((element.box[3] - element.header_height) // element.row_height)
+            for row_data in resolve(data, element.bind)[:fits]:
+                for column in element.columns:
+                    value = "".join(formatted(resolve(row_data, column.bind), column.format,
+                                              column.bind).split())
+                    assert value in inside, (form_name, element.name, column.bind, value)
+                    checked += 1
+    return checked
+
+
+def test_every_value_of_every_form_is_in_its_box(store: Store, tmp_path: Path) -> None:
+    from desktop.printing.documents import (
+        application_form_data,
+        enrolment_form_data,
+        inpatient_form_data,
+    )
+    from desktop.services.enrolment import EnrolmentForm, enrol
+
+    application_id = saved(store, rows=20)
+    for kind, form_name, build in (("application", "changning_application",
+                                    application_form_data),
+                                   ("approval", "approval", approval_form_data)):
+        pdf = document_pdf(store, application_id, kind, context=CONTEXT)
+        assert _every_value_is_in_its_box(pdf, form_name, build(store, application_id,
+                                                                 CONTEXT)) > 20
+    enrolment_id = enrol(store, P, EnrolmentForm(
+        person_attribute="spouse", hukou_district="长宁区", hukou_street="华阳路街道",
+        contact_district="长宁区", contact_street="华阳路街道",
+        external_inpatient_insurance=False), handler="li",
+        paid_on=date(2026, 10, 9)).enrolment_id
+    pdf = document_pdf(store, enrolment_id, "enrolment", context=CONTEXT)
+    assert _every_value_is_in_its_box(pdf, "mutual_aid_enrolment",
+                                      enrolment_form_data(store, enrolment_id, CONTEXT)) > 20
+    member = open_store(tmp_path / "member.sqlite")
+    fill(member, [row("IN1", "2026-04-08", "8000.00", kind="inpatient", total="9000.00",
+                      out_of_scope="1000.00")], spans=[], mutual_aid_years=[2026],
+         mutual_aid_benefits_from="2026-01-01")
+    counter = CounterSession(member, P, program="mutual_aid", clerk="li",
+                             application_date=TODAY)
+    counter.tick("IN1")
+    inpatient_id = counter.submit().application_id
+    pdf = document_pdf(member, inpatient_id, "inpatient", context=CONTEXT)
+    assert _every_value_is_in_its_box(pdf, "mutual_aid_inpatient",
+                                      inpatient_form_data(member, inpatient_id, CONTEXT)) > 15
+    member.close()
