@@ -6,17 +6,18 @@ rules" below). No Qt, no database.
 
 The rules as applied here, with the choice taken where the PBoC rules allow two forms:
 - 整 follows 元 when there is no 角 or 分 (壹拾元整, 零元整). No 整 after 角 (壹佰元壹角) and
-  never after 分: the PBoC rules say "在'角'之后，可以不写'整'字" and "'分'后面不写'整'字";
-  we take the shorter form, which is also cn2an's and the one on most printed vouchers.
-- 壹拾 keeps its 壹 (壹拾元整, 壹拾万元整), as the PBoC rules require for figures starting with 1x.
+  never after 分: PBoC rules 第二条 say "在'角'之后，可以不写'整'（或'正'）字" and "'分'后面不写
+  '整'（或'正'）字"; we take the shorter form, which is also cn2an's.
+- 壹拾 keeps its 壹 (壹拾元整, 壹拾万元整): a bare 拾 leaves room to write a digit before it
+  (common practice; the PBoC rules ask the same of dates, 第五条).
 - Zeros in the yuan part: every run of zeros between two non-zero digits is written as one 零,
-  also when the run ends on a 万 or 亿 boundary (壹拾万零柒仟元, 壹亿零壹仟元整). The PBoC rules
-  (第(三)款) allow that 零 to be left out when the 万位 is 0 and the 千位 is not; cn2an does leave
-  it out, which gives 壹亿壹仟元整 for 100,001,000 — read aloud, 一亿一千 is 110,000,000. We
-  put it back: one 零 per gap leaves no room to add a digit and nothing to misread.
+  also when the run ends on a 万 or 亿 boundary (壹拾万零柒仟元, 壹亿零壹仟元整). 第四条第3项 allows
+  that 零 to be left out when the 万位 is 0 and the 千位 is not; cn2an does leave it out, which
+  gives 壹亿壹仟元整 for 100,001,000 — read aloud, 一亿一千 is 110,000,000. We put it back: one
+  零 per gap leaves no room to add a digit and nothing to misread.
 - 元位 0 and 角 not 0: no 零 before the 角 (壹佰元壹角, 壹仟陆佰捌拾元叁角贰分), the other form
-  第(三)款 allows, as cn2an writes it.
-- 角 0 and 分 not 0: 零 after 元 (壹佰万元零壹分), as 第(四)款 requires.
+  第四条第3项 allows, as cn2an writes it.
+- 角 0 and 分 not 0: 零 after 元 (壹佰万元零壹分), as 第四条第4项 requires.
 - Under one yuan: no 元 and no 零 (伍分, 壹角伍分).
 """
 
