@@ -35,9 +35,10 @@ ROLE_WORDS = {"handler": "经办人", "reviewer": "审核人", "approver": "审�
 
 @dataclass(frozen=True)
 class PrintContext:
-    """What the forms say about this counter: its street's name (from its registration)."""
+    """What the forms say about this counter: its street (from its registration)."""
 
     street_name: str | None = None
+    street_code: str | None = None  # whose month the reports cover
 
 
 NO_CONTEXT = PrintContext()

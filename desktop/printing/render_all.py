@@ -21,6 +21,8 @@ from faker import Faker
 from desktop.domain.id_number import generate_id_number
 from desktop.printing.documents import PrintContext
 from desktop.printing.jobs import DOCUMENTS, document_pdf
+from desktop.printing.reports_pdf import payout_pdf, summary_pdf
+from desktop.printing.xlsx import write_monthly_xlsx
 from desktop.store import Store, apply_changes, open_store
 from desktop.wire import Change
 
@@ -83,6 +85,7 @@ def render_all(out: Path) -> list[Path]:
     from desktop.services.approvals import sign
     from desktop.services.counter import CounterSession
     from desktop.services.enrolment import EnrolmentForm, enrol
+    from desktop.services.reports import monthly_summary, payout_list
 
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -118,13 +121,25 @@ def render_all(out: Path) -> list[Path]:
             path = out / f"{kind}.pdf"
             path.write_bytes(document_pdf(store, record, kind, context=context))
             written.append(path)
+        summary = monthly_summary(store, street_code="310105001", year=2026, month=6)
+        payout = payout_list(store, street_code="310105001", year=2026, month=6)
+        kept = {"street_name": "华阳路街道", "prepared_by": "李经办",
+                "prepared_on": date(2026, 7, 3)}
+        for name, report in (("monthly_summary", summary_pdf(summary, **kept)),
+                             ("payout_list", payout_pdf(payout, **kept))):
+            path = out / f"{name}.pdf"
+            path.write_bytes(report)
+            written.append(path)
+        workbook = out / "monthly_report.xlsx"
+        write_monthly_xlsx(summary, payout, workbook, street_name="华阳路街道",
+                           prepared_by="李经办", prepared_on=date(2026, 7, 3))
         store.close()
     if shutil.which("pdftoppm"):
         for pdf in list(written):
             subprocess.run(["pdftoppm", "-png", "-r", "80", str(pdf), str(pdf.with_suffix(""))],
                            check=True, timeout=120)
             written += sorted(out.glob(f"{pdf.stem}-*.png"))
-    return written
+    return [*written, out / "monthly_report.xlsx"]
 
 
 def main(argv: list[str] | None = None) -> int:

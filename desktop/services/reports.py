@@ -59,7 +59,7 @@ from desktop.policy.contract import default_parameters
 from desktop.policy.labels import PROGRAM_LABELS, bucket_label
 from desktop.policy.model import Bucket, Program
 from desktop.services.counter import SHANGHAI
-from desktop.store import Store
+from desktop.store import Store, append_audit
 from desktop.store.models import (
     ApplicationRecord,
     EnrolmentRecord,
@@ -546,3 +546,13 @@ __all__ = [
     "monthly_summary",
     "payout_list",
 ]
+
+
+def record_report(store: Store, username: str, report: str, street_code: str, year: int,
+                  month: int, *, reason: str | None = None) -> None:
+    """A month's report printed or exported: audited (the district's copy shows whole card
+    numbers, so who took it out matters)."""
+    with store.session() as session:
+        append_audit(session, username, "report.printed" if report != "xlsx"
+                     else "report.exported", f"report:{street_code}:{year}-{month:02d}",
+                     {"report": report, "reason": reason})

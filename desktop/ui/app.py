@@ -114,6 +114,7 @@ class CounterApp:
         self.worker: SyncWorker | None = None
         self.demo_users: dict[str, str] = {}
         self.street_name = ""  # the demo's street; an installed counter's comes from settings
+        self.street_code = ""
         self._on_close = on_close
         self.scanner = _scanner(app)
         self.scanner.scanned.connect(self._scanned)
@@ -137,6 +138,9 @@ class CounterApp:
         counter = cls(app, demo.store, client=demo.client, on_close=demo.close)
         counter.demo_users = demo.users
         counter.street_name = demo.street_name
+        from desktop.demo import DEMO_STREET
+
+        counter.street_code = DEMO_STREET
         counter.start_sync()
         counter.sign_in(demo.clerk, DEMO_PASSWORD)
         return counter
@@ -185,10 +189,11 @@ class CounterApp:
             self.window.sync_status.show_status(self.worker.status)
 
     def print_context(self) -> PrintContext:
-        from desktop.ui.settings_dialog import KEY_STREET
+        from desktop.ui.settings_dialog import KEY_STREET, KEY_STREET_CODE
 
         street = self.street_name or str(self.settings.value(KEY_STREET, "") or "")
-        return PrintContext(street_name=street or None)
+        code = self.street_code or str(self.settings.value(KEY_STREET_CODE, "") or "")
+        return PrintContext(street_name=street or None, street_code=code or None)
 
     def show_first_window(self) -> None:
         if self.window is not None:

@@ -79,8 +79,12 @@ class MainWindow(QMainWindow):
             self.approvals.message.connect(
                 lambda text: self.statusBar().showMessage(text, 15000))
             self.tabs.addTab(self.approvals, "审核审批(&3)")
+        from desktop.ui.reports_view import ReportsView
+
+        self.reports = ReportsView(store, user, today=today, print_context=print_context)
+        self.tabs.addTab(self.reports, "月度报表(&4)")
         self.calculator = CalcView()
-        self.tabs.addTab(self.calculator, "计算器(&4)")
+        self.tabs.addTab(self.calculator, "计算器(&5)")
         self.tabs.currentChanged.connect(self._tab_shown)
         self.setCentralWidget(self.tabs)
 
@@ -91,8 +95,9 @@ class MainWindow(QMainWindow):
         self.statusBar().addPermanentWidget(who)
         self.statusBar().addPermanentWidget(self.sync_status)
         self.counter.message.connect(lambda text: self.statusBar().showMessage(text, 15000))
-        for n in range(self.tabs.count()):
-            shortcut = QShortcut(QKeySequence(f"Ctrl+{n + 1}"), self)
+        for n in range(self.tabs.count()):  # Ctrl+the number the tab's label shows
+            digit = self.tabs.tabText(n).rsplit("&", 1)[-1][:1]
+            shortcut = QShortcut(QKeySequence(f"Ctrl+{digit}"), self)
             shortcut.activated.connect(lambda n=n: self.tabs.setCurrentIndex(n))
         self._menus()
         # the policy parameters are read once per process; read them now, off the GUI thread,

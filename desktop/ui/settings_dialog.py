@@ -37,6 +37,7 @@ KEY_CA = "server/caFile"
 KEY_PRINTER = "print/printer"
 KEY_IDLE = "counter/idleMinutes"
 KEY_STREET = "counter/streetName"  # from the registration, printed on the forms
+KEY_STREET_CODE = "counter/streetCode"  # from the registration: whose month the reports cover
 DEFAULT_IDLE_MINUTES = 10
 
 
@@ -137,6 +138,7 @@ class SettingsDialog(QDialog):
         self.error.clear()
         self._save_server()
         self.settings.setValue(KEY_STREET, registration.street_name)
+        self.settings.setValue(KEY_STREET_CODE, registration.street_code)
         self.registered.setText(
             f"已注册（{registration.street_name}，设备 {registration.device_id}）")
 

@@ -316,3 +316,53 @@ def test_preview_before_saving_and_counted_copies_after(qtbot: QtBot, store: Sto
         assert (tmp_path / f"printed-{n}.pdf").stat().st_size > 10_000
         preview.close()
     assert prints_so_far(store, view.last_saved, "application") == 2
+
+
+def test_the_months_reports_from_the_reports_tab(qtbot: QtBot, store: Store,
+                                                 tmp_path: Path) -> None:
+    """Issue 5: 结算汇总表 and 发放清单 previewed and printed (audited); the district's copy
+    with whole card numbers and the workbook for supervisors only."""
+    from PySide6.QtPrintSupport import QPrinter
+    from sqlalchemy import select
+
+    from desktop.printing.documents import PrintContext
+    from desktop.services.approvals import sign
+    from desktop.store.models import AuditEventRecord
+    from desktop.ui.reports_view import ReportsView
+
+    remember_user(store, "zhao", "赵审核", ["reviewer"], SECRET)
+    remember_user(store, "wang", "王审批", ["approver"], SECRET)
+    counter = CounterSession(store, P, program="assistance", clerk="li", application_date=TODAY)
+    counter.tick("F1")
+    saved = counter.submit(now=datetime(2026, 6, 10, 2, tzinfo=UTC))
+    sign(store, saved.application_id, role="reviewer", username="zhao", password=SECRET,
+         now=datetime(2026, 6, 11, 2, tzinfo=UTC))
+    sign(store, saved.application_id, role="approver", username="wang", password=SECRET,
+         now=datetime(2026, 6, 12, 2, tzinfo=UTC))
+    context = PrintContext(street_name="华阳路街道", street_code="310105001")
+    clerk = ReportsView(store, CounterUser("li", "李经办", ("clerk",)),
+                        today=lambda: date(2026, 7, 3), print_context=context)
+    qtbot.addWidget(clerk)
+    assert not clerk.district_button.isEnabled() and not clerk.xlsx_button.isEnabled()
+    supervisor = ReportsView(store, CounterUser("wang", "王审批", ("approver",)),
+                             today=lambda: date(2026, 7, 3), print_context=context)
+    qtbot.addWidget(supervisor)
+    supervisor.month.setCurrentIndex(supervisor.month.findData("2026-06"))
+    assert supervisor.month.currentText() == "2026年06月"
+    supervisor.show_summary()
+    assert "合计 600.00 元" in supervisor.status.text()  # 60 % of 1,000 (POLICY.md §1)
+    preview = supervisor.print_preview
+    printer = QPrinter(QPrinter.PrinterMode.HighResolution)
+    printer.setOutputFormat(QPrinter.OutputFormat.PdfFormat)
+    printer.setOutputFileName(str(tmp_path / "summary.pdf"))
+    preview.choose_printer = lambda: printer
+    preview.print_now()
+    assert (tmp_path / "summary.pdf").stat().st_size > 10_000
+    supervisor.show_payout(masked=False)
+    assert supervisor.print_preview.document.pageCount() == 1
+    supervisor.export_xlsx(tmp_path / "month.xlsx")
+    assert (tmp_path / "month.xlsx").stat().st_size > 3_000
+    with store.read_session() as session:
+        actions = [e.action for e in session.scalars(select(AuditEventRecord).where(
+            AuditEventRecord.subject == "report:310105001:2026-06"))]
+    assert actions == ["report.printed", "report.exported"]
