@@ -1,9 +1,9 @@
 """`python -m desktop.printing.render_all OUTDIR`: every form, filled for synthetic demo data.
 
-Builds a throw-away store with a made-up person (Faker zh_CN names, ID numbers with valid check
-characters — never a real person), saves an application through the counter's own services,
-has it reviewed and approved, and writes each form as PDF and, where pdftoppm is installed, PNG,
-so that anyone can look at them.
+Builds a throw-away store with made-up persons (invented names and addresses, ID numbers with
+valid check characters — never a real person), saves applications and an enrolment through the
+counter's own services, has one reviewed and approved, and writes each form and the month's
+reports as PDF (and PNG where pdftoppm is installed) and the month's workbook.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ import sys
 import tempfile
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-
-from faker import Faker
 
 from desktop.domain.id_number import generate_id_number
 from desktop.printing.documents import PrintContext
@@ -33,14 +31,12 @@ PASSWORD = "demo-pass-2026"
 def demo_store(folder: Path) -> tuple[Store, str]:
     """A store with one dibao recipient of 长宁区华阳路街道 and twelve fee rows; the person id."""
     rnd = random.Random(2026)
-    fake = Faker("zh_CN")
-    fake.seed_instance(2026)
     birth = date(1956, 4, 12)
     person = {"id": "P1", "id_number": generate_id_number(rnd, "310105", birth, "F"),
-              "name": fake.name_female(), "sex": "F", "birth_date": birth.isoformat(),
+              "name": "杨秀兰", "sex": "F", "birth_date": birth.isoformat(),
               "phone": f"139{rnd.randrange(10**8):08d}", "street_code": "310105001",
               "committee": "华阳居委",
-              "address": f"上海市长宁区{fake.street_name()}{rnd.randrange(1, 900)}号",
+              "address": f"上海市长宁区示例路{rnd.randrange(1, 900)}号",
               "bank_account": "6222021234567890128"}
     seq = iter(range(1, 1000))
     changes = [Change(seq=next(seq), entity="person", key="P1", op="upsert", data=person),
@@ -64,7 +60,7 @@ def demo_store(folder: Path) -> tuple[Store, str]:
     member_birth = date(1950, 9, 3)
     changes.append(Change(seq=next(seq), entity="person", key="P2", op="upsert", data={
         "id": "P2", "id_number": generate_id_number(rnd, "310105", member_birth, "M"),
-        "name": fake.name_male(), "sex": "M", "birth_date": member_birth.isoformat(),
+        "name": "刘建华", "sex": "M", "birth_date": member_birth.isoformat(),
         "phone": f"137{rnd.randrange(10**8):08d}", "street_code": "310105001",
         "committee": "华阳居委", "mutual_aid_years": [2025, 2026],
         "mutual_aid_benefits_from": "2025-01-01", "external_inpatient_insurance": True}))

@@ -334,6 +334,12 @@ def _smoke(app: QApplication) -> int:
 
         open_store(Path(store_path)).close()
         _report("counter-desk: store ready")
+    forms_path = os.environ.get("COUNTER_DESK_SMOKE_FORMS")
+    if forms_path:  # the bundle prints: forms, the embedded font, capital numerals
+        from desktop.printing.render_all import render_all
+
+        written = render_all(Path(forms_path))
+        _report(f"counter-desk: forms written: {len([p for p in written if p.suffix == '.pdf'])}")
     return 0
 
 

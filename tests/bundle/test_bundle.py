@@ -63,12 +63,17 @@ def test_bundle_carries_resources_and_forms(bundle: Path) -> None:
 def test_bundle_shows_the_window(bundle: Path, tmp_path: Path) -> None:
     shown = run([str(executable(bundle))], RUN_TIMEOUT_S,
                 COUNTER_DESK_SMOKE="1", QT_QPA_PLATFORM="offscreen",
-                COUNTER_DESK_SMOKE_STORE=str(tmp_path / "store.sqlite"))
+                COUNTER_DESK_SMOKE_STORE=str(tmp_path / "store.sqlite"),
+                COUNTER_DESK_SMOKE_FORMS=str(tmp_path / "forms"))
     assert shown.returncode == 0, shown.stderr
     lines = shown.stdout.splitlines()
     assert "counter-desk: window shown: 医疗救助柜台" in lines
     # the local store opens from the bundle: its Alembic migrations were shipped and ran
     assert "counter-desk: store ready" in lines
+    # and it prints: the form definitions, the bundled font, cn2an's configuration
+    assert "counter-desk: forms written: 6" in lines
+    approval = (tmp_path / "forms" / "approval.pdf").read_bytes()
+    assert approval.startswith(b"%PDF") and b"/FontFile2" in approval
 
 
 @pytest.mark.slow
