@@ -221,7 +221,11 @@ class ApprovalsView(QWidget):
             return print_copy(store, application_id, "approval", clerk=username, reason=reason,
                               context=context)
 
-        pdf = document_pdf(store, application_id, "approval", context=context)
+        try:
+            pdf = document_pdf(store, application_id, "approval", context=context)
+        except (ValueError, LookupError) as exc:  # a form definition or value it cannot print
+            self.error.setText(f"无法生成审批表：{exc}")
+            return
         self.print_preview = PrintPreview(
             "审批表", pdf, job, copies_so_far=prints_so_far(store, application_id, "approval"),
             parent=self)

@@ -535,9 +535,13 @@ class CounterView(QWidget):
             self.message.emit("请先勾选本次申请的费用。")
             return
         person, fees = session.draft()
-        pdf = draft_application_pdf(person, fees, auto_enrolled=self.auto_enrolled_default,
-                                    bank_account=session.card.bank_account,
-                                    applied_on=self.today(), context=self.print_context)
+        try:
+            pdf = draft_application_pdf(person, fees, auto_enrolled=self.auto_enrolled_default,
+                                        bank_account=session.card.bank_account,
+                                        applied_on=self.today(), context=self.print_context)
+        except (ValueError, LookupError) as exc:  # a form definition or value it cannot print
+            self.error.setText(f"无法生成申请表：{exc}")
+            return
         self.print_preview = PrintPreview("申请表（未保存）", pdf, None, parent=self)
         self.print_preview.open()
 
@@ -552,7 +556,11 @@ class CounterView(QWidget):
             return print_copy(store, application_id, "application", clerk=clerk,
                               reason=reason, context=context)
 
-        pdf = document_pdf(store, application_id, "application", context=context)
+        try:
+            pdf = document_pdf(store, application_id, "application", context=context)
+        except (ValueError, LookupError) as exc:
+            self.error.setText(f"无法生成申请表：{exc}")
+            return
         self.print_preview = PrintPreview(
             "申请表", pdf, job, copies_so_far=prints_so_far(store, application_id, "application"),
             parent=self)
@@ -566,7 +574,11 @@ class CounterView(QWidget):
             return print_copy(store, enrolment_id, "enrolment", clerk=clerk, reason=reason,
                               context=context)
 
-        pdf = document_pdf(store, enrolment_id, "enrolment", context=context)
+        try:
+            pdf = document_pdf(store, enrolment_id, "enrolment", context=context)
+        except (ValueError, LookupError) as exc:
+            self.error.setText(f"无法生成参加人员申请表：{exc}")
+            return
         self.print_preview = PrintPreview(
             "参加人员申请表", pdf, job,
             copies_so_far=prints_so_far(store, enrolment_id, "enrolment"), parent=self)

@@ -59,6 +59,11 @@ class ReportsView(QWidget):
         self.xlsx_button.setEnabled(supervisor)
         self.status = QLabel()
         self.status.setObjectName("reportStatus")
+        if not print_context.street_code:
+            for button in (self.summary_button, self.kept_button, self.district_button,
+                           self.xlsx_button):
+                button.setEnabled(False)
+            self.status.setText("本柜台尚未注册到区服务器（不知道所属街镇），请先在“设置”中注册。")
         self.error = error_label("reportError")
         row = QHBoxLayout()
         row.addWidget(QLabel("结算月份"))
@@ -87,17 +92,25 @@ class ReportsView(QWidget):
 
     def show_summary(self) -> None:
         street, year, month = self._period()
-        summary = monthly_summary(self.store, street_code=street, year=year, month=month)
-        pdf = summary_pdf(summary, **self._kwargs())
+        try:
+            summary = monthly_summary(self.store, street_code=street, year=year, month=month)
+            pdf = summary_pdf(summary, **self._kwargs())
+        except (ValueError, LookupError) as exc:
+            self.error.setText(f"无法生成结算汇总表：{exc}")
+            return
         self.status.setText(f"{year}年{month:02d}月：申请 {summary.applications} 件，"
                             f"合计 {summary.total:,.2f} 元")
         self._preview("结算汇总表", pdf, "summary")
 
     def show_payout(self, *, masked: bool) -> None:
         street, year, month = self._period()
-        payout = payout_list(self.store, street_code=street, year=year, month=month,
-                             masked=masked)
-        pdf = payout_pdf(payout, **self._kwargs())
+        try:
+            payout = payout_list(self.store, street_code=street, year=year, month=month,
+                                 masked=masked)
+            pdf = payout_pdf(payout, **self._kwargs())
+        except (ValueError, LookupError) as exc:
+            self.error.setText(f"无法生成发放清单：{exc}")
+            return
         self._preview("发放清单（留存联）" if masked else "发放清单（报区联）", pdf,
                       "payout" if masked else "payout_district")
 
@@ -121,13 +134,13 @@ class ReportsView(QWidget):
 
     def export_xlsx(self, path: Path) -> None:
         street, year, month = self._period()
-        summary = monthly_summary(self.store, street_code=street, year=year, month=month)
-        payout = payout_list(self.store, street_code=street, year=year, month=month,
-                             masked=False)
         try:
+            summary = monthly_summary(self.store, street_code=street, year=year, month=month)
+            payout = payout_list(self.store, street_code=street, year=year, month=month,
+                                 masked=False)
             write_monthly_xlsx(summary, payout, path, street_name=self.context.street_name,
                                prepared_by=self.user.display_name, prepared_on=self.today())
-        except XlsxWriteError as exc:
+        except (XlsxWriteError, ValueError) as exc:
             self.error.setText(str(exc))
             return
         record_report(self.store, self.user.username, "xlsx", street, year, month,
