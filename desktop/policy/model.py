@@ -116,10 +116,16 @@ class MutualAidMembership:
     allowance_balance: Decimal = Decimal("0.00")
 
     def enrolled_on(self, day: date) -> bool:
-        """A member for the row's year, and benefits have started (MA-2021 二(三))."""
+        """A member for the row's year, and benefits have started (MA-2021 二(三)).
+
+        `benefits_from` is the start of a mid-year membership and limits its own year only:
+        the years before it were whole years of membership (a member who renews late, after
+        a gap, keeps the earlier years whole), and a later year starts on 1 January.
+        """
         if day.year not in self.member_years:
             return False
-        return self.benefits_from is None or day >= self.benefits_from
+        start = self.benefits_from
+        return start is None or day.year != start.year or day >= start
 
 
 @dataclass(frozen=True, slots=True)

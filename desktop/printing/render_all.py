@@ -76,6 +76,26 @@ def demo_store(folder: Path) -> tuple[Store, str]:
     return store, "P1"
 
 
+def _district_accepts(store: Store, application_id: object) -> None:
+    """The demo district's answer to the application, recorded as a push records it."""
+    from sqlalchemy import select
+
+    from desktop import wire
+    from desktop.services.applications import record_push_result
+    from desktop.store import mark_all_delivered
+    from desktop.store.models import OutboxRecord
+
+    with store.session() as session:
+        row = next(r for r in session.scalars(select(OutboxRecord).where(
+            OutboxRecord.kind == "application"))
+            if r.payload["application_id"] == str(application_id))
+        item = wire.OutboxItem(idempotency_key=row.idempotency_key, kind="application",
+                               payload=row.payload, created_at=row.created_at)
+        result = wire.ItemResult(idempotency_key=row.idempotency_key, status="accepted")
+        mark_all_delivered(session, {row.idempotency_key: result.model_dump(mode="json")})
+        record_push_result(session, item, result)
+
+
 def render_all(out: Path) -> list[Path]:
     from desktop.services.accounts import remember_user
     from desktop.services.approvals import sign
@@ -96,6 +116,7 @@ def render_all(out: Path) -> list[Path]:
         counter.tick_all(r.id for r in counter.rows if r.tickable)
         saved = counter.submit(bank_account="6222021234567890128",
                                now=datetime(2026, 6, 10, 2, tzinfo=UTC))
+        _district_accepts(store, saved.application_id)
         sign(store, saved.application_id, role="reviewer", username="zhao", password=PASSWORD,
              now=datetime(2026, 6, 11, 2, tzinfo=UTC))
         sign(store, saved.application_id, role="approver", username="wang", password=PASSWORD,

@@ -153,6 +153,23 @@ def save_application(
     return SavedApplication(application_id, result.payable, output, key)
 
 
+def _record_signature_verdict(session: Session, item: wire.OutboxItem,
+                              result: wire.ItemResult) -> None:
+    """A signature the district refused (a role revoked, maker-checker) undoes the approval
+    here too: the application goes back for review with the district's reason."""
+    if accepted(result):
+        return
+    application = session.get(ApplicationRecord, uuid.UUID(str(item.payload["application_id"])))
+    if application is None:
+        return
+    application.status = "review"
+    application.server_reason = result.reason
+    application.server_message = f"签名未被区里接受：{result.message or result.reason}"
+    append_audit(session, "district", "signature.refused", f"application:{application.id}",
+                 {"role": item.payload.get("role"), "username": item.payload.get("username"),
+                  "reason": result.reason, "message": result.message}, push=False)
+
+
 def accepted(result: wire.ItemResult) -> bool:
     """Whether the district took the item: accepted now, or earlier (a repeated push answers
     "duplicate" with the first verdict)."""
@@ -174,12 +191,17 @@ def record_push_result(session: Session, item: wire.OutboxItem, result: wire.Ite
 
         record_enrolment_result(session, item, result)
         return
+    if item.kind == "signature":
+        _record_signature_verdict(session, item, result)
+        return
     if item.kind != "application":
         return
     application = session.get(ApplicationRecord, uuid.UUID(str(item.payload["application_id"])))
     if application is None:
         return
     if accepted(result):
+        if application.accepted_at is None:
+            application.accepted_at = datetime.now(UTC)
         # A verdict arriving after a local signature or send-back (an offline day) does not
         # move the application back: only one still waiting for it becomes "accepted".
         if application.status in ("saved", "review"):

@@ -223,7 +223,10 @@ def _settled_applications(session: Session, street_code: str, start: datetime, e
         select(ApplicationRecord)
         .join(SignatureRecord, SignatureRecord.application_id == ApplicationRecord.id)
         .where(SignatureRecord.role == "approver", SignatureRecord.signed_at >= start,
-               SignatureRecord.signed_at < end, ApplicationRecord.status.in_(SETTLED))
+               SignatureRecord.signed_at < end, ApplicationRecord.status.in_(SETTLED),
+               # paid only once the district holds its claims: an application approved
+               # offline and not yet accepted waits for next month's list
+               ApplicationRecord.accepted_at.is_not(None))
         .order_by(SignatureRecord.signed_at, ApplicationRecord.id)))
     persons = {p.id: p for p in session.scalars(select(PersonRecord).where(
         PersonRecord.id.in_({a.person_id for a in applications})))} if applications else {}

@@ -298,6 +298,8 @@ class ApplicationRecord(Base):
     bank_account: Mapped[str | None] = mapped_column(String(32))  # paid to (migration 0004)
     # the person as at saving (migration 0006): identity, address, categories, for reprints
     applicant: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # when the district accepted it (migration 0007): the status moves on with signatures
+    accepted_at: Mapped[dt.datetime | None]
     # draft | saved | submitted | accepted | refused | reviewed | approved | ...: services decide
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     payable: Mapped[Decimal] = mapped_column(default=ZERO)

@@ -53,12 +53,10 @@ def apply_enrolment(session: Session, caller: Caller, item: wire.OutboxItem,
         paid_on=payload.paid_on, mid_year_reason=payload.mid_year_reason,
         form=payload.model_dump(mode="json"), street_code=caller.street_code,
         device_id=caller.device_id, handler=payload.handler, received_at=now))
-    earlier = [y for y in (person.mutual_aid_years or []) if y < terms.year]
     person.mutual_aid_years = sorted({*(person.mutual_aid_years or []), terms.year})
-    if not terms.in_window and not earlier:
-        # mid-year: benefits from the month after payment (二(三)). The contract carries one
-        # benefits_from for all years, so it is set only for a first membership: setting it
-        # for a member returning after a gap would end their earlier years' benefits.
+    if not terms.in_window:
+        # mid-year: benefits from the month after payment (二(三)); the engine reads
+        # benefits_from for its own year only, so earlier whole years stay whole
         person.mutual_aid_benefits_from = terms.benefits_from
     person.external_inpatient_insurance = payload.external_inpatient_insurance
     return Outcome("accepted", detail={"enrolment_id": enrolment_id, "year": terms.year},

@@ -49,3 +49,21 @@ def test_the_expired_city_window_still_applies_with_a_warning() -> None:
     terms = enrolment_terms(default_parameters(), "changning", date(2026, 11, 24))
     assert any("MA-2021" in w and "到期" in w for w in terms.warnings)
     assert "MA-2021 二(一)" in terms.sources
+
+
+def test_a_late_renewal_starts_mid_year_and_keeps_earlier_years_whole() -> None:
+    """MA-2021 二(三): a 2025 member renewing mid-2026 (paid 2026-05-10) has benefits from
+    2026-06-01 in 2026 only; 2025 stays a whole year of membership."""
+    import json
+
+    from desktop.policy.contract import calculate_text
+    from tests.policy.builders import fee, mutual_aid
+
+    case = mutual_aid([fee("Y25", "2025-12-20", "3000.00", "inpatient"),
+                       fee("FEB", "2026-02-03", "3000.00", "inpatient"),
+                       fee("JUL", "2026-07-03", "3000.00", "inpatient")],
+                      member_years=[2025, 2026], benefits_from="2026-06-01",
+                      application_date="2026-07-20")
+    rows = {r["id"]: r for r in calculate_text(json.dumps(case))["rows"]}
+    assert rows["Y25"]["counts"] and rows["JUL"]["counts"]
+    assert not rows["FEB"]["counts"] and rows["FEB"]["reason"] == "not_enrolled"

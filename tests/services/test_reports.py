@@ -24,8 +24,10 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from desktop import wire
 from desktop.domain.bank_card import luhn_check_digit
 from desktop.services.accounts import remember_user
+from desktop.services.applications import record_push_result
 from desktop.services.approvals import sign
 from desktop.services.counter import SHANGHAI, CounterSession
 from desktop.services.enrolment import EnrolmentForm, enrol
@@ -38,8 +40,13 @@ from desktop.services.reports import (
     monthly_summary,
     payout_list,
 )
-from desktop.store import Store, apply_changes, open_store
-from desktop.store.models import ApplicationRecord, EnrolmentRecord, SignatureRecord
+from desktop.store import Store, apply_changes, mark_all_delivered, open_store
+from desktop.store.models import (
+    ApplicationRecord,
+    EnrolmentRecord,
+    OutboxRecord,
+    SignatureRecord,
+)
 from tests.layering import imported_modules
 from tests.store.conftest import fee_row_data, person_data, upsert
 
@@ -119,8 +126,24 @@ def apply(store: Store, person_id: str, rows: Sequence[str], *, program: str = "
                              application_date=TODAY)
     for row_id in rows:
         counter.tick(row_id)
-    return counter.submit(bank_account=bank_account,
-                          now=shanghai(2026, 6, 10, 9, 0)).application_id
+    application_id = counter.submit(bank_account=bank_account,
+                                    now=shanghai(2026, 6, 10, 9, 0)).application_id
+    district_answers(store, application_id)  # online: the district took its claims
+    return application_id
+
+
+def district_answers(store: Store, application_id: uuid.UUID, kind: str = "application",
+                     status: str = "accepted", reason: str | None = None) -> None:
+    """The district's answer to this application's outbox item, recorded as push does."""
+    with store.session() as session:
+        rows = session.scalars(select(OutboxRecord).where(OutboxRecord.kind == kind))
+        row = next(r for r in rows if r.payload["application_id"] == str(application_id))
+        item = wire.OutboxItem(idempotency_key=row.idempotency_key, kind=row.kind,
+                               payload=row.payload, created_at=row.created_at)
+        result = wire.ItemResult(idempotency_key=row.idempotency_key, status=status,
+                                 reason=reason, message=reason)
+        mark_all_delivered(session, {row.idempotency_key: result.model_dump(mode="json")})
+        record_push_result(session, item, result)
 
 
 def approve(store: Store, application_id: uuid.UUID, at: datetime) -> None:
@@ -583,4 +606,32 @@ def test_every_table_adds_up_to_the_same_total(template: Path, split: PersonSpec
                 spans_two = (sum(c.applications for c in summary.categories)
                              > summary.applications)
                 event(f"{street}: an application in two categories: {spans_two}")
+
+
+def test_only_what_the_district_accepted_is_paid(store: Store) -> None:
+    """An application approved offline waits until the district holds its claims; one whose
+    approval the district refused is not paid either."""
+    person, (row,) = add_person(store, "王五", [outpatient("2026-04-08", "1000.00")])
+    counter = CounterSession(store, person, program="assistance", clerk="li",
+                             application_date=TODAY)
+    counter.tick(row)
+    offline = counter.submit(now=shanghai(2026, 6, 10, 9, 0)).application_id
+    approve(store, offline, shanghai(2026, 6, 12, 10, 0))
+    assert june(store).applications == 0  # approved here, not yet accepted by the district
+    district_answers(store, offline)
+    assert june(store).applications == 1 and june(store).total == Decimal("600.00")
+    # the district refuses the approver's signature (a role withdrawn): back to review
+    with store.session() as session:
+        signature = next(r for r in session.scalars(select(OutboxRecord).where(
+            OutboxRecord.kind == "signature")) if r.payload["role"] == "approver")
+        item = wire.OutboxItem(idempotency_key=signature.idempotency_key, kind="signature",
+                               payload=signature.payload, created_at=signature.created_at)
+        record_push_result(session, item, wire.ItemResult(
+            idempotency_key=item.idempotency_key, status="refused", reason="forbidden",
+            message="zhao 没有审批人的权限。"))
+    assert june(store).applications == 0
+    with store.read_session() as session:
+        application = session.get(ApplicationRecord, offline)
+        assert application is not None and application.status == "review"
+        assert "没有审批人的权限" in (application.server_message or "")
 

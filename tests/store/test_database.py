@@ -53,7 +53,8 @@ def test_the_migrations_ship_next_to_the_module() -> None:
     assert sorted(p.name for p in (MIGRATIONS_DIR / "versions").glob("0*.py")) == [
         "0001_initial_schema.py", "0002_person_search_keys.py",
         "0003_user_password_verifier.py", "0004_application_bank_account.py",
-        "0005_enrolment.py", "0006_application_applicant.py"]
+        "0005_enrolment.py", "0006_application_applicant.py",
+        "0007_application_accepted_at.py"]
     assert not list(MIGRATIONS_DIR.parent.glob("alembic.ini"))
 
 
@@ -61,7 +62,7 @@ def test_an_empty_file_is_migrated_to_head(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "folder" / "store.sqlite"
     with open_store(path) as store:
         assert path.is_file()
-        assert current_revision(store.engine) == head_revision() == "0006"
+        assert current_revision(store.engine) == head_revision() == "0007"
         with store.session() as session:
             tables = set(session.execute(text(
                 "SELECT name FROM sqlite_master WHERE type = 'table'")).scalars())

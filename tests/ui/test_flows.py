@@ -329,12 +329,14 @@ def test_the_months_reports_from_the_reports_tab(qtbot: QtBot, store: Store,
     from desktop.services.approvals import sign
     from desktop.store.models import AuditEventRecord
     from desktop.ui.reports_view import ReportsView
+    from tests.services.test_reports import district_answers
 
     remember_user(store, "zhao", "赵审核", ["reviewer"], SECRET)
     remember_user(store, "wang", "王审批", ["approver"], SECRET)
     counter = CounterSession(store, P, program="assistance", clerk="li", application_date=TODAY)
     counter.tick("F1")
     saved = counter.submit(now=datetime(2026, 6, 10, 2, tzinfo=UTC))
+    district_answers(store, saved.application_id)  # the district holds its claims
     sign(store, saved.application_id, role="reviewer", username="zhao", password=SECRET,
          now=datetime(2026, 6, 11, 2, tzinfo=UTC))
     sign(store, saved.application_id, role="approver", username="wang", password=SECRET,
