@@ -146,7 +146,8 @@ def approval_form_data(store: Store, application_id: uuid.UUID,
         fees = _fees(a)
         result: dict[str, Any] = a.result or {}
         row_results = [r for r in result.get("rows", []) if not r.get("settled")]
-        institutions = _institutions(session, [r["id"] for r in row_results])
+        institutions = {**_institutions(session, [r["id"] for r in row_results]),
+                        **result.get("institutions", {})}  # as at saving, when kept
         signers = _signers(session, a)
     rows = []
     for r in row_results:
@@ -252,7 +253,8 @@ def inpatient_form_data(store: Store, application_id: uuid.UUID,
         fees = _fees(a)
         result: dict[str, Any] = a.result or {}
         row_results = {r["id"]: r for r in result.get("rows", []) if not r.get("settled")}
-        institutions = _institutions(session, list(row_results))
+        institutions = {**_institutions(session, list(row_results)),
+                        **result.get("institutions", {})}
         signers = _signers(session, a)
     stays = []
     for fee_id, r in row_results.items():

@@ -28,6 +28,7 @@ from desktop.store.models import (
     ApplicationRecord,
     ApplicationRowRecord,
     FeeRowRecord,
+    InstitutionRecord,
     SignatureRecord,
 )
 
@@ -118,6 +119,11 @@ def save_application(
                                if not r["settled"])
             raise NothingToClaim(f"勾选的费用均不计入：{reasons}")
         versions = [f"{p['key']}@{p['effective_from']}" for p in output["parameters"]]
+        # the institutions' names as printed on the forms, kept with the result for reprints
+        output["institutions"] = {fee_id: name for fee_id, name in session.execute(
+            select(FeeRowRecord.id, InstitutionRecord.name)
+            .join(InstitutionRecord, InstitutionRecord.code == FeeRowRecord.institution_code)
+            .where(FeeRowRecord.id.in_(ticked)))}
         kept_waivers = [waived[i].wire() for i in claimed if i in waived]
         if kept_waivers:
             output["waivers"] = kept_waivers  # who waived what, kept with the result

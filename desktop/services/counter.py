@@ -27,7 +27,7 @@ from desktop.policy.contract import default_parameters, result_to_json
 from desktop.policy.engine import calculate, standing
 from desktop.policy.errors import CalcInputError
 from desktop.policy.labels import KIND_LABELS, PROGRAM_LABELS, REASON_LABELS, bucket_label
-from desktop.policy.model import Case, Kind, Program, Reason
+from desktop.policy.model import WAIVABLE, Case, Kind, Program, Reason
 from desktop.policy.parameters import PolicyParameters
 from desktop.services.applications import (
     LIVE,
@@ -266,6 +266,9 @@ class CounterSession:
             raise NotTickable("这笔费用可以直接勾选，无需豁免。")
         codes = {r.value: r for r in Reason}
         reasons = frozenset({codes[view.reason_code]} if view.reason_code in codes else ())
+        earlier = self._waivers.get(row_id)
+        if earlier is not None and reasons <= WAIVABLE:  # a second check behind the first
+            reasons |= earlier.reasons
         waiver = authorise_waiver(self.store, fee_row_id=row_id, reasons=reasons,
                                   approver=approver, password=password, reason=reason,
                                   clerk=self.clerk, now=now)

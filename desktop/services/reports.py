@@ -433,7 +433,11 @@ def _enrolments(session: Session, street_code: str, first: date, last: date
     streets = {person_id: street for person_id, street in session.execute(
         select(PersonRecord.id, PersonRecord.street_code).where(
             PersonRecord.id.in_({e.person_id for e in records})))} if records else {}
-    return [e for e in records if streets.get(e.person_id) == street_code]
+    def street_of(record: EnrolmentRecord) -> str | None:  # where it was taken, if recorded
+        taken = (record.form or {}).get("applicant", {}).get("street_code")
+        return str(taken) if taken else streets.get(record.person_id)
+
+    return [e for e in records if street_of(e) == street_code]
 
 
 def _program_line(program: Program, settled: Iterable[_Settled]) -> ProgramLine:

@@ -28,9 +28,11 @@ def apply_enrolment(session: Session, caller: Caller, item: wire.OutboxItem,
                       {"enrolment_id": enrolment_id})
     person = locked_person(session, caller, payload.person_id)
     received = shanghai_date(now)
-    if not received - timedelta(days=366) <= payload.paid_on <= received + timedelta(days=1):
+    made = shanghai_date(payload.created_at)
+    earliest, latest = received - timedelta(days=366), received + timedelta(days=1)
+    if abs((payload.paid_on - made).days) > 1 or not earliest <= payload.paid_on <= latest:
         raise Refusal("invalid_payload",
-                      "缴费日期不在合理范围内（不能晚于今天，也不能早于一年前）。",
+                      "缴费日期不在合理范围内（须为办理登记当天，不能晚于今天）。",
                       {"field": "paid_on"})
     try:
         terms = enrolment_terms(default_parameters(), caller.district, payload.paid_on,
@@ -58,6 +60,9 @@ def apply_enrolment(session: Session, caller: Caller, item: wire.OutboxItem,
         # mid-year: benefits from the month after payment (二(三)); the engine reads
         # benefits_from for its own year only, so earlier whole years stay whole
         person.mutual_aid_benefits_from = terms.benefits_from
-    person.external_inpatient_insurance = payload.external_inpatient_insurance
+    if terms.year <= payload.paid_on.year:
+        # the flag is one for all years: a running (mid-year) membership takes it now; one for
+        # next year must not change how this year's stays are paid (set at the year's start)
+        person.external_inpatient_insurance = payload.external_inpatient_insurance
     return Outcome("accepted", detail={"enrolment_id": enrolment_id, "year": terms.year},
                    changes=[person_change(person)])

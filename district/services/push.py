@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from desktop import wire
@@ -52,7 +52,7 @@ def apply_push(db: Database, caller: Caller, push: wire.Push) -> wire.PushResult
     try:
         with db.write() as session:
             results = [_apply_once(session, caller, item) for item in push.items]
-    except IntegrityError:
+    except (IntegrityError, OperationalError):  # a race, a deadlock (PostgreSQL 40P01)
         log.info("push batch raced another transaction; applying item by item",
                  extra={"device_id": caller.device_id, "items": len(push.items)})
         return wire.PushResult(results=[apply_item(db, caller, item) for item in push.items])
@@ -68,7 +68,7 @@ def apply_item(db: Database, caller: Caller, item: wire.OutboxItem) -> wire.Item
         try:
             with db.write() as session:
                 result = _apply_once(session, caller, item)
-        except IntegrityError:
+        except (IntegrityError, OperationalError):
             log.info("push item raced another transaction; checking again",
                      extra={"idempotency_key": key, "device_id": caller.device_id})
             continue

@@ -110,6 +110,7 @@ def test_the_district_confirms_one_and_refuses_the_other_counters(
     with counters[0][0].read_session() as session:
         person = next(p for p in session.scalars(select(PersonRecord).order_by(PersonRecord.id))
                       if year not in p.mutual_aid_years)
+    flag_before = person.external_inpatient_insurance
     form = EnrolmentForm(**{**FORM.__dict__, "mid_year_reason": reason})
     saved = [enrol(store, person.id, form, handler=district.user("clerk"), paid_on=today)
              for store, _client in counters]
@@ -125,7 +126,10 @@ def test_the_district_confirms_one_and_refuses_the_other_counters(
             assert record is not None and record.status == status
             refreshed = session.get(PersonRecord, person.id)
             assert refreshed is not None and year in refreshed.mutual_aid_years
-            assert refreshed.external_inpatient_insurance is True
+            # the declared flag applies to a running year at once; for next year it must not
+            # change how this year's stays are paid
+            assert refreshed.external_inpatient_insurance is (
+                True if year == today.year else flag_before)
             if status == "review":  # refused, kept with the district's reason
                 assert record.server_reason == "already_enrolled"
                 assert record.server_message and str(year) in record.server_message

@@ -90,3 +90,25 @@ def test_a_second_reason_behind_the_waived_one_still_stops_the_row(store: Store)
 def test_a_tickable_row_needs_no_waiver(store: Store) -> None:
     with pytest.raises(NotTickable, match="无需豁免"):
         counter(store).waive("NEW", approver="wang", password=SECRET, reason="x")
+
+
+def test_two_procedural_checks_are_waived_one_after_the_other(tmp_path: Path) -> None:
+    """A 居保大病 row without its proof and past the 6-month window: each waiver keeps the
+    earlier one, and the row then counts (POLICY.md §3, 90 % for dibao inpatient §1)."""
+    store = open_store(tmp_path / "two.sqlite")
+    fill(store, [row("BOTH", "2025-10-01", "1000.00", kind="inpatient", major_illness=True)],
+         spans=[{"code": "dibao", "start": "2024-03-01", "end": None}])
+    remember_user(store, "wang", "王审批", ["approver"], SECRET)
+    session = counter(store)
+    first = session.waive("BOTH", approver="wang", password=SECRET, reason="认定材料已见原件")
+    assert first.reason_code == "overdue" and not first.tickable
+    second = session.waive("BOTH", approver="wang", password=SECRET, reason="住院期间无法申请")
+    assert second.tickable
+    assert session.tick("BOTH").payable == Decimal("900.00")
+    saved = session.submit()
+    with store.read_session() as s:
+        app = s.get(ApplicationRecord, saved.application_id)
+        assert app is not None and app.case is not None
+        (fee,) = [f for f in app.case["fees"] if f["id"] == "BOTH"]
+        assert fee["waived"] == ["major_illness_doc_missing", "overdue"]
+    store.close()
