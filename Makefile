@@ -17,3 +17,4 @@ test: setup
 bench: setup
 	.venv/bin/python bench/bench_calc.py
 	QT_QPA_PLATFORM=offscreen .venv/bin/python bench/bench_counter.py
+	.venv/bin/python bench/bench_forms.py
