@@ -18,7 +18,7 @@ Money = str  # "123.45": validated with desktop.policy.money.parse_amount where 
 
 Entity = Literal["person", "category_span", "institution", "fee_row", "claim", "parameter_version"]
 Role = Literal["clerk", "reviewer", "approver", "district_admin"]
-OutboxKind = Literal["application", "signature", "audit_event", "enrolment"]
+OutboxKind = Literal["application", "signature", "audit_event", "enrolment", "withdrawal"]
 
 
 class Strict(BaseModel):
@@ -215,6 +215,16 @@ class EnrolmentPayload(Strict):
     external_inpatient_insurance: bool  # 外省市住院医疗待遇 有/无报销
     handler: str
     created_at: datetime
+
+
+class WithdrawalPayload(Strict):
+    """A sent-back application withdrawn at the counter: the district releases its claims so
+    that the receipts can go into a corrected application."""
+
+    application_id: UUID
+    username: str  # who withdrew it (its 经办人, or a 审核人/审批人)
+    reason: str = Field(min_length=1, max_length=500)
+    at: datetime
 
 
 class SignaturePayload(Strict):

@@ -219,7 +219,7 @@ class Application(Base):
     proxy_id_number: Mapped[str | None] = mapped_column(String(18))
     auto_enrolled: Mapped[bool] = mapped_column(Boolean, default=False)
     bank_account: Mapped[str | None] = mapped_column(String(32))  # migration 0002
-    status: Mapped[str] = mapped_column(String(16))  # accepted | reviewed | approved
+    status: Mapped[str] = mapped_column(String(16))  # accepted|reviewed|approved|withdrawn
     created_at: Mapped[datetime]
     received_at: Mapped[datetime]
 

@@ -27,9 +27,11 @@ from desktop.store.cases import HOLDING_CLAIMS, applicant_snapshot
 from desktop.store.models import (
     ApplicationRecord,
     ApplicationRowRecord,
+    ClaimRecord,
     FeeRowRecord,
     InstitutionRecord,
     SignatureRecord,
+    UserRecord,
 )
 
 # Applications whose rows hold their claim: settled history (H) for the next application.
@@ -200,6 +202,9 @@ def record_push_result(session: Session, item: wire.OutboxItem, result: wire.Ite
     if item.kind == "signature":
         _record_signature_verdict(session, item, result)
         return
+    if item.kind == "withdrawal":
+        _record_withdrawal_verdict(session, item, result)
+        return
     if item.kind != "application":
         return
     application = session.get(ApplicationRecord, uuid.UUID(str(item.payload["application_id"])))
@@ -222,3 +227,61 @@ def record_push_result(session: Session, item: wire.OutboxItem, result: wire.Ite
                  f"application:{application.id}",
                  {"reason": result.reason, "message": result.message,
                   "detail": result.detail or {}}, push=False)  # the district's own verdict
+
+
+class WithdrawalRefused(PermissionError):
+    """Why the application cannot be withdrawn, in Chinese."""
+
+
+def withdraw_application(store: Store, application_id: uuid.UUID, *, username: str,
+                         password: str, reason: str, now: datetime | None = None) -> uuid.UUID:
+    """Withdraw a sent-back application so its receipts can go into a corrected one.
+
+    One transaction: the status "withdrawn" (its rows stop holding their claims here at
+    once), the audit event and the outbox item asking the district to release the claims. If
+    the district refuses (it had already approved), the application goes back to "returned".
+    Returns the outbox key.
+    """
+    from desktop.services.accounts import verify_password
+
+    now = now or datetime.now(UTC)
+    text = reason.strip()
+    if not text:
+        raise WithdrawalRefused("请填写撤回的原因。")
+    if not verify_password(store, username, password):
+        raise WithdrawalRefused("用户名或密码错误。")
+    with store.session() as session:
+        application = session.get(ApplicationRecord, application_id)
+        if application is None:
+            raise WithdrawalRefused("本机没有这份申请。")
+        if application.status != "returned":
+            raise WithdrawalRefused("只有被退回的申请才能撤回（撤回后可重新勾选这些费用）。")
+        user = session.get(UserRecord, username)
+        roles = set(user.roles) if user is not None else set()
+        if username != application.created_by and not roles & {"reviewer", "approver"}:
+            raise WithdrawalRefused("只有该申请的经办人或审核人、审批人可以撤回。")
+        application.status = "withdrawn"
+        for claim in session.scalars(select(ClaimRecord).where(
+                ClaimRecord.application_id == application_id)):
+            claim.status = "released"  # until the district's release arrives with the pull
+        payload = wire.WithdrawalPayload(application_id=application_id, username=username,
+                                         reason=text, at=now)
+        key = enqueue(session, "withdrawal", payload.model_dump(mode="json"))
+        append_audit(session, username, "application.withdrawn",
+                     f"application:{application_id}", {"reason": text})
+    return key
+
+
+def _record_withdrawal_verdict(session: Session, item: wire.OutboxItem,
+                               result: wire.ItemResult) -> None:
+    if accepted(result):
+        return
+    application = session.get(ApplicationRecord, uuid.UUID(str(item.payload["application_id"])))
+    if application is None:
+        return
+    application.status = "returned"  # the district still holds the claims
+    application.server_reason = result.reason
+    application.server_message = f"撤回未被区里接受：{result.message or result.reason}"
+    for claim in session.scalars(select(ClaimRecord).where(
+            ClaimRecord.application_id == application.id, ClaimRecord.status == "released")):
+        claim.status = "claimed"

@@ -524,3 +524,35 @@ def _return_note(session: Session, application_id: uuid.UUID) -> ReturnNote | No
         return None
     return ReturnNote(event.actor, event.at, str(event.detail.get("reason", "")))
 
+
+
+@dataclass(frozen=True)
+class AttentionEntry:
+    """An application the 经办人 must act on: sent back here, or refused by the district."""
+
+    application_id: uuid.UUID
+    person_name: str
+    id_masked: str
+    program_label: str
+    payable: Decimal
+    status: str
+    status_label: str
+    why: str  # the send-back reason or the district's message
+
+
+def needing_attention(store: Store) -> list[AttentionEntry]:
+    """Returned and refused applications, newest first."""
+    with store.read_session() as session:
+        ids = list(session.scalars(select(ApplicationRecord.id).where(
+            ApplicationRecord.status.in_(("returned", "review")))
+            .order_by(ApplicationRecord.updated_at.desc())))
+    out = []
+    for application_id in ids:
+        d = application_detail(store, application_id)
+        if d.status == "returned" and d.returned is not None:
+            why = f"{d.returned.username} 退回：{d.returned.reason}"
+        else:
+            why = d.server_message or d.server_reason or ""
+        out.append(AttentionEntry(d.application_id, d.person_name, d.id_masked,
+                                  d.program_label, d.payable, d.status, d.status_label, why))
+    return out

@@ -20,6 +20,7 @@ from desktop.wire import (
     AuditEventPayload,
     EnrolmentPayload,
     SignaturePayload,
+    WithdrawalPayload,
 )
 
 # What each kind's payload must be: checked when the change is saved, not when it is pushed,
@@ -29,6 +30,7 @@ PAYLOADS: dict[str, type[BaseModel]] = {
     "signature": SignaturePayload,
     "audit_event": AuditEventPayload,
     "enrolment": EnrolmentPayload,
+    "withdrawal": WithdrawalPayload,
 }
 
 

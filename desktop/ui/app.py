@@ -183,6 +183,7 @@ class CounterApp:
         worker = self.worker
         if worker is not None:  # push what was just saved or signed, not at the next interval
             self.window.counter.queued.connect(worker.wake)
+            self.window.attention.queued.connect(worker.wake)
             if self.window.approvals is not None:
                 self.window.approvals.message.connect(lambda _text: worker.wake())
         if self.worker is not None:

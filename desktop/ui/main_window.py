@@ -79,12 +79,17 @@ class MainWindow(QMainWindow):
             self.approvals.message.connect(
                 lambda text: self.statusBar().showMessage(text, 15000))
             self.tabs.addTab(self.approvals, "审核审批(&3)")
+        from desktop.ui.attention_view import AttentionView
         from desktop.ui.reports_view import ReportsView
 
+        self.attention = AttentionView(store, user)
+        self.tabs.addTab(self.attention, "待处理(&4)")
+        self.attention.message.connect(lambda text: self.statusBar().showMessage(text, 15000))
+
         self.reports = ReportsView(store, user, today=today, print_context=print_context)
-        self.tabs.addTab(self.reports, "月度报表(&4)")
+        self.tabs.addTab(self.reports, "月度报表(&5)")
         self.calculator = CalcView()
-        self.tabs.addTab(self.calculator, "计算器(&5)")
+        self.tabs.addTab(self.calculator, "计算器(&6)")
         self.tabs.currentChanged.connect(self._tab_shown)
         self.setCentralWidget(self.tabs)
 
@@ -142,6 +147,8 @@ class MainWindow(QMainWindow):
             self.monthly.refresh()
         elif self.approvals is not None and widget is self.approvals:
             self.approvals.refresh()
+        elif widget is self.attention:
+            self.attention.refresh()
 
     def _open_auto_entry(self, entry: AutoEntry) -> None:
         self.tabs.setCurrentWidget(self.counter)

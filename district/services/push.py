@@ -27,6 +27,7 @@ from district.services.audit import apply_audit_event
 from district.services.enrolment import apply_enrolment
 from district.services.outcome import Caller, Outcome, Refusal
 from district.services.signatures import apply_signature
+from district.services.withdrawals import apply_withdrawal
 from district.values import utcnow
 
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ HANDLERS: dict[str, Handler] = {
     "signature": apply_signature,
     "audit_event": apply_audit_event,
     "enrolment": apply_enrolment,
+    "withdrawal": apply_withdrawal,
 }
 _ATTEMPTS = 5
 

@@ -25,7 +25,7 @@ def monthly_summary(session: Session, month: str, street_codes: list[str]) -> Mo
     start, end = month_bounds(month)
     app = models.Application
     in_month = (app.application_date >= start, app.application_date < end,
-                app.street_code.in_(street_codes))
+                app.street_code.in_(street_codes), app.status != "withdrawn")
     heads = session.execute(
         select(app.street_code, app.program, func.count(app.id),
                func.count(func.distinct(app.person_id)),

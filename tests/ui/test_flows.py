@@ -368,3 +368,30 @@ def test_the_months_reports_from_the_reports_tab(qtbot: QtBot, store: Store,
         actions = [e.action for e in session.scalars(select(AuditEventRecord).where(
             AuditEventRecord.subject == "report:310105001:2026-06"))]
     assert actions == ["report.printed", "report.exported"]
+
+
+def test_a_returned_application_is_withdrawn_from_the_attention_tab(qtbot: QtBot,
+                                                                    store: Store) -> None:
+    from desktop.services.approvals import send_back
+    from desktop.ui.attention_view import AttentionView
+
+    remember_user(store, "li", "李经办", ["clerk"], SECRET)
+    remember_user(store, "zhao", "赵审核", ["reviewer"], SECRET)
+    counter = CounterSession(store, P, program="assistance", clerk="li", application_date=TODAY)
+    counter.tick("F1")
+    saved = counter.submit()
+    send_back(store, saved.application_id, username="zhao", password=SECRET,
+              reason="银行卡号有误")
+    view = AttentionView(store, CounterUser("li", "李经办", ("clerk",)))
+    qtbot.addWidget(view)
+    assert [e.application_id for e in view.entries] == [saved.application_id]
+    assert "银行卡号有误" in view.model.rows[0][-1]
+    view.withdraw_current()
+    dialog = view.credentials_dialog
+    dialog.password.setText(SECRET)
+    dialog.reason.setPlainText("更正卡号后重新申请")
+    with qtbot.waitSignal(view.queued):
+        dialog.accept()
+    assert view.entries == [] and view.error.text() == ""
+    again = CounterSession(store, P, program="assistance", clerk="li", application_date=TODAY)
+    assert again.row("F1").tickable  # the receipt can go into a corrected application

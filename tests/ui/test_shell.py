@@ -125,7 +125,7 @@ def test_tabs_follow_the_role_and_the_window_remembers(qtbot: QtBot, store: Stor
     clerk = MainWindow(store, CounterUser("clerk1", "李经办", ("clerk",)), settings=settings)
     qtbot.addWidget(clerk)
     tabs = [clerk.tabs.tabText(i) for i in range(clerk.tabs.count())]
-    assert tabs == ["柜台受理(&1)", "免申即享(&2)", "月度报表(&4)", "计算器(&5)"]
+    assert tabs == ["柜台受理(&1)", "免申即享(&2)", "待处理(&4)", "月度报表(&5)", "计算器(&6)"]
     assert clerk.findChild(QWidget, "syncStatus") is not None
     who = clerk.statusBar().findChild(QLabel, "signedInUser")
     assert who is not None and "李经办" in who.text()

@@ -1,0 +1,89 @@
+"""待处理申请: what the 经办人 must act on — applications sent back or refused by the district —
+with the reason, and 撤回 for a sent-back one so its receipts can go into a corrected
+application."""
+
+from __future__ import annotations
+
+import uuid
+
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import QLabel, QPushButton, QTableView, QVBoxLayout, QWidget
+
+from desktop.services.applications import WithdrawalRefused, withdraw_application
+from desktop.services.approvals import AttentionEntry, needing_attention
+from desktop.services.counter import format_amount
+from desktop.store import Store
+from desktop.ui.counter_view import table_look
+from desktop.ui.dialogs import CredentialsDialog
+from desktop.ui.main_window import CounterUser
+from desktop.ui.models import RowsTableModel
+from desktop.ui.widgets import error_label
+
+
+class AttentionView(QWidget):
+    message = Signal(str)
+    queued = Signal()
+
+    def __init__(self, store: Store, user: CounterUser, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.store, self.user = store, user
+        self.entries: list[AttentionEntry] = []
+        self.heading = QLabel()
+        self.heading.setObjectName("attentionHeading")
+        self.model = RowsTableModel(("申请人", "身份证号", "项目", "本次应付", "状态", "原因"))
+        self.table = QTableView()
+        self.table.setObjectName("attentionList")
+        self.table.setAccessibleName("待处理申请")
+        self.table.setModel(self.model)
+        table_look(self.table)
+        self.withdraw_button = QPushButton("撤回，以便重新申请(&W)…")
+        self.withdraw_button.setObjectName("withdrawApplication")
+        self.error = error_label("attentionError")
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.table, 1)
+        layout.addWidget(self.error)
+        layout.addWidget(self.withdraw_button)
+        self.withdraw_button.clicked.connect(self.withdraw_current)
+        self.refresh()
+
+    def refresh(self) -> None:
+        self.entries = needing_attention(self.store)
+        self.heading.setText(f"被退回或区里未受理的申请：{len(self.entries)} 份。"
+                             "被退回的申请撤回后，其中的费用可重新勾选申请。")
+        self.model.set_rows([(e.person_name, e.id_masked, e.program_label,
+                              format_amount(e.payable), e.status_label, e.why)
+                             for e in self.entries], [e.application_id for e in self.entries])
+        if self.entries:
+            self.table.selectRow(0)
+
+    def current(self) -> AttentionEntry | None:
+        index = self.table.currentIndex()
+        return self.entries[index.row()] if index.isValid() else None
+
+    def withdraw_current(self) -> None:
+        entry = self.current()
+        if entry is None or entry.status != "returned":
+            self.error.setText("请选择一份被退回的申请。")
+            return
+        dialog = CredentialsDialog("撤回申请", username=self.user.username, ask_reason=True,
+                                   parent=self)
+        self.credentials_dialog = dialog
+        dialog.accepted.connect(lambda: self._withdraw(entry.application_id, dialog))
+        dialog.open()
+
+    def _withdraw(self, application_id: uuid.UUID, dialog: CredentialsDialog) -> None:
+        try:
+            withdraw_application(self.store, application_id,
+                                 username=dialog.username.text().strip(),
+                                 password=dialog.password.text(),
+                                 reason=dialog.reason.toPlainText())
+        except WithdrawalRefused as exc:
+            self.error.setText(f"未撤回：{exc}")
+            return
+        finally:
+            dialog.password.clear()
+        self.error.clear()
+        self.message.emit("已撤回，费用可重新勾选；将在联网时通知区里释放。")
+        self.queued.emit()
+        self.refresh()
