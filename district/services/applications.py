@@ -128,6 +128,19 @@ def already_claimed(claim: models.Claim, receipt_no: str) -> Refusal:
         {k: v for k, v in claim_data(claim).items() if k not in ("status", "program")})
 
 
+def locked_application(session: Session, caller: Caller, application_id: str
+                       ) -> models.Application:
+    """The caller's street's application, row-locked (signatures and withdrawals of one
+    application are applied one after the other)."""
+    application = session.scalars(select(models.Application)
+                                  .where(models.Application.id == application_id)
+                                  .with_for_update()).first()
+    if application is None or application.street_code != caller.street_code:
+        raise Refusal("unknown_application", "本街镇没有这份申请（可能尚未提交或已被退回）。",
+                      {"application_id": application_id})
+    return application
+
+
 def locked_person(session: Session, caller: Caller, person_id: str) -> models.Person:
     """The caller's street's person, row-locked: items for one person (applications,
     enrolments) are checked one after the other, each seeing what the previous one left."""

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from desktop import wire
 from district import models
-from district.services.applications import parse_payload
+from district.services.applications import locked_application, parse_payload
 from district.services.outcome import Caller, Outcome, Refusal
 from district.services.users import ROLE_FOR_SIGNATURE, find_staff
 from district.values import as_aware
@@ -26,12 +26,7 @@ def apply_signature(session: Session, caller: Caller, item: wire.OutboxItem,
                     now: datetime) -> Outcome:
     payload = parse_payload(wire.SignaturePayload, item.payload)
     application_id = str(payload.application_id)
-    application = session.scalars(select(models.Application)
-                                  .where(models.Application.id == application_id)
-                                  .with_for_update()).first()
-    if application is None or application.street_code != caller.street_code:
-        raise Refusal("unknown_application", "本街镇没有这份申请（可能尚未提交或已被退回）。",
-                      {"application_id": application_id})
+    application = locked_application(session, caller, application_id)
     role_name = _ROLE_NAMES[payload.role]
     staff = find_staff(session, payload.username)
     needed = ROLE_FOR_SIGNATURE[payload.role]

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from desktop import wire
 from district import models
 from district.changelog import PendingChange
-from district.services.applications import parse_payload
+from district.services.applications import locked_application, parse_payload
 from district.services.outcome import Caller, Outcome, Refusal
 from district.services.users import find_staff
 
@@ -24,12 +24,7 @@ def apply_withdrawal(session: Session, caller: Caller, item: wire.OutboxItem,
                      now: datetime) -> Outcome:
     payload = parse_payload(wire.WithdrawalPayload, item.payload)
     application_id = str(payload.application_id)
-    application = session.scalars(select(models.Application)
-                                  .where(models.Application.id == application_id)
-                                  .with_for_update()).first()
-    if application is None or application.street_code != caller.street_code:
-        raise Refusal("unknown_application", "本街镇没有这份申请。",
-                      {"application_id": application_id})
+    application = locked_application(session, caller, application_id)
     if application.status in NOT_WITHDRAWABLE:
         raise Refusal("not_withdrawable",
                       "这份申请已审批（或已撤回），不能在柜台撤回，请联系区医保事务中心。",
