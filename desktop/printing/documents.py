@@ -6,18 +6,19 @@ parameter versions as the first print.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from desktop.domain.clock import shanghai_day
 from desktop.policy.contract import default_parameters
 from desktop.policy.labels import KIND_LABELS, PROGRAM_LABELS
 from desktop.policy.model import Kind, Program
+from desktop.printing.context import NO_CONTEXT, PrintContext
+from desktop.printing.numerals import format_amount
 from desktop.store import Store
 from desktop.store.cases import applicant_snapshot
 from desktop.store.models import (
@@ -28,20 +29,10 @@ from desktop.store.models import (
     UserRecord,
 )
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 SEX = {"M": "男", "F": "女"}
 ROLE_WORDS = {"handler": "经办人", "reviewer": "审核人", "approver": "审批人"}
 
 
-@dataclass(frozen=True)
-class PrintContext:
-    """What the forms say about this counter: its street (from its registration)."""
-
-    street_name: str | None = None
-    street_code: str | None = None  # whose month the reports cover
-
-
-NO_CONTEXT = PrintContext()
 
 
 class UnknownApplication(LookupError):
@@ -58,10 +49,6 @@ def _load(session: Session, application_id: uuid.UUID) -> ApplicationRecord:
     return application
 
 
-def _shanghai_day(moment: datetime) -> date:
-    return moment.astimezone(SHANGHAI).date()
-
-
 def _fees(application: ApplicationRecord) -> dict[str, dict[str, Any]]:
     case = application.case or {}
     return {f["id"]: f for f in case.get("fees", []) if not f.get("settled")}
@@ -70,9 +57,20 @@ def _fees(application: ApplicationRecord) -> dict[str, dict[str, Any]]:
 def _applicant(session: Session, application: ApplicationRecord) -> dict[str, Any]:
     snapshot = application.applicant
     if not snapshot:  # saved before snapshots were kept: the person as they are now
-        day = _shanghai_day(application.created_at)
+        day = shanghai_day(application.created_at)
         snapshot = applicant_snapshot(session, application.person_id, day)
     return snapshot
+
+
+def _yuan(text: str) -> str:
+    return format_amount(Decimal(text))
+
+
+def _year_line(line: dict[str, Any], bucket: str) -> str:
+    """A year and bucket of the calc output, as the forms write it."""
+    return (f"{line['year']} 年{bucket}：计算基数 {_yuan(line['base'])} 元，此前已付 "
+            f"{_yuan(line['before'])} 元，本年应得 {_yuan(line['after'])} 元，"
+            f"本次 {_yuan(line['payable'])} 元")
 
 
 def _institutions(session: Session, fee_ids: list[str]) -> dict[str, str]:
@@ -88,7 +86,7 @@ def _signers(session: Session, application: ApplicationRecord) -> dict[str, dict
     out = {role: {"name": "", "date": ""} for role in ROLE_WORDS}
     for s in application.signatures:
         out[s.role] = {"name": names.get(s.username, s.username),
-                       "date": _shanghai_day(s.signed_at).isoformat()}
+                       "date": shanghai_day(s.signed_at).isoformat()}
     return out
 
 
@@ -102,7 +100,7 @@ def application_form_data(store: Store, application_id: uuid.UUID,
     return application_form_fields(
         person, fees, auto_enrolled=a.auto_enrolled,
         bank_account=a.bank_account or person.get("bank_account"), proxy=a.proxy_name,
-        applied_on=_shanghai_day(a.created_at), application_id=str(a.id), context=context)
+        applied_on=shanghai_day(a.created_at), application_id=str(a.id), context=context)
 
 
 def application_form_fields(person: dict[str, Any], fees: list[dict[str, Any]], *,
@@ -163,13 +161,10 @@ def approval_form_data(store: Store, application_id: uuid.UUID,
     computation = []
     for line in result.get("years", []):
         bucket = result.get("bucket_labels", {}).get(line["bucket"], line["bucket"])
-        limits = "；".join(f"{lim['name']} {Decimal(lim['amount']):,.2f}〔{lim['source']}〕"
+        limits = "；".join(f"{lim['name']} {_yuan(lim['amount'])}〔{lim['source']}〕"
                           + ("（已达到）" if lim.get("reached") else "")
                           for lim in line.get("limits", []))
-        computation.append(
-            f"{line['year']} 年{bucket}：计算基数 {Decimal(line['base']):,.2f} 元，此前已付 "
-            f"{Decimal(line['before']):,.2f} 元，本年应得 {Decimal(line['after']):,.2f} 元，"
-            f"本次 {Decimal(line['payable']):,.2f} 元" + (f"；{limits}" if limits else ""))
+        computation.append(_year_line(line, bucket) + (f"；{limits}" if limits else ""))
     for waiver in result.get("waivers", []):
         computation.append(f"费用 {waiver['fee_row_id']} 经审批人 {waiver['approver']} 豁免："
                            f"{waiver['reason']}")
@@ -179,7 +174,7 @@ def approval_form_data(store: Store, application_id: uuid.UUID,
     return {
         "title_street": context.street_name or person.get("street_code", ""),
         "application_id": str(a.id),
-        "applied_on": _shanghai_day(a.created_at),
+        "applied_on": shanghai_day(a.created_at),
         "program": PROGRAM_LABELS[Program(a.program)],
         "auto_enrolled": a.auto_enrolled,
         "person": {
@@ -272,10 +267,7 @@ def inpatient_form_data(store: Store, application_id: uuid.UUID,
     inpatient = [line for line in result.get("years", []) if line["bucket"] == "inpatient"]
     computation, floors = [], []
     for line in inpatient:
-        computation.append(
-            f"{line['year']} 年住院：计算基数 {Decimal(line['base']):,.2f} 元，此前已付 "
-            f"{Decimal(line['before']):,.2f} 元，本年应得 {Decimal(line['after']):,.2f} 元，"
-            f"本次 {Decimal(line['payable']):,.2f} 元")
+        computation.append(_year_line(line, "住院"))
         for lim in line.get("limits", []):
             text = f"{lim['name']} {lim['amount']}〔{lim['source']}〕"
             if "比例" in lim["name"]:
@@ -299,5 +291,5 @@ def inpatient_form_data(store: Store, application_id: uuid.UUID,
         "floor": "；".join(floors) or "—",
         "sources": "；".join(sorted({p["source"] for p in result.get("parameters", [])})),
         "handler": signers["handler"]["name"],
-        "applied_on": _shanghai_day(a.created_at),
+        "applied_on": shanghai_day(a.created_at),
     }

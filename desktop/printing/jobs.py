@@ -17,9 +17,8 @@ from typing import Any
 
 from sqlalchemy import select
 
+from desktop.printing.context import NO_CONTEXT, PrintContext
 from desktop.printing.documents import (
-    NO_CONTEXT,
-    PrintContext,
     application_form_data,
     application_form_fields,
     approval_form_data,

@@ -26,8 +26,6 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
-import cn2an
-
 FEN = Decimal("0.01")
 LIMIT = Decimal("1000000000000")  # 1e12: 壹万亿 and up are not written on these forms
 _DIGIT = "壹贰叁肆伍陆柒捌玖"
@@ -46,6 +44,8 @@ def rmb_capital(amount: Decimal | int) -> str:
     value = _checked(amount, allow_negative=False)
     if value >= LIMIT:
         raise ValueError(f"金额 {amount} 超出可写成大写的范围（须小于 1,000,000,000,000）")
+    import cn2an  # loaded on first use: it takes a tenth of a second, off the start-up path
+
     text = str(cn2an.an2cn(f"{value:f}", "rmb"))
     yuan = int(value)
     if "元" in text and yuan:

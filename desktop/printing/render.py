@@ -22,7 +22,7 @@ from reportlab.pdfgen.canvas import Canvas
 
 from desktop.paths import resources_dir
 from desktop.printing.forms import Column, Element, FormDefinition
-from desktop.printing.numerals import rmb_capital
+from desktop.printing.numerals import format_amount, rmb_capital
 
 FONT = "WQY"
 MIN_SIZE = 6.0
@@ -58,7 +58,7 @@ def formatted(value: Any, fmt: str, bind: str) -> str:
     if value is None:
         return ""
     if fmt == "amount":
-        return f"{_decimal(value, bind):,.2f}"
+        return str(format_amount(_decimal(value, bind)))
     if fmt == "capital":
         return str(rmb_capital(_decimal(value, bind)))
     if fmt in ("date", "date_cn"):
@@ -212,7 +212,8 @@ def _draw(pdf: _Pdf, e: Element, data: Mapping[str, Any], base: float) -> _Overf
             pdf.rect(x, top, w, h)
         value = formatted(resolve(data, e.bind), e.format, e.bind)
         if e.label:
-            pdf.rect(x, top, e.label_width, h) if e.border else None
+            if e.border:
+                pdf.rect(x, top, e.label_width, h)
             pdf.boxed_text(e.label, x, top, e.label_width, h, size, "center")
         pdf.boxed_text(value, x + e.label_width, top, w - e.label_width, h, size, e.align)
     elif e.type == "checks":

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from desktop.domain.id_number import generate_id_number
-from desktop.printing.documents import PrintContext
+from desktop.printing.context import PrintContext
 from desktop.printing.jobs import DOCUMENTS, document_pdf
 from desktop.printing.reports_pdf import payout_pdf, summary_pdf
 from desktop.printing.xlsx import write_monthly_xlsx

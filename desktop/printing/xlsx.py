@@ -19,13 +19,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
+from desktop.domain.clock import SHANGHAI
 from desktop.printing.numerals import rmb_capital
 
 AMOUNT = "#,##0.00"
@@ -33,7 +33,6 @@ COUNT = "0"
 TEXT = "@"
 SUMMARY_SHEET = "结算汇总表"
 PAYOUT_SHEET = "发放清单"
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 _THIN = Side(style="thin")
 _BOX = Border(left=_THIN, right=_THIN, top=_THIN, bottom=_THIN)
 _BOLD = Font(bold=True)

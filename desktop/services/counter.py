@@ -15,13 +15,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
+from desktop.domain.clock import local_time
 from desktop.domain.id_number import mask_id_number
 from desktop.policy.contract import default_parameters, result_to_json
 from desktop.policy.engine import calculate, standing
@@ -37,7 +37,7 @@ from desktop.services.applications import (
 )
 from desktop.services.waivers import Waiver, authorise_waiver
 from desktop.store import Store, case_for
-from desktop.store.cases import applicant_snapshot
+from desktop.store.cases import HOLDING_CLAIMS, applicant_snapshot
 from desktop.store.models import (
     ApplicationRecord,
     ApplicationRowRecord,
@@ -48,7 +48,6 @@ from desktop.store.models import (
 )
 from desktop.store.search import PersonHit, search_persons
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 # The district whose rules apply, from the county part (first 6 digits) of the street code.
 DISTRICT_OF_COUNTY = {"310105": "changning", "310112": "minhang"}
 SEX_LABELS = {"M": "男", "F": "女"}
@@ -65,11 +64,6 @@ def district_of(street_code: str) -> str:
 def format_amount(value: Decimal | str) -> str:
     """1234.5 → "1,234.50": the one way amounts are written on screen."""
     return f"{Decimal(value):,.2f}"
-
-
-def local_time(value: datetime) -> str:
-    aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-    return aware.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 # -- what the screen shows ------------------------------------------------------------------
@@ -342,7 +336,7 @@ class CounterSession:
             if r.id in pending:
                 reason_code = "pending_here"
                 reason = f"已在本柜台的申请中（申请 {str(pending[r.id])[:8]}）"
-            elif r.id in history or (r.claim_status in ("claimed", "paid")):
+            elif r.id in history or r.claim_status in HOLDING_CLAIMS:
                 reason_code = "already_claimed"
                 reason = REASON_LABELS[Reason.ALREADY_CLAIMED]
                 if r.claimed_at is not None:
@@ -425,7 +419,6 @@ __all__ = [
     "district_of",
     "find_persons",
     "format_amount",
-    "local_time",
     "program_label",
 ]
 

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from desktop import wire
 from desktop.policy.contract import default_parameters
 from desktop.policy.enrolment import EnrolmentClosed, EnrolmentTerms, enrolment_terms
+from desktop.services.applications import accepted
 from desktop.services.counter import district_of
 from desktop.store import Store, append_audit, enqueue
 from desktop.store.cases import applicant_snapshot
@@ -134,8 +135,6 @@ def record_enrolment_result(session: Session, item: wire.OutboxItem,
     enrolment = session.get(EnrolmentRecord, uuid.UUID(str(item.payload["enrolment_id"])))
     if enrolment is None:
         return
-    from desktop.services.applications import accepted
-
     if accepted(result):
         enrolment.status, enrolment.server_reason, enrolment.server_message = \
             "accepted", None, None

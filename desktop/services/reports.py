@@ -54,11 +54,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from desktop.domain.clock import SHANGHAI
 from desktop.domain.id_number import mask_id_number
 from desktop.policy.contract import default_parameters
 from desktop.policy.labels import PROGRAM_LABELS, bucket_label
 from desktop.policy.model import Bucket, Program
-from desktop.services.counter import SHANGHAI
 from desktop.store import Store, append_audit
 from desktop.store.models import (
     ApplicationRecord,

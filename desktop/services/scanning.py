@@ -17,10 +17,10 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from desktop.domain.clock import SHANGHAI, local_time
 from desktop.domain.id_number import mask_id_number
 from desktop.domain.receipt_qr import ParsedReceipt, Unrecognised, parse_receipt_text
 from desktop.services.applications import LIVE
-from desktop.services.counter import SHANGHAI, local_time
 from desktop.store import Store, append_audit
 from desktop.store.cases import HOLDING_CLAIMS
 from desktop.store.models import (
@@ -469,7 +469,6 @@ __all__ = [
     "ScanStatus",
     "UnknownScan",
     "dismiss_scan",
-    "local_time",
     "pending_scans",
     "preview",
     "record_scan",

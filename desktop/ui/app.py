@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from desktop.printing.documents import PrintContext
+from desktop.printing.context import PrintContext
 from desktop.store import Store
 from desktop.sync.client import DistrictClient
 from desktop.sync.worker import SyncStatus, SyncWorker
@@ -124,6 +124,7 @@ class CounterApp:
         self.idle.idle.connect(self.lock)
         app.installEventFilter(self.idle)
         self.last_clerk: str | None = None
+        self._locked = False
 
     # -- ways to start -----------------------------------------------------------------------
 
@@ -232,7 +233,7 @@ class CounterApp:
     def lock(self) -> None:
         """After the idle time: the same user must type their password again."""
         window = self.window
-        if window is None or getattr(self, "_locked", False):
+        if window is None or self._locked:
             return
         from desktop.services.accounts import verify_password
         from desktop.ui.login import LoginDialog

@@ -27,8 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.printing.documents import NO_CONTEXT, PrintContext
-from desktop.printing.jobs import document_pdf, print_copy, prints_so_far
+from desktop.domain.clock import local_time
+from desktop.printing.context import NO_CONTEXT, PrintContext
 from desktop.services.approvals import (
     ApplicationDetail,
     ApprovalRefused,
@@ -39,7 +39,7 @@ from desktop.services.approvals import (
     send_back,
     sign,
 )
-from desktop.services.counter import format_amount, local_time
+from desktop.services.counter import format_amount
 from desktop.services.export import ExportFailed, export_application
 from desktop.store import Store
 from desktop.ui.counter_view import table_look
@@ -212,6 +212,8 @@ class ApprovalsView(QWidget):
 
     def print_approval(self) -> None:
         """医疗救助帮困审批表 of the application shown: preview, then counted copies."""
+        from desktop.printing.jobs import document_pdf, print_copy, prints_so_far  # on demand
+
         if self.detail is None:
             return
         application_id = self.detail.application_id

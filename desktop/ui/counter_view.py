@@ -32,9 +32,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.domain.errors import DomainError
+from desktop.domain.id_number import normalize_id_number
 from desktop.policy.model import WAIVABLE
-from desktop.printing.documents import NO_CONTEXT, PrintContext
-from desktop.printing.jobs import document_pdf, draft_application_pdf, print_copy, prints_so_far
+from desktop.printing.context import NO_CONTEXT, PrintContext
 from desktop.services.counter import (
     CounterSession,
     NotTickable,
@@ -418,9 +419,6 @@ class CounterView(QWidget):
 
     def handle_scan(self, text: str) -> None:
         """A receipt QR (or an ID number) from the scanner, whatever had the focus."""
-        from desktop.domain.errors import DomainError
-        from desktop.domain.id_number import normalize_id_number
-
         try:  # an ID card's number scanned: find the person
             number = normalize_id_number(text.strip())
         except (DomainError, ValueError):
@@ -530,6 +528,8 @@ class CounterView(QWidget):
 
     def preview_application(self) -> None:
         """The application form for the ticks on screen, watermarked: nothing saved yet."""
+        from desktop.printing.jobs import draft_application_pdf  # the form engine, on demand
+
         session = self.session
         if session is None or not session.ticked:
             self.message.emit("请先勾选本次申请的费用。")
@@ -547,6 +547,8 @@ class CounterView(QWidget):
 
     def print_application(self) -> None:
         """The saved application's form: the original, then counted copies (副本)."""
+        from desktop.printing.jobs import document_pdf, print_copy, prints_so_far
+
         application_id = self.last_saved
         if application_id is None:
             return
@@ -568,6 +570,8 @@ class CounterView(QWidget):
 
     def print_enrolment(self, enrolment_id: uuid.UUID) -> None:
         """MA-2021 附件1 for the applicant to sign, right after the enrolment is saved."""
+        from desktop.printing.jobs import document_pdf, print_copy, prints_so_far
+
         context, store, clerk = self.print_context, self.store, self.clerk
 
         def job(reason: str | None) -> bytes:

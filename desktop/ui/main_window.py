@@ -16,7 +16,7 @@ from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence, QShortcut
 from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QWidget
 
 from desktop.policy.contract import default_parameters
-from desktop.printing.documents import NO_CONTEXT, PrintContext
+from desktop.printing.context import NO_CONTEXT, PrintContext
 from desktop.services.monthly import AutoEntry
 from desktop.store import Store
 from desktop.ui.calc_view import CalcView

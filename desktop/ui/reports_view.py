@@ -17,9 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.printing.documents import NO_CONTEXT, PrintContext
-from desktop.printing.reports_pdf import payout_pdf, summary_pdf
-from desktop.printing.xlsx import XlsxWriteError, write_monthly_xlsx
+from desktop.printing.context import NO_CONTEXT, PrintContext
 from desktop.services.reports import monthly_summary, payout_list, record_report
 from desktop.store import Store
 from desktop.ui.main_window import CounterUser
@@ -91,6 +89,8 @@ class ReportsView(QWidget):
                 "prepared_on": self.today()}
 
     def show_summary(self) -> None:
+        from desktop.printing.reports_pdf import summary_pdf  # the form engine, on demand
+
         street, year, month = self._period()
         try:
             summary = monthly_summary(self.store, street_code=street, year=year, month=month)
@@ -103,6 +103,8 @@ class ReportsView(QWidget):
         self._preview("结算汇总表", pdf, "summary")
 
     def show_payout(self, *, masked: bool) -> None:
+        from desktop.printing.reports_pdf import payout_pdf
+
         street, year, month = self._period()
         try:
             payout = payout_list(self.store, street_code=street, year=year, month=month,
@@ -133,6 +135,8 @@ class ReportsView(QWidget):
             self.export_xlsx(Path(path))
 
     def export_xlsx(self, path: Path) -> None:
+        from desktop.printing.xlsx import XlsxWriteError, write_monthly_xlsx  # openpyxl: slow
+
         street, year, month = self._period()
         try:
             summary = monthly_summary(self.store, street_code=street, year=year, month=month)

@@ -5,14 +5,11 @@ The sync worker reports from its own thread; the signal hands the status to the 
 
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from PySide6.QtCore import Signal, Slot
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QWidget
 
+from desktop.domain.clock import SHANGHAI
 from desktop.sync.worker import SyncStatus
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 class SyncStatusWidget(QWidget):

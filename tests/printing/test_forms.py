@@ -19,7 +19,8 @@ import yaml
 from reportlab.lib.units import mm
 from sqlalchemy import select
 
-from desktop.printing.documents import PrintContext, approval_form_data
+from desktop.printing.context import PrintContext
+from desktop.printing.documents import approval_form_data
 from desktop.printing.forms import FormDefinitionError, load_form, parse_form
 from desktop.printing.jobs import (
     PREVIEW_MARK,

@@ -26,10 +26,11 @@ from sqlalchemy import select
 
 from desktop import wire
 from desktop.domain.bank_card import luhn_check_digit
+from desktop.domain.clock import SHANGHAI
 from desktop.services.accounts import remember_user
 from desktop.services.applications import record_push_result
 from desktop.services.approvals import sign
-from desktop.services.counter import SHANGHAI, CounterSession
+from desktop.services.counter import CounterSession
 from desktop.services.enrolment import EnrolmentForm, enrol
 from desktop.services.reports import (
     MonthlySummary,

@@ -325,7 +325,7 @@ def test_the_months_reports_from_the_reports_tab(qtbot: QtBot, store: Store,
     from PySide6.QtPrintSupport import QPrinter
     from sqlalchemy import select
 
-    from desktop.printing.documents import PrintContext
+    from desktop.printing.context import PrintContext
     from desktop.services.approvals import sign
     from desktop.store.models import AuditEventRecord
     from desktop.ui.reports_view import ReportsView

@@ -135,3 +135,40 @@ def test_tabs_follow_the_role_and_the_window_remembers(qtbot: QtBot, store: Stor
     again = MainWindow(store, CounterUser("clerk1", "李经办", ("clerk",)), settings=settings)
     qtbot.addWidget(again)
     assert (again.size().width(), again.size().height()) == (790, 560)
+
+
+def test_the_named_widgets_fonts_and_tab_order(qtbot: QtBot, store: Store,
+                                              settings: QSettings) -> None:
+    """Issue 4: the objectNames automation relies on, each with a Chinese accessible name;
+    Windows' Chinese fonts first, with fallbacks; Tab from the search reaches the fee table."""
+    from PySide6.QtWidgets import QAbstractItemView, QPushButton, QTableView
+
+    from desktop.ui.main_window import UI_FONTS, apply_ui_font
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    apply_ui_font(app)
+    assert app.font().families()[:2] == ["Microsoft YaHei UI", "Microsoft YaHei"]
+    assert "SimSun" in UI_FONTS and "WenQuanYi Micro Hei" in UI_FONTS
+    window = MainWindow(store, CounterUser("wang", "王审批", ("approver",)), settings=settings)
+    qtbot.addWidget(window)
+    window.show()
+    named: dict[str, type] = {
+        "personSearch": QLineEdit, "personResults": QAbstractItemView,
+        "feeTable": QTableView, "scanInput": QLineEdit, "subsidyTotal": QLabel,
+        "submitApplication": QPushButton, "syncStatus": QWidget,
+        "approvalQueue": QAbstractItemView}
+    for name, kind in named.items():
+        widget = window.findChild(kind, name)
+        assert widget is not None, name
+        accessible = widget.accessibleName()
+        assert any("\u4e00" <= ch <= "\u9fff" for ch in accessible), (name, accessible)
+    fee_table = window.findChild(QTableView, "feeTable")
+    assert fee_table is not None and fee_table.model().columnCount() == 10
+    chain, widget = [], window.counter.search
+    for _ in range(6):
+        widget = widget.nextInFocusChain()
+        while not widget.focusPolicy() & Qt.FocusPolicy.TabFocus:
+            widget = widget.nextInFocusChain()
+        chain.append(widget.objectName())
+    assert chain.index("personResults") < chain.index("feeTable")
