@@ -110,6 +110,37 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None]
+    password_changed_at: Mapped[datetime | None]  # migration 0004: revokes the signing keys
+
+
+class SigningKey(Base):
+    """A user's public signing key on one PC (签名密钥), registered over the user's own session.
+
+    Every signature a counter pushes is verified against the signer's keys; a key revoked (the
+    user deactivated, the password changed) or registered after the signature's time proves
+    nothing (district.services.signing_keys).
+    """
+
+    __tablename__ = "signing_keys"
+    key_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the key
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"))
+    public_key: Mapped[str] = mapped_column(String(64))  # base64 of the 32 raw bytes
+    registered_at: Mapped[datetime]
+    revoked_at: Mapped[datetime | None]
+    revoked_reason: Mapped[str | None] = mapped_column(String(32))
+
+
+class LoginFailures(Base):
+    """Failed logins of one user at one PC: the lockout is per user and PC, so one PC cannot
+    lock every approver out of the district."""
+
+    __tablename__ = "login_failures"
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    locked_until: Mapped[datetime | None]
+    last_failure_at: Mapped[datetime]
 
 
 class UserRole(Base):
@@ -219,7 +250,14 @@ class Application(Base):
     proxy_id_number: Mapped[str | None] = mapped_column(String(18))
     auto_enrolled: Mapped[bool] = mapped_column(Boolean, default=False)
     bank_account: Mapped[str | None] = mapped_column(String(32))  # migration 0002
-    status: Mapped[str] = mapped_column(String(16))  # accepted|reviewed|approved|withdrawn
+    # accepted | reviewed | approved | paid | returned | withdrawn (district.services.states)
+    status: Mapped[str] = mapped_column(String(16))
+    # migration 0004: the person's card on file at acceptance (a different payout card needs
+    # the 审批人's confirmation), the 经办人's signature, the waivers with their signatures
+    card_on_file: Mapped[str | None] = mapped_column(String(32))
+    handler_key_id: Mapped[str | None] = mapped_column(String(64))
+    handler_proof: Mapped[str | None] = mapped_column(String(128))
+    waivers: Mapped[list[Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
     received_at: Mapped[datetime]
 
@@ -270,6 +308,26 @@ class Signature(Base):
     signed_at: Mapped[datetime]
     device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"))
     received_at: Mapped[datetime]
+    key_id: Mapped[str | None] = mapped_column(String(64))  # migration 0004
+    proof: Mapped[str | None] = mapped_column(String(128))
+    card_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ApplicationTransition(Base):
+    """A signed step that is not a signature: a send-back (returned) or a withdrawal."""
+
+    __tablename__ = "application_transitions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # return | withdrawal
+    from_status: Mapped[str] = mapped_column(String(16))
+    to_status: Mapped[str] = mapped_column(String(16))
+    username: Mapped[str] = mapped_column(String(64))
+    key_id: Mapped[str | None] = mapped_column(String(64))
+    proof: Mapped[str | None] = mapped_column(String(128))
+    reason: Mapped[str | None] = mapped_column(Text)
+    signed_at: Mapped[datetime]
+    received_at: Mapped[datetime]
 
 
 class AuditEvent(Base):
@@ -283,6 +341,15 @@ class AuditEvent(Base):
     device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), index=True)
     street_code: Mapped[str] = mapped_column(ForeignKey("streets.code"))
     received_at: Mapped[datetime]
+    # migration 0004: the district's own hash chain over its rows in chain_seq order, the
+    # counter's chain as the counter sent it, who pushed it and whether the actor is proven
+    chain_seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
+    counter_prev_hash: Mapped[str | None] = mapped_column(String(64))
+    counter_row_hash: Mapped[str | None] = mapped_column(String(64))
+    reported_by: Mapped[str | None] = mapped_column(String(64))
+    actor_proven: Mapped[bool | None] = mapped_column(Boolean)
 
 
 class PushItem(Base):
@@ -298,6 +365,7 @@ class PushItem(Base):
     message: Mapped[str | None] = mapped_column(Text)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     received_at: Mapped[datetime]
+    body_sha256: Mapped[str | None] = mapped_column(String(64))  # migration 0004
 
 
 class Change(Base):

@@ -296,6 +296,9 @@ class ApplicationRecord(Base):
     proxy_id_number: Mapped[str | None] = mapped_column(String(18))
     auto_enrolled: Mapped[bool] = mapped_column(default=False)  # 免申即享
     bank_account: Mapped[str | None] = mapped_column(String(32))  # paid to (migration 0004)
+    # the person's card on file when the application was saved (migration 0008): a payout card
+    # other than this one is a change the 审批人 confirms (变更 on the 审批表)
+    card_on_file: Mapped[str | None] = mapped_column(String(32))
     # the person as at saving (migration 0006): identity, address, categories, for reprints
     applicant: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # when the district accepted it (migration 0007): the status moves on with signatures
@@ -367,6 +370,10 @@ class SignatureRecord(Base):
     role: Mapped[str] = mapped_column(String(16))
     username: Mapped[str] = mapped_column(String(64))
     signed_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    # the detached Ed25519 signature the district verifies (migration 0008; desktop.domain.signing)
+    key_id: Mapped[str | None] = mapped_column(String(64))
+    proof: Mapped[str | None] = mapped_column(String(128))
+    card_confirmed: Mapped[bool] = mapped_column(default=False)  # 审批人 confirmed a new card
 
     application: Mapped[ApplicationRecord] = relationship(back_populates="signatures")
 
@@ -394,6 +401,37 @@ class UserRecord(Base):
     roles: Mapped[list[str]] = mapped_column(default=list)
     password_verifier: Mapped[str | None] = mapped_column(String(255))
     verified_at: Mapped[dt.datetime | None]
+    # offline sign-in failures in a row and the lock they set (migration 0008)
+    failed_offline: Mapped[int] = mapped_column(default=0, server_default="0")
+    offline_locked_until: Mapped[dt.datetime | None]
+
+
+class SigningKeyRecord(Base):
+    """A user's Ed25519 key pair on this PC (签名密钥, migration 0008).
+
+    The private key is sealed (AES-GCM) under a key derived from the user's password (scrypt),
+    so only the user can sign with it, offline too; the district holds the public key, registered
+    at an online sign-in, and verifies every signature against it (desktop.services.signing).
+    """
+
+    __tablename__ = "signing_key"
+
+    key_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the public key
+    username: Mapped[str] = mapped_column(String(64), index=True)
+    public_key: Mapped[str] = mapped_column(String(64))  # base64 of the 32 raw bytes
+    sealed_private_key: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    registered_at: Mapped[dt.datetime | None]  # when the district registered it
+    revoked_at: Mapped[dt.datetime | None]  # when the district said it no longer holds
+
+
+class LocalStateRecord(Base):
+    """A named value this PC keeps for itself (migration 0008), e.g. the latest time it saw."""
+
+    __tablename__ = "local_state"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
 
 
 class AuditEventRecord(Base):
@@ -408,6 +446,10 @@ class AuditEventRecord(Base):
     action: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str]
     detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # the hash chain (migration 0008): the previous row's row_hash, and this row's over its
+    # canonical content and prev_hash (desktop.store.audit)
+    prev_hash: Mapped[str | None] = mapped_column(String(64))
+    row_hash: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (Index(None, "subject"),)
 

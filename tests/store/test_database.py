@@ -62,7 +62,7 @@ def test_an_empty_file_is_migrated_to_head(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "folder" / "store.sqlite"
     with open_store(path) as store:
         assert path.is_file()
-        assert current_revision(store.engine) == head_revision() == "0007"
+        assert current_revision(store.engine) == head_revision() == "0008"
         with store.session() as session:
             tables = set(session.execute(text(
                 "SELECT name FROM sqlite_master WHERE type = 'table'")).scalars())
