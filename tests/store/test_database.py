@@ -54,7 +54,7 @@ def test_the_migrations_ship_next_to_the_module() -> None:
         "0001_initial_schema.py", "0002_person_search_keys.py",
         "0003_user_password_verifier.py", "0004_application_bank_account.py",
         "0005_enrolment.py", "0006_application_applicant.py",
-        "0007_application_accepted_at.py"]
+        "0007_application_accepted_at.py", "0008_trust.py"]
     assert not list(MIGRATIONS_DIR.parent.glob("alembic.ini"))
 
 
