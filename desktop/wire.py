@@ -18,7 +18,8 @@ Money = str  # "123.45": validated with desktop.policy.money.parse_amount where 
 
 Entity = Literal["person", "category_span", "institution", "fee_row", "claim", "parameter_version"]
 Role = Literal["clerk", "reviewer", "approver", "district_admin"]
-OutboxKind = Literal["application", "signature", "audit_event", "enrolment", "withdrawal"]
+OutboxKind = Literal["application", "signature", "audit_event", "enrolment", "withdrawal",
+                     "return"]
 
 
 class Strict(BaseModel):
@@ -44,6 +45,18 @@ class DeviceRegistered(Strict):
 class Login(Strict):
     username: str = Field(min_length=1, max_length=64)
     password: str = Field(min_length=1, max_length=256)
+
+
+class RegisterSigningKey(Strict):
+    """A user's new public signing key on this PC, sent over the user's own session."""
+
+    public_key: str = Field(pattern=r"^[A-Za-z0-9+/]{43}=$")  # base64 of 32 raw bytes
+
+
+class SigningKeyRegistered(Strict):
+    key_id: str
+    device_id: str
+    registered_at: datetime
 
 
 class LoggedIn(Strict):
@@ -157,6 +170,14 @@ class ChangesPage(Strict):
 
 # -- what counters push -------------------------------------------------------------------
 
+class Proof(Strict):
+    """A detached Ed25519 signature over desktop.domain.signing's canonical bytes, by the key
+    `key_id` (the SHA-256 of the public key, hex) that the signer registered with the district."""
+
+    key_id: str = Field(pattern=r"^[0-9a-f]{64}$")
+    signature: str = Field(pattern=r"^[A-Za-z0-9+/]{86}==$")  # base64 of 64 bytes
+
+
 class WaiverData(Strict):
     """An 审批人's waiver of a procedural check on one row (desktop.services.waivers)."""
 
@@ -165,6 +186,7 @@ class WaiverData(Strict):
     approver: str
     reason: str = Field(min_length=1, max_length=200)
     at: datetime
+    proof: Proof | None = None  # the approver's signature of the waiver
 
 
 class ApplicationPayload(Strict):
@@ -183,8 +205,9 @@ class ApplicationPayload(Strict):
     auto_enrolled: bool = False  # 免申即享
     # the card to pay, confirmed with the applicant (a Luhn failure was confirmed, not refused)
     bank_account: str | None = Field(default=None, pattern=r"^[0-9]{16,19}$")
-    waivers: list[WaiverData] = Field(default_factory=list)  # rows whose case says "waived"
+    waivers: list[WaiverData] = Field(default_factory=list, max_length=500)
     created_at: datetime
+    handler_proof: Proof | None = None  # the 经办人's signature of the application
 
 
 # 人员属性 of MA-2021 附件1: 支内, 支疆, 异地安置干部, 文革期间知青, 文革前知青, 上述人员配偶
@@ -225,13 +248,27 @@ class WithdrawalPayload(Strict):
     username: str  # who withdrew it (its 经办人, or a 审核人/审批人)
     reason: str = Field(min_length=1, max_length=500)
     at: datetime
+    proof: Proof | None = None
+
+
+class ReturnPayload(Strict):
+    """A 审核人 or 审批人 sends an application back to its 经办人 (退回), with a reason."""
+
+    application_id: UUID
+    username: str = Field(min_length=1, max_length=64)
+    reason: str = Field(min_length=1, max_length=500)
+    at: datetime
+    proof: Proof | None = None
 
 
 class SignaturePayload(Strict):
     application_id: UUID
     role: Literal["handler", "reviewer", "approver"]
-    username: str
+    username: str = Field(min_length=1, max_length=64)
     signed_at: datetime
+    # the 审批人 confirmed a payout card other than the one on file (it is in the signed bytes)
+    card_confirmed: bool = False
+    proof: Proof | None = None
 
 
 class AuditEventPayload(Strict):
@@ -241,6 +278,9 @@ class AuditEventPayload(Strict):
     action: str
     subject: str
     detail: dict[str, Any] = {}
+    # the counter's hash chain (desktop.store.audit): the previous event's hash and this one's
+    prev_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
+    row_hash: str | None = Field(default=None, pattern=r"^[0-9a-f]{64}$")
 
 
 class OutboxItem(Strict):

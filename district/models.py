@@ -136,7 +136,8 @@ class LoginFailures(Base):
     lock every approver out of the district."""
 
     __tablename__ = "login_failures"
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    # the name tried, whether or not such a user exists: the answer must not tell which
+    username: Mapped[str] = mapped_column(String(64), primary_key=True)
     device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer)
     locked_until: Mapped[datetime | None]
@@ -332,6 +333,7 @@ class ApplicationTransition(Base):
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
+    __table_args__ = (Index("uq_audit_events_chain_seq", "chain_seq", unique=True),)
     event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(64))
@@ -343,7 +345,7 @@ class AuditEvent(Base):
     received_at: Mapped[datetime]
     # migration 0004: the district's own hash chain over its rows in chain_seq order, the
     # counter's chain as the counter sent it, who pushed it and whether the actor is proven
-    chain_seq: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    chain_seq: Mapped[int | None] = mapped_column(BigInteger)
     prev_hash: Mapped[str | None] = mapped_column(String(64))
     row_hash: Mapped[str | None] = mapped_column(String(64))
     counter_prev_hash: Mapped[str | None] = mapped_column(String(64))

@@ -421,6 +421,7 @@ class SigningKeyRecord(Base):
     public_key: Mapped[str] = mapped_column(String(64))  # base64 of the 32 raw bytes
     sealed_private_key: Mapped[str] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utc_now)
+    device_id: Mapped[str | None] = mapped_column(String(36))  # the PC, as the district knows it
     registered_at: Mapped[dt.datetime | None]  # when the district registered it
     revoked_at: Mapped[dt.datetime | None]  # when the district said it no longer holds
 

@@ -84,6 +84,11 @@ class DistrictClient:
         self.session_token = result.session_token
         return result
 
+    def register_signing_key(self, public_key: str) -> wire.SigningKeyRegistered:
+        """Register the signed-in user's new public key for this PC (the session says who)."""
+        return self._call("POST", "/signing-keys", wire.SigningKeyRegistered,
+                          wire.RegisterSigningKey(public_key=public_key))
+
     def changes(self, cursor: int, limit: int, *, count: bool = False) -> wire.ChangesPage:
         params: dict[str, Any] = {"cursor": cursor, "limit": limit}
         if count:

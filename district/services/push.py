@@ -26,6 +26,7 @@ from district.services.applications import apply_application
 from district.services.audit import apply_audit_event
 from district.services.enrolment import apply_enrolment
 from district.services.outcome import Caller, Outcome, Refusal
+from district.services.returns import apply_return
 from district.services.signatures import apply_signature
 from district.services.withdrawals import apply_withdrawal
 from district.values import utcnow
@@ -38,6 +39,7 @@ HANDLERS: dict[str, Handler] = {
     "audit_event": apply_audit_event,
     "enrolment": apply_enrolment,
     "withdrawal": apply_withdrawal,
+    "return": apply_return,
 }
 _ATTEMPTS = 5
 

@@ -58,58 +58,48 @@ def upgrade() -> None:
                     ["application_id"])
     op.create_table(
         "login_failures",
-        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("username", sa.String(64), nullable=False),  # known or not: no oracle
         sa.Column("device_id", sa.String(36), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
         sa.Column("locked_until", sa.DateTime(), nullable=True),
         sa.Column("last_failure_at", sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"],
-                                name="fk_login_failures_user_id_users"),
         sa.ForeignKeyConstraint(["device_id"], ["devices.id"],
                                 name="fk_login_failures_device_id_devices"),
-        sa.PrimaryKeyConstraint("user_id", "device_id", name="pk_login_failures"),
+        sa.PrimaryKeyConstraint("username", "device_id", name="pk_login_failures"),
     )
-    with op.batch_alter_table("users") as batch:
-        batch.add_column(sa.Column("password_changed_at", sa.DateTime(), nullable=True))
-    with op.batch_alter_table("signatures") as batch:
-        batch.add_column(sa.Column("key_id", sa.String(64), nullable=True))
-        batch.add_column(sa.Column("proof", sa.String(128), nullable=True))
-        batch.add_column(sa.Column("card_confirmed", sa.Boolean(), nullable=False,
-                                   server_default=sa.false()))
-    with op.batch_alter_table("applications") as batch:
-        batch.add_column(sa.Column("card_on_file", sa.String(32), nullable=True))
-        batch.add_column(sa.Column("handler_key_id", sa.String(64), nullable=True))
-        batch.add_column(sa.Column("handler_proof", sa.String(128), nullable=True))
-        batch.add_column(sa.Column("waivers", sa.JSON(), nullable=True))
-    with op.batch_alter_table("push_items") as batch:
-        batch.add_column(sa.Column("body_sha256", sa.String(64), nullable=True))
-    with op.batch_alter_table("audit_events") as batch:
-        batch.add_column(sa.Column("chain_seq", sa.BigInteger(), nullable=True))
-        batch.add_column(sa.Column("prev_hash", sa.String(64), nullable=True))
-        batch.add_column(sa.Column("row_hash", sa.String(64), nullable=True))
-        batch.add_column(sa.Column("counter_prev_hash", sa.String(64), nullable=True))
-        batch.add_column(sa.Column("counter_row_hash", sa.String(64), nullable=True))
-        batch.add_column(sa.Column("reported_by", sa.String(64), nullable=True))
-        batch.add_column(sa.Column("actor_proven", sa.Boolean(), nullable=True))
-        batch.create_unique_constraint("uq_audit_events_chain_seq", ["chain_seq"])
+    # plain ADD / DROP COLUMN (SQLite 3.35+, PostgreSQL): a batch copy of a table would trip
+    # the foreign keys that point at it
+    op.add_column("users", sa.Column("password_changed_at", sa.DateTime(), nullable=True))
+    op.add_column("signatures", sa.Column("key_id", sa.String(64), nullable=True))
+    op.add_column("signatures", sa.Column("proof", sa.String(128), nullable=True))
+    op.add_column("signatures", sa.Column("card_confirmed", sa.Boolean(), nullable=False,
+                                          server_default=sa.false()))
+    op.add_column("applications", sa.Column("card_on_file", sa.String(32), nullable=True))
+    op.add_column("applications", sa.Column("handler_key_id", sa.String(64), nullable=True))
+    op.add_column("applications", sa.Column("handler_proof", sa.String(128), nullable=True))
+    op.add_column("applications", sa.Column("waivers", sa.JSON(), nullable=True))
+    op.add_column("push_items", sa.Column("body_sha256", sa.String(64), nullable=True))
+    op.add_column("audit_events", sa.Column("chain_seq", sa.BigInteger(), nullable=True))
+    for column in ("prev_hash", "row_hash", "counter_prev_hash", "counter_row_hash"):
+        op.add_column("audit_events", sa.Column(column, sa.String(64), nullable=True))
+    op.add_column("audit_events", sa.Column("reported_by", sa.String(64), nullable=True))
+    op.add_column("audit_events", sa.Column("actor_proven", sa.Boolean(), nullable=True))
+    op.create_index("uq_audit_events_chain_seq", "audit_events", ["chain_seq"], unique=True)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("audit_events") as batch:
-        batch.drop_constraint("uq_audit_events_chain_seq", type_="unique")
-        for column in ("actor_proven", "reported_by", "counter_row_hash", "counter_prev_hash",
-                       "row_hash", "prev_hash", "chain_seq"):
-            batch.drop_column(column)
-    with op.batch_alter_table("push_items") as batch:
-        batch.drop_column("body_sha256")
-    with op.batch_alter_table("applications") as batch:
-        for column in ("waivers", "handler_proof", "handler_key_id", "card_on_file"):
-            batch.drop_column(column)
-    with op.batch_alter_table("signatures") as batch:
-        for column in ("card_confirmed", "proof", "key_id"):
-            batch.drop_column(column)
-    with op.batch_alter_table("users") as batch:
-        batch.drop_column("password_changed_at")
+    op.drop_index("uq_audit_events_chain_seq", table_name="audit_events")
+    dropped = {
+        "audit_events": ("actor_proven", "reported_by", "counter_row_hash", "counter_prev_hash",
+                         "row_hash", "prev_hash", "chain_seq"),
+        "push_items": ("body_sha256",),
+        "applications": ("waivers", "handler_proof", "handler_key_id", "card_on_file"),
+        "signatures": ("card_confirmed", "proof", "key_id"),
+        "users": ("password_changed_at",),
+    }
+    for table, columns in dropped.items():
+        for column in columns:
+            op.execute(f'ALTER TABLE "{table}" DROP COLUMN {column}')
     op.drop_table("login_failures")
     op.drop_index("ix_application_transitions_application_id",
                   table_name="application_transitions")

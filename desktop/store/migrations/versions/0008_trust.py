@@ -28,6 +28,7 @@ def upgrade() -> None:
         sa.Column("public_key", sa.String(length=64), nullable=False),
         sa.Column("sealed_private_key", sa.Text(), nullable=False),
         sa.Column("created_at", sa.String(length=32), nullable=False),  # UtcDateTime
+        sa.Column("device_id", sa.String(length=36), nullable=True),
         sa.Column("registered_at", sa.String(length=32), nullable=True),
         sa.Column("revoked_at", sa.String(length=32), nullable=True),
         sa.PrimaryKeyConstraint("key_id", name=op.f("pk_signing_key")),
