@@ -7,7 +7,11 @@
 3. process start → first window ready: `python -m desktop --exit-when-ready` in a fresh
    process (target < 1.5 s), median of --starts runs. The first window is the sign-in window
    (the main window needs a signed-in user); building the main window after sign-in is
-   timed in-process in step 2.
+   timed in-process in step 2. The store is sealed (SQLCipher), its key from a file keyring
+   (bench_keyring) given to the child process; one start, not timed, creates and seals it.
+
+The store of steps 1 and 2 is sealed as the counter's is; `--plain` times them on an unencrypted
+store for comparison.
 
 Run: `.venv/bin/python bench/bench_counter.py` (about a minute).
 """
@@ -29,6 +33,7 @@ from typing import Any
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from bench_keyring import ENV_FILE, bench_key
 from PySide6.QtCore import QEvent, Qt
 from PySide6.QtGui import QKeyEvent
 from PySide6.QtWidgets import QApplication
@@ -48,7 +53,7 @@ def say(text: str) -> None:
     print(text, flush=True)
 
 
-def seed(store_path: Path, rows: int, settled: int) -> None:
+def seed(store_path: Path, rows: int, settled: int, key: bytes | None) -> None:
     rnd = random.Random(4)
     birth = date(1958, 3, 4)
     person = {"id": "P1", "id_number": generate_id_number(rnd, "310105", birth, "F"),
@@ -81,14 +86,15 @@ def seed(store_path: Path, rows: int, settled: int) -> None:
                 f"{n % 10}", "street_code": "310105001", "device_id": "D1",
                 "claimed_at": "2026-06-01T02:00:00+00:00", "status": "paid",
                 "program": "assistance"})
-    with open_store(store_path) as store, store.session() as session:
+    with open_store(store_path, key=key) as store, store.session() as session:
         apply_changes(session, changes)
 
 
-def bench_ticks(store_path: Path, ticks: int) -> tuple[list[float], float, float]:
+def bench_ticks(store_path: Path, ticks: int, key: bytes | None
+                ) -> tuple[list[float], float, float]:
     app = QApplication.instance() or QApplication([])
     apply_ui_font(app)  # type: ignore[arg-type]
-    store = open_store(store_path)
+    store = open_store(store_path, key=key)
     began = time.perf_counter()
     window = MainWindow(store, CounterUser("clerk1", "李经办", ("clerk",)),
                         today=lambda: TODAY)
@@ -123,17 +129,24 @@ def bench_ticks(store_path: Path, ticks: int) -> tuple[list[float], float, float
     return times, opened, built
 
 
-def bench_start(starts: int) -> list[float]:
-    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}
+def bench_start(starts: int, folder: Path) -> list[float]:
+    bench = str(Path(__file__).resolve().parent)
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
+           "PYTHON_KEYRING_BACKEND": "bench_keyring.FileKeyring",
+           ENV_FILE: str(folder / "bench-keyring.json"),
+           "PYTHONPATH": os.pathsep.join(p for p in (bench, os.environ.get("PYTHONPATH")) if p)}
+    command = [sys.executable, "-m", "desktop", "--exit-when-ready",
+               "--store", str(folder / "start.sqlite")]
     out = []
-    for _ in range(starts):
+    for n in range(starts + 1):  # the first creates and seals the store: not timed
         began = time.perf_counter()
-        done = subprocess.run([sys.executable, "-m", "desktop", "--exit-when-ready"], cwd=ROOT,
-                              env=env, capture_output=True, text=True, timeout=60, check=False)
+        done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
+                              timeout=60, check=False)
         elapsed = time.perf_counter() - began
         if done.returncode != 0 or "ready" not in done.stdout:
             raise SystemExit(f"start failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-        out.append(elapsed)
+        if n:
+            out.append(elapsed)
     return out
 
 
@@ -149,20 +162,25 @@ def main() -> int:
                         help="settled rows of the year (history, default 300)")
     parser.add_argument("--ticks", type=int, default=300, help="ticks timed (default 300)")
     parser.add_argument("--starts", type=int, default=5, help="process starts (default 5)")
+    parser.add_argument("--plain", action="store_true",
+                        help="steps 1 and 2 on an unencrypted store")
     args = parser.parse_args()
     say(f"counter benchmark; 2 CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
         " (a shared machine: other work on it slows every figure)")
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "counter.sqlite"
-        seed(path, args.rows, args.settled)
-        times, opened, built = bench_ticks(path, args.ticks)
+        key = None if args.plain else bench_key(path)
+        say(f"store: {'plain SQLite' if key is None else 'sealed (SQLCipher, raw key)'}")
+        seed(path, args.rows, args.settled, key)
+        times, opened, built = bench_ticks(path, args.ticks, key)
     say(f"1. tick → total, {args.rows} rows to tick, {args.settled} settled, {len(times)} ticks: "
         f"median {statistics.median(times):.1f} ms, p95 {p95(times):.1f} ms, "
         f"max {max(times):.1f} ms — target < {TARGET_TICK_MS:.0f} ms: "
         f"{'met' if p95(times) < TARGET_TICK_MS else 'NOT met'}")
     say(f"2. opening the person ({args.rows + args.settled} rows): {opened * 1000:.0f} ms; "
         f"the main window after sign-in (built and shown, in process): {built * 1000:.0f} ms")
-    starts = bench_start(args.starts)
+    with tempfile.TemporaryDirectory() as folder:
+        starts = bench_start(args.starts, Path(folder))
     if not starts:
         return 0
     say(f"3. process start → first window ready (median of {len(starts)}): "

@@ -9,7 +9,12 @@ query: it runs each kind that fits the text (a 4-digit text is also a phone tail
 also looked up exactly), ranks, de-duplicates, builds ORM objects and masks numbers.
 Target: p95 < 20 ms for every kind.
 
-Run: `.venv/bin/python bench/bench_search.py [--db PATH] [--persons N] [--rebuild]`.
+Run: `.venv/bin/python bench/bench_search.py [--db PATH] [--persons N] [--rebuild] [--plain]`.
+The store is sealed (SQLCipher) as the counter's is, its key in bench_keyring's file beside it,
+and the baseline queries run on a raw SQLCipher connection with the same key; `--plain` measures
+an unencrypted store (and a plain sqlite3 baseline) for comparison. A plain store found under
+--db is sealed in place first, as the counter does at its first start, and the time it took is
+printed.
 Names are combined from Faker zh_CN's surnames (with their weights) and given-name characters;
 pinyin keys are computed once per part (the given name's as it reads after a plain surname).
 ID numbers come from desktop.domain.id_number.generate_id_number: synthetic, never real.
@@ -31,11 +36,14 @@ from typing import Any, Literal
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+import sqlcipher3.dbapi2 as sqlcipher
+from bench_keyring import bench_key
 from faker.providers.person.zh_CN import Provider as ChineseNames
 from sqlalchemy import func, insert, select, text
 
 from desktop.domain.id_number import SHANGHAI_REGION_CODES, generate_id_number
 from desktop.store import Store, open_store, search_persons
+from desktop.store.database import cache_format
 from desktop.store.models import NAME_FROM_2, PersonRecord
 from desktop.store.search_keys import name_keys, prefix_bounds
 
@@ -100,10 +108,10 @@ def person_rows(count: int, seed: int = 20261124) -> Iterator[dict[str, Any]]:
         }
 
 
-def build(path: Path, count: int) -> Store:
+def build(path: Path, count: int, key: bytes | None) -> Store:
     for suffix in ("", "-wal", "-shm"):
         Path(f"{path}{suffix}").unlink(missing_ok=True)
-    store = open_store(path)
+    store = open_store(path, key=key)
     table = PersonRecord.metadata.tables["person"]
     started = time.perf_counter()
     with store.engine.begin() as connection:
@@ -129,9 +137,14 @@ def build(path: Path, count: int) -> Store:
     return store
 
 
-def open_or_build(path: Path, count: int, rebuild: bool) -> Store:
+def open_or_build(path: Path, count: int, rebuild: bool, key: bytes | None) -> Store:
     if path.exists() and not rebuild:
-        store = open_store(path)
+        sealing = key is not None and cache_format(path) == "plain"
+        started = time.perf_counter()
+        store = open_store(path, key=key)
+        if sealing:
+            print(f"sealed the plain store in place (first start): "
+                  f"{time.perf_counter() - started:.1f} s, {path.stat().st_size / 2**20:,.0f} MiB")
         with store.read_session() as session:
             have = session.scalar(select(func.count()).select_from(PersonRecord))
         if have == count:
@@ -139,7 +152,7 @@ def open_or_build(path: Path, count: int, rebuild: bool) -> Store:
             return store
         store.close()
     print(f"building {path} with {count:,} persons")
-    return build(path, count)
+    return build(path, count, key)
 
 
 # -- measuring ----------------------------------------------------------------------------------
@@ -155,9 +168,12 @@ def main() -> int:
     parser.add_argument("--persons", type=int, default=PERSONS)
     parser.add_argument("--queries", type=int, default=QUERIES)
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--plain", action="store_true", help="an unencrypted store")
     args = parser.parse_args()
 
-    store = open_or_build(args.db, args.persons, args.rebuild)
+    key = None if args.plain else bench_key(args.db)
+    store = open_or_build(args.db, args.persons, args.rebuild, key)
+    print(f"store: {'plain SQLite' if key is None else 'sealed (SQLCipher, raw key)'}")
     rnd = random.Random(7)
     with store.read_session() as session:
         sample = session.execute(
@@ -165,7 +181,9 @@ def main() -> int:
                    PersonRecord.name_initials)
             .where(PersonRecord.id.in_([f"P{rnd.randrange(args.persons):07d}"
                                         for _ in range(args.queries)]))).all()
-    raw = sqlite3.connect(args.db)
+    raw = sqlite3.connect(args.db) if key is None else sqlcipher.connect(str(args.db))
+    if key is not None:
+        raw.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
     columns = ", ".join(c.name for c in PersonRecord.__table__.columns)
 
     def prefix(column: str, order: str) -> Callable[[str], str]:

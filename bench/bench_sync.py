@@ -49,15 +49,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import httpx
+import sqlcipher3.dbapi2 as sqlcipher
+from bench_keyring import bench_key
 from sqlalchemy import func, select
 
 import desktop.sync.pull as pull_module
 from desktop import wire
+from desktop.services.accounts import sign_in
 from desktop.services.applications import NothingToClaim, record_push_result, save_application
 from desktop.store import Store, open_store, outbox_waiting_count
 from desktop.store.models import (
@@ -409,12 +412,24 @@ def initial_pull(store: Store, client: TimedClient, server: Server,
     return seconds
 
 
-def raw_copy(source: Path, target: Path, page: int) -> tuple[float, int, dict[str, str]]:
+def raw_connect(path: Path, key: bytes | None, **options: Any) -> sqlite3.Connection:
+    """A bare driver connection: sqlite3 on a plain store, SQLCipher (same API) on a sealed
+    one, keyed as the store keys its own."""
+    if key is None:
+        return sqlite3.connect(path, **options)
+    connection = sqlcipher.connect(str(path), **options)
+    connection.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
+    return cast(sqlite3.Connection, connection)
+
+
+def raw_copy(source: Path, target: Path, page: int, sealed: bool
+             ) -> tuple[float, int, dict[str, str], bytes | None]:
     """Baseline: the pulled rows written again with raw sqlite3 executemany into a fresh store
-    with the same schema, indexes and pragmas, one commit per `page` rows."""
+    with the same schema, indexes and pragmas (and encryption), one commit per `page` rows."""
     remove_sqlite(target)
-    open_store(target).close()  # the schema, by the store's own migrations
-    reader = sqlite3.connect(source)
+    target_key = bench_key(target) if sealed else None
+    open_store(target, key=target_key).close()  # the schema, by the store's own migrations
+    reader = raw_connect(source, bench_key(source) if sealed else None)
     tables: list[tuple[str, str, list[tuple[Any, ...]]]] = []
     for model in PULLED:
         name = model.__tablename__
@@ -424,7 +439,7 @@ def raw_copy(source: Path, target: Path, page: int) -> tuple[float, int, dict[st
                f'VALUES ({", ".join("?" * len(columns))})')
         tables.append((name, sql, cursor.fetchall()))
     reader.close()
-    writer = sqlite3.connect(target, isolation_level=None)
+    writer = raw_connect(target, target_key, isolation_level=None)
     for pragma in ("journal_mode = WAL", "foreign_keys = ON", "synchronous = FULL"):
         writer.execute(f"PRAGMA {pragma}")
     rows = 0
@@ -437,7 +452,7 @@ def raw_copy(source: Path, target: Path, page: int) -> tuple[float, int, dict[st
         rows += len(values)
     seconds = time.perf_counter() - started
     writer.close()
-    return seconds, rows, {name: sql for name, sql, _ in tables}
+    return seconds, rows, {name: sql for name, sql, _ in tables}, target_key
 
 
 # -- 2. incremental pull --------------------------------------------------------------------------
@@ -476,10 +491,10 @@ def server_changes(database_url: str, street: str, count: int, round_no: int
 
 
 def raw_upserts(target: Path, person_ids: list[str], row_ids: list[str], round_no: int,
-                inserts: dict[str, str]) -> float:
+                inserts: dict[str, str], key: bytes | None) -> float:
     """Baseline: the same rows written again with raw sqlite3, as upserts of every column,
     in one transaction (synchronous=FULL)."""
-    writer = sqlite3.connect(target, isolation_level=None)
+    writer = raw_connect(target, key, isolation_level=None)
     for pragma in ("journal_mode = WAL", "foreign_keys = ON", "synchronous = FULL"):
         writer.execute(f"PRAGMA {pragma}")
     batches = []
@@ -504,7 +519,8 @@ def raw_upserts(target: Path, person_ids: list[str], row_ids: list[str], round_n
 
 
 def incremental_pulls(store: Store, client: TimedClient, seeded: Seeded,
-                      args: argparse.Namespace, baseline: tuple[Path, dict[str, str]] | None
+                      args: argparse.Namespace,
+                      baseline: tuple[Path, dict[str, str], bytes | None] | None
                       ) -> float:
     say(f"\n2. incremental pull of {args.changes:,} changes made on the server "
         f"({args.rounds} round(s))")
@@ -525,7 +541,8 @@ def incremental_pulls(store: Store, client: TimedClient, seeded: Seeded,
                 f"{seconds:.3f} s (HTTP {client.http_seconds():.3f} s, counter "
                 f"{seconds - client.http_seconds():.3f} s); made on the server in {made:.2f} s")
         if baseline is not None:
-            bases.append(raw_upserts(baseline[0], person_ids, row_ids, round_no, baseline[1]))
+            bases.append(raw_upserts(baseline[0], person_ids, row_ids, round_no, baseline[1],
+                                     baseline[2]))
             line += f"; baseline {bases[-1] * 1000:.1f} ms"
         say(line)
         if stats.changes != len(person_ids) + len(row_ids):
@@ -659,6 +676,8 @@ def main() -> int:
                         help="skip the raw sqlite3 baselines")
     parser.add_argument("--profile", action="store_true",
                         help="cProfile each timed step of the counter (inflates the times)")
+    parser.add_argument("--plain", action="store_true",
+                        help="unencrypted stores (the counter's is sealed with SQLCipher)")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
 
@@ -685,21 +704,26 @@ def main() -> int:
     server = Server(seeded.database_url, args.work / "server.log")
     store_path = args.work / "counter.sqlite"
     remove_sqlite(store_path)
-    store = open_store(store_path)
+    store = open_store(store_path, key=None if args.plain else bench_key(store_path))
+    say(f"counter store: {'plain SQLite' if args.plain else 'sealed (SQLCipher, raw key)'}")
     client: TimedClient | None = None
     results: list[tuple[str, float, float]] = []
     try:
         client = counter(server.url, seeded, args.street, "bench counter")
+        # the clerk signs in at this counter: their signing key is made and registered, so
+        # the applications saved below carry the 经办人's signature the district verifies
+        sign_in(store, client, seeded.clerk(args.street), PASSWORD)
         seconds = initial_pull(store, client, server, args)
         results.append(("initial pull", seconds, TARGET_INITIAL_S))
-        baseline: tuple[Path, dict[str, str]] | None = None
+        baseline: tuple[Path, dict[str, str], bytes | None] | None = None
         if not args.no_baseline:
             base_path = args.work / "baseline.sqlite"
-            base_s, rows, inserts = raw_copy(store_path, base_path, args.page_size)
+            base_s, rows, inserts, base_key = raw_copy(store_path, base_path, args.page_size,
+                                                       not args.plain)
             say(f"  baseline: raw sqlite3 executemany of the same {rows:,} rows into the same "
                 f"schema (one commit per {args.page_size:,} rows, synchronous=FULL): "
                 f"{base_s:.1f} s — the pull takes x{seconds / base_s:.0f}")
-            baseline = (base_path, inserts)
+            baseline = (base_path, inserts, base_key)
         seconds = incremental_pulls(store, client, seeded, args, baseline)
         results.append((f"incremental pull of {args.changes:,}", seconds, TARGET_INCREMENTAL_S))
         saved = save_offline(store, seeded, args)

@@ -11,6 +11,10 @@ def main(argv: list[str] | None = None) -> int:
         from desktop.calc_command import run
 
         return run(args[1:], sys.stdin, sys.stdout, sys.stderr)
+    if args and args[0] == "audit":
+        from desktop.audit_command import run as run_audit
+
+        return run_audit(args[1:], sys.stdout, sys.stderr)
     from desktop.ui.app import run_gui
 
     return int(run_gui([sys.argv[0], *args]))

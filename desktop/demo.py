@@ -6,6 +6,7 @@ ID numbers). The district server is a child process that stops with the applicat
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import subprocess
@@ -21,7 +22,14 @@ from keyring.errors import NoKeyringError
 
 from desktop.store import Store, open_store
 from desktop.sync.client import DistrictClient
-from desktop.sync.credentials import MemoryKeyring, load_device_token, save_device_token
+from desktop.sync.credentials import (
+    CredentialsUnavailable,
+    MemoryKeyring,
+    forget_cache_key,
+    load_device_token,
+    load_or_create_cache_key,
+    save_device_token,
+)
 
 DEMO_STREET = "310105001"  # 长宁区华阳路街道
 DEMO_PASSWORD = "demo-2026"
@@ -43,6 +51,8 @@ class Demo:
     def close(self) -> None:
         self.client.close()
         self.store.close()
+        with contextlib.suppress(CredentialsUnavailable):  # the demo's cache is not reopened:
+            forget_cache_key(self.store.path)  # no entry per run left in Credential Manager
         self.server.terminate()
         try:
             self.server.wait(10)
@@ -93,7 +103,17 @@ def start_demo(folder: Path | None = None, persons: int = DEMO_PERSONS) -> Demo:
                  if u["street_code"] == DEMO_STREET and "clerk" in u["roles"])
     client = DistrictClient(url, lambda: load_device_token(url))
     client.login(clerk, DEMO_PASSWORD)
-    store = open_store(folder / "counter.sqlite")
+    # sealed like a real counter's cache, under a key in the same keyring as the token
+    store_path = folder / "counter.sqlite"
+    store = open_store(store_path, key=load_or_create_cache_key(store_path))
+    # the demo's other staff sign in here once, as at a real counter, so that their signing
+    # keys are registered at this PC and “切换用户” can review and approve (the clerk's own
+    # sign-in follows in the window)
+    from desktop.services.accounts import sign_in
+
+    for u in seed["users"]:
+        if u["street_code"] == DEMO_STREET and u["username"] != clerk:
+            sign_in(store, client, u["username"], DEMO_PASSWORD)
     staff = "；".join(f"{'、'.join(_ROLE_WORDS.get(r, r) for r in u['roles'])} {u['username']}"
                      for u in seed["users"] if u["street_code"] == DEMO_STREET)
     notes.append(f"演示数据在 {folder}（模拟数据，非真实人员）。账号：{staff}；"

@@ -1,13 +1,17 @@
-"""`python -m district serve | seed | migrate`: the district server's commands."""
+"""`python -m district serve | seed | migrate | audit verify`: the district server's commands."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+from typing import TYPE_CHECKING
 
 from district.config import DEFAULT_HOST, SettingsError, load_settings
 from district.log import configure_logging
+
+if TYPE_CHECKING:
+    from district.db import Database
 
 log = logging.getLogger("district")
 
@@ -39,6 +43,12 @@ def main(argv: list[str] | None = None) -> int:
 
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
     migrate.add_argument("--database-url", help="sqlite:///PATH or postgresql+psycopg://…")
+
+    audit = commands.add_parser("audit", help="the audit trail")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_commands.add_parser(
+        "verify", help="check the audit trail's hash chains; exit 1 and name the first break")
+    verify.add_argument("--database-url", help="sqlite:///PATH or postgresql+psycopg://…")
 
     args = parser.parse_args(argv)
     try:
@@ -72,11 +82,23 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             print_credentials(report, as_json=args.json)
             return 0
+        if args.command == "audit":
+            return _verify_audit(db)
         db.migrate()
         log.info("schema up to date", extra={"database": db.display_url})
         return 0
     finally:
         db.dispose()
+
+
+def _verify_audit(db: Database) -> int:
+    """Print what the check found; 0 when the trail is intact, 1 when it is broken."""
+    from district.services.audit import describe, verify_audit_trail
+
+    with db.read() as session:
+        verdict = verify_audit_trail(session)
+    print("\n".join(describe(verdict)))
+    return 0 if verdict.intact else 1
 
 
 if __name__ == "__main__":

@@ -1,4 +1,8 @@
-"""The FastAPI application: routers under desktop.wire.API_PREFIX, OpenAPI published there too."""
+"""The FastAPI application: routers under desktop.wire.API_PREFIX, OpenAPI published there too.
+
+Every request body is read through a limit before anything else looks at it (BodyLimit): a
+counter PC may be in hostile hands, and the district reads no more than a route can need.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from desktop.wire import API_PREFIX
 from district.api.errors import error_response, install_error_handlers
@@ -15,6 +20,76 @@ from district.config import Settings
 from district.db import Database
 
 log = logging.getLogger("district.requests")
+# /push carries up to 500 outbox items (desktop.wire.Push); a counter sends 200 at a time, an
+# application with its case being a few kilobytes. Every other body is a small form.
+PUSH_BODY_LIMIT = 8 * 1024 * 1024
+BODY_LIMIT = 64 * 1024
+_LARGE_BODIES = {f"{API_PREFIX}/push": PUSH_BODY_LIMIT}
+
+
+def body_limit(path: str) -> int:
+    return _LARGE_BODIES.get(path.rstrip("/"), BODY_LIMIT)
+
+
+def _size(limit: int) -> str:
+    return f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
+
+
+class BodyLimit:
+    """Answer 413 to a body over its route's limit, counted on the bytes as they arrive.
+
+    The declared Content-Length is checked first (nothing is read then), and the streamed body
+    is counted too, so a chunked upload (no Content-Length) or a lying header cannot get past
+    it. The body is read here, at most the limit of it, and handed on whole.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        limit = body_limit(scope["path"])
+        declared = dict(scope["headers"]).get(b"content-length", b"")
+        if declared.isdigit() and int(declared) > limit:
+            await self._refuse(scope, receive, send, limit)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away
+                return
+            chunk: bytes = message.get("body", b"")
+            size += len(chunk)
+            if size > limit:
+                await self._refuse(scope, receive, send, limit)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+    @staticmethod
+    async def _refuse(scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        log.warning("request body over the limit", extra={
+            "method": scope["method"], "path": scope["path"], "status": 413, "limit": limit})
+        response = error_response(
+            413, "body_too_large",
+            f"请求内容过大：此接口最多接受 {_size(limit)}，请分批提交。")
+        response.headers["Connection"] = "close"
+        await response(scope, receive, send)
 
 
 def create_app(settings: Settings, db: Database) -> FastAPI:
@@ -50,4 +125,5 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
         })
         return response
 
+    app.add_middleware(BodyLimit)  # added last: the outermost, before anything reads the body
     return app

@@ -1,7 +1,8 @@
 """Settings of the district server, from the environment with command-line overrides.
 
 Environment variables: DISTRICT_DATABASE_URL, DISTRICT_DATA_DIR, DISTRICT_HOST, DISTRICT_PORT,
-DISTRICT_SESSION_HOURS, DISTRICT_LOG_LEVEL, DISTRICT_LOG_FORMAT (json | text).
+DISTRICT_SESSION_HOURS, DISTRICT_OFFLINE_DAYS (how old a counter's offline work may be when it
+arrives, 30 by default), DISTRICT_LOG_LEVEL, DISTRICT_LOG_FORMAT (json | text).
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ class Settings:
     host: str = DEFAULT_HOST
     port: int = DEFAULT_PORT
     session_hours: float = 12.0
+    offline_days: int = 30
     log_level: str = "INFO"
     log_format: str = "json"
 
@@ -56,6 +58,7 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
         host=env.get("DISTRICT_HOST", DEFAULT_HOST),
         port=_number(env, "DISTRICT_PORT", DEFAULT_PORT, int),
         session_hours=_number(env, "DISTRICT_SESSION_HOURS", 12.0, float),
+        offline_days=_number(env, "DISTRICT_OFFLINE_DAYS", 30, int),
         log_level=env.get("DISTRICT_LOG_LEVEL", "INFO").upper(),
         log_format=env.get("DISTRICT_LOG_FORMAT", "json"),
     ).with_overrides(**overrides)
@@ -64,6 +67,8 @@ def load_settings(environ: Mapping[str, str] | None = None, **overrides: Any) ->
             f"DISTRICT_LOG_FORMAT must be json or text, not {settings.log_format!r}")
     if not 0 < settings.port < 65536:
         raise SettingsError(f"port must be 1–65535, not {settings.port}")
+    if not 1 <= settings.offline_days <= 366:
+        raise SettingsError("DISTRICT_OFFLINE_DAYS must be 1–366")
     if settings.session_hours <= 0:
         raise SettingsError("DISTRICT_SESSION_HOURS must be positive")
     return settings

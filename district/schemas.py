@@ -8,6 +8,9 @@ from pydantic import Field
 
 from desktop.wire import Money, Strict
 
+MONTH_PATTERN = r"^20[0-9]{2}-(0[1-9]|1[0-2])$"  # a real month of the years 2000-2099
+STREET_CODE_PATTERN = r"^[0-9]{1,12}$"
+
 
 class Health(Strict):
     status: Literal["ok"]
@@ -16,12 +19,12 @@ class Health(Strict):
 
 
 class ProgramTotals(Strict):
-    """One program's accepted applications of the month at one street."""
+    """One program's approved applications of the month at one street."""
 
     program: Literal["assistance", "mutual_aid"]
     applications: int
     persons: int
-    approved: int  # of which the approver has signed
+    approved: int  # approved or paid: every application the summary holds
     payable: Money
     buckets: dict[str, Money]  # e.g. {"outpatient": "1200.00", "inpatient": "..."}
 
@@ -36,17 +39,17 @@ class StreetTotals(Strict):
 
 
 class MonthlySummary(Strict):
-    """结算汇总表: per street, the month's accepted applications by program and bucket; the
+    """结算汇总表: per street, the month's approved applications by program and bucket; the
     month is that of the application date."""
 
-    month: str = Field(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")
+    month: str = Field(pattern=MONTH_PATTERN)
     streets: list[StreetTotals]
     applications: int
     payable: Money
 
 
 class EnrolmentCodeRequest(Strict):
-    street_code: str = Field(min_length=1, max_length=12)
+    street_code: str = Field(pattern=STREET_CODE_PATTERN)
 
 
 class EnrolmentCodeIssued(Strict):

@@ -10,9 +10,10 @@ import pytest
 from desktop.sync.credentials import MemoryKeyring
 
 
-@pytest.fixture
+@pytest.fixture(autouse=True)
 def memory_keyring() -> Iterator[MemoryKeyring]:
-    """An in-memory keyring, so no test touches the machine's own."""
+    """A fresh in-memory keyring for every test, so no test touches the machine's own (device
+    tokens, and the cache keys that open_sealed_store and the demo create)."""
     previous = keyring.get_keyring()
     backend = MemoryKeyring()
     keyring.set_keyring(backend)

@@ -74,3 +74,19 @@ def check_bank_card(text: str) -> BankCardCheck:
         )
     ok = luhn_ok(value)
     return BankCardCheck(value=value, luhn_ok=ok, warning_zh=None if ok else LUHN_WARNING_ZH)
+
+
+def mask_card(value: str) -> str:
+    """A card number for lists and screens: first 6 and last 4 digits kept
+    (6222021234567890123 → 622202*********0123); a short number keeps only its last 4."""
+    if len(value) > 10:
+        return value[:6] + "*" * (len(value) - 10) + value[-4:]
+    if len(value) > 4:
+        return "*" * (len(value) - 4) + value[-4:]
+    return "*" * len(value)
+
+
+def card_changed(paid_to: str | None, on_file: str | None) -> bool:
+    """A payout card other than the person's card on file: a change the 审批人 confirms, shown
+    as 变更 on the 审批表 (issue 9, point 5). No card at all is no change."""
+    return paid_to is not None and paid_to != (on_file or None)

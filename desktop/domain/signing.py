@@ -6,7 +6,7 @@ verifies them against the signer's registered public key (district.services.sign
 
 The bytes are UTF-8 JSON with sorted keys and no spaces, of these fields, all strings:
 
-    act             sign | waive | withdraw | return
+    act             sign | waive | withdraw | return | enrol
     application_id  the application's UUID, lower-case with hyphens
     role            handler | reviewer | approver (sign, waive), the actor's role otherwise
     username        who acts
@@ -38,7 +38,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-ActKind = Literal["sign", "waive", "withdraw", "return"]
+ActKind = Literal["sign", "waive", "withdraw", "return", "enrol"]
 VERSION = "1"
 
 
@@ -92,9 +92,9 @@ class SignedAct:
             "signed_at": instant(self.signed_at), "extra": self.extra})
 
 
-def waiver_extra(fee_row_id: str, reasons: list[str], reason: str) -> str:
-    return canonical_json({"fee_row_id": fee_row_id, "reasons": sorted(reasons),
-                           "reason": reason}).decode("utf-8")
+def waiver_extra(person_id: str, fee_row_id: str, reasons: list[str], reason: str) -> str:
+    return canonical_json({"person_id": person_id, "fee_row_id": fee_row_id,
+                           "reasons": sorted(reasons), "reason": reason}).decode("utf-8")
 
 
 # -- keys -------------------------------------------------------------------------------------

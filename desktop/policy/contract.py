@@ -163,7 +163,7 @@ def _money(path: str, value: Any) -> Decimal:
     try:
         return parse_amount(value)
     except MoneyFormatError as exc:
-        _fail(path, str(exc), "金额格式不正确（非负、最多两位小数，如 12.34）")
+        _fail(path, str(exc), exc.message_zh)
 
 
 def _bool(path: str, value: Any) -> bool:

@@ -54,7 +54,7 @@ class _Acc:
         self.base: dict[Bucket, Decimal] = dict.fromkeys(_BUCKET_ORDER, ZERO)
         self.capped: dict[Bucket, Decimal] = dict.fromkeys(_BUCKET_ORDER, ZERO)
         self.district_used = ZERO
-        self.threshold_used = ZERO  # mutual aid outpatient: personal cash toward the 500
+        self.threshold_used = ZERO  # mutual aid outpatient: personal cash toward the threshold
         self.inpatient_deductible_used = ZERO
         self.floor_room = ZERO  # mutual aid inpatient: Σ((1 − floor) × in_scope − reimbursed)
         self.reached: set[_LimitKey] = set()  # limits that cut this computation
@@ -421,7 +421,8 @@ def _mutual_aid_year(
                 if covered:
                     acc.sums[Bucket.ALLOWANCE] += covered
                     acc.base[Bucket.ALLOWANCE] += covered
-                # MA-2021 四(二): personal cash fills the year's 500 first, in row order.
+                # MA-2021 四(二): personal cash fills the threshold in force on the row's date
+                # (500, or 300 from 2025-01-01: POLICY D3) first, in row order.
                 fill = _fill(limit, acc.threshold_used, cash)
                 acc.threshold_used += fill
                 acc.sums[Bucket.OUTPATIENT] += (cash - fill) * rate

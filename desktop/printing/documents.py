@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
+from desktop.domain.bank_card import card_changed
 from desktop.domain.clock import shanghai_day
 from desktop.policy.contract import default_parameters
 from desktop.policy.labels import KIND_LABELS, PROGRAM_LABELS
@@ -184,7 +185,9 @@ def approval_form_data(store: Store, application_id: uuid.UUID,
             "categories": "、".join(labels.get(c, c) for c in person.get("categories", []))
                           or "—",
         },
-        "bank_account": a.bank_account or person.get("bank_account") or "",
+        # a payout card other than the one on file is a change the 审批人 confirmed (变更)
+        "bank_account": (a.bank_account or person.get("bank_account") or "")
+                        + ("（变更）" if card_changed(a.bank_account, a.card_on_file) else ""),
         "proxy": a.proxy_name or "",
         "rows": rows,
         "computation": computation or ["（无）"],

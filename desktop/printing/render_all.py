@@ -26,6 +26,7 @@ from desktop.wire import Change
 
 APPLIED = date(2026, 6, 10)
 PASSWORD = "demo-pass-2026"
+SAMPLE_DEVICE = "00000000-0000-4000-8000-00000000d3e0"  # the demo district's PC id
 
 
 def demo_store(folder: Path) -> tuple[Store, str]:
@@ -96,6 +97,31 @@ def _district_accepts(store: Store, application_id: object) -> None:
         record_push_result(session, item, result)
 
 
+def _keys_registered(store: Store, usernames: list[str]) -> None:
+    """Each user's signing key, as an online sign-in leaves it (sealed under their verifier,
+    registered by the demo district): the sample forms carry real signatures."""
+    from desktop.domain import signing as acts
+    from desktop.services import signing
+    from desktop.services.accounts import open_verifier
+    from desktop.store.models import SigningKeyRecord, UserRecord
+
+    now = datetime.now(UTC)
+    for username in usernames:
+        with store.read_session() as session:
+            verifier = session.get_one(UserRecord, username).password_verifier
+        opened = open_verifier(verifier, PASSWORD)
+        assert opened is not None
+        private = acts.new_private_key()
+        public = acts.public_key_b64(private)
+        record = SigningKeyRecord(key_id=acts.key_id_of(public), username=username,
+                                  public_key=public,
+                                  sealed_private_key=signing.seal(private, opened),
+                                  created_at=now, registered_at=now, device_id=SAMPLE_DEVICE)
+        with store.session() as session:
+            session.add(record)
+        signing.remember(signing.Signer(username, record.key_id, SAMPLE_DEVICE, private))
+
+
 def render_all(out: Path) -> list[Path]:
     from desktop.services.accounts import remember_user
     from desktop.services.approvals import sign
@@ -111,6 +137,7 @@ def render_all(out: Path) -> list[Path]:
                  ("wang", "王审批", "approver"))
         for username, name, role in staff:
             remember_user(store, username, name, [role], PASSWORD)
+        _keys_registered(store, [username for username, _, _ in staff])
         counter = CounterSession(store, person_id, program="assistance", clerk="li",
                                  application_date=APPLIED)
         counter.tick_all(r.id for r in counter.rows if r.tickable)

@@ -13,6 +13,16 @@ that do open the district's API stay in the OS keyring (desktop.sync.credentials
 A refusal by the district (wrong password, locked, another street) is final: it never falls back
 to the verifier. Only an unreachable server does (or one that answers with a server error).
 Neither the password nor anything derived from it but the verifier is stored or logged.
+
+Offline, the counter guards the verifier itself, since the district cannot:
+- `OFFLINE_LOCK_AFTER` wrong passwords in a row lock the user at this PC for `OFFLINE_LOCK_FOR`
+  (kept in the user's row, so a restart does not lift it); after `OFFLINE_FAILURES_MAX` in a row
+  only an online sign-in opens the account again (a clock moved forward past each lock must not
+  buy unlimited guesses). A good sign-in, online or offline, starts the count again.
+- The PC's clock decides a verifier's age and a lock's end, so a clock that reads earlier than
+  the latest time this PC has seen (desktop.store.local_state: every sign-in and every good sync
+  cycle records it, as does the last online sign-in of the user) refuses offline sign-in.
+- Every refusal is audited.
 """
 
 from __future__ import annotations
@@ -22,14 +32,19 @@ import hashlib
 import hmac
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import overload
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desktop import wire
+from desktop.domain.clock import local_time
+from desktop.services.signing import Signer, ensure_signing_key, open_key, remember
 from desktop.store import Store, append_audit
-from desktop.store.models import UserRecord
+from desktop.store.local_state import latest_seen_at, note_time_seen
+from desktop.store.models import SigningKeyRecord, UserRecord
 from desktop.sync.client import CertificateRefused, DistrictClient, Offline, ServerRefused
 
 # Issue silent: the PC may stay offline for a month (a district outage, a street's network
@@ -37,6 +52,15 @@ from desktop.sync.client import CertificateRefused, DistrictClient, Offline, Ser
 # or a changed password is noticed at the next online sign-in, so the limit bounds how long a
 # user the district has disabled can still work here offline.
 DEFAULT_MAX_OFFLINE_AGE = timedelta(days=30)
+
+# Issue 9 point 8: five wrong passwords offline lock the user at this PC for a quarter of an
+# hour; twenty in a row (four locks) and only the district can open the account again.
+OFFLINE_LOCK_AFTER = 5
+OFFLINE_LOCK_FOR = timedelta(minutes=15)
+OFFLINE_FAILURES_MAX = 4 * OFFLINE_LOCK_AFTER
+# A clock corrected by a few minutes (time sync) is not a clock set back: within this much of
+# the latest time seen, offline sign-in goes on. It can stretch a verifier's life by no more.
+CLOCK_TOLERANCE = timedelta(minutes=10)
 
 # scrypt at OWASP's level for interactive logins (N=2^15, r=8, p=3: 32 MiB, ~0.15 s). The
 # parameters are stored with each verifier, so raising them later needs no migration: a user's
@@ -46,6 +70,7 @@ SCRYPT_R = 8
 SCRYPT_P = 3
 SALT_BYTES = 16
 HASH_BYTES = 32
+SEALING_BYTES = 32
 # A verifier read from the database is data: parameters beyond these are refused rather than
 # run (a tampered row must not make the counter allocate gigabytes).
 MAX_N, MAX_R, MAX_P = 2**20, 32, 16
@@ -78,6 +103,7 @@ class SignedIn:
     roles: tuple[str, ...]
     offline: bool
     notice: str | None = None  # why the sign-in was offline, in Chinese, for the status bar
+    signer: Signer | None = None  # the user's signing key on this PC, when unlocked
 
 
 # -- roles ------------------------------------------------------------------------------------
@@ -113,7 +139,7 @@ def sign_in(
 
     Raises SignInRefused with the Chinese message to show. Every outcome is audited.
     """
-    now = now or datetime.now(UTC)
+    now = _utc(now or datetime.now(UTC))
     username = username.strip()
     if not username or not password:
         raise SignInRefused("请输入用户名和密码。", "empty")
@@ -134,7 +160,7 @@ def sign_in(
                 raise SignInRefused(exc.message or WRONG_CREDENTIALS, exc.code) from None
             notice = f"区服务器暂时无法登录，已离线登录（{exc.message}）。"
         else:
-            return _signed_in_online(store, logged, password, now)
+            return _signed_in_online(store, client, logged, password, now)
     return _sign_in_offline(store, username, password, now, max_offline_age, notice)
 
 
@@ -168,29 +194,61 @@ def remember_user(
 
 
 def stale(verified_at: datetime | None, now: datetime, max_age: timedelta) -> bool:
-    """The password was not confirmed online within `max_age` before `now`."""
-    return verified_at is None or now - verified_at > max_age
+    """The password was not confirmed online within `max_age` before `now`. A time without zone
+    (an old or hand-written row) is taken as UTC, as the store keeps its times."""
+    return verified_at is None or _utc(now) - _utc(verified_at) > max_age
 
 
 # -- the verifier -----------------------------------------------------------------------------
 
+@dataclass(frozen=True)
+class Opened:
+    """What a password opens besides the verifier: scrypt's output beyond the verifier's hash.
+
+    scrypt ends in PBKDF2, whose output blocks are independent: the first 32 bytes are the
+    verifier's hash (stored), the next 32 the key that seals the user's signing key at this PC
+    (desktop.services.signing; never stored). One derivation serves both, so signing in offline
+    and opening the signing key cost one scrypt, not two. `salt` names the verifier it came
+    from: a key sealed under another verifier is not opened by this one.
+    """
+
+    salt: bytes
+    sealing_key: bytes = field(repr=False)
+
+
 def make_verifier(password: str) -> str:
     """"scrypt$n$r$p$salt$hash", salt and hash base64: a new random salt every time."""
+    return new_verifier(password)[0]
+
+
+def new_verifier(password: str) -> tuple[str, Opened]:
+    """A new verifier of `password` and what it opens."""
     salt = os.urandom(SALT_BYTES)
-    digest = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P, HASH_BYTES)
-    return "$".join((SCHEME, str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P), _b64(salt),
-                     _b64(digest)))
+    out = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P, HASH_BYTES + SEALING_BYTES)
+    verifier = "$".join((SCHEME, str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P), _b64(salt),
+                         _b64(out[:HASH_BYTES])))
+    return verifier, Opened(salt, out[HASH_BYTES:])
+
+
+def open_verifier(verifier: str | None, password: str) -> Opened | None:
+    """What `password` opens if it matches `verifier` (compared in constant time), else None.
+    A missing or malformed verifier is None, after the same work as a real one (no timing tells
+    them apart)."""
+    parsed = _parse(verifier) if verifier else None
+    if parsed is None:
+        _scrypt(password, b"\0" * SALT_BYTES, SCRYPT_N, SCRYPT_R, SCRYPT_P,
+                HASH_BYTES + SEALING_BYTES)
+        return None
+    n, r, p, salt, expected = parsed
+    out = _scrypt(password, salt, n, r, p, len(expected) + SEALING_BYTES)
+    if not hmac.compare_digest(out[:len(expected)], expected):
+        return None
+    return Opened(salt, out[len(expected):])
 
 
 def check_verifier(verifier: str | None, password: str) -> bool:
-    """Whether `password` matches `verifier`, compared in constant time. A missing or malformed
-    verifier is False, after the same work as a real one (no timing tells them apart)."""
-    parsed = _parse(verifier) if verifier else None
-    if parsed is None:
-        _scrypt(password, b"\0" * SALT_BYTES, SCRYPT_N, SCRYPT_R, SCRYPT_P, HASH_BYTES)
-        return False
-    n, r, p, salt, expected = parsed
-    return hmac.compare_digest(_scrypt(password, salt, n, r, p, len(expected)), expected)
+    """Whether `password` matches `verifier` (see open_verifier)."""
+    return open_verifier(verifier, password) is not None
 
 
 def _parse(verifier: str) -> tuple[int, int, int, bytes, bytes] | None:
@@ -228,29 +286,64 @@ def _server_unavailable(exc: ServerRefused) -> bool:
     return exc.status >= 500 or exc.code == "bad_response"
 
 
-def _signed_in_online(store: Store, logged: wire.LoggedIn, password: str, now: datetime
-                      ) -> SignedIn:
+def _signed_in_online(store: Store, client: DistrictClient, logged: wire.LoggedIn,
+                      password: str, now: datetime) -> SignedIn:
     roles = tuple(sorted(logged.roles))
-    verifier = make_verifier(password)  # slow on purpose: outside the write transaction
+    with store.read_session() as session:
+        user = session.get(UserRecord, logged.username)
+        old_verifier = None if user is None else user.password_verifier
+        has_keys = session.scalars(select(SigningKeyRecord.key_id).where(
+            SigningKeyRecord.username == logged.username)).first() is not None
+    # slow on purpose, outside the write transaction; the previous verifier is opened only to
+    # seal the user's signing key again under the new one
+    verifier, opened = new_verifier(password)
+    previous = open_verifier(old_verifier, password) if old_verifier and has_keys else None
     with store.session() as session:
         _store_user(session, logged.username, logged.display_name, roles, verifier, now)
         append_audit(session, logged.username, "user.signed_in", f"user:{logged.username}",
                      {"mode": "online", "roles": list(roles)}, at=now)
-    return SignedIn(logged.username, logged.display_name, roles, offline=False)
+    signer = ensure_signing_key(store, client, logged.username, opened, previous, now=now)
+    if signer is not None:
+        remember(signer)
+    notice = None if signer is not None else (
+        "签名密钥未能在区里登记：本次登录不能保存或签署申请，请稍后重新登录。")
+    return SignedIn(logged.username, logged.display_name, roles, offline=False, notice=notice,
+                    signer=signer)
 
 
 def _sign_in_offline(store: Store, username: str, password: str, now: datetime,
                      max_age: timedelta, notice: str) -> SignedIn:
     with store.read_session() as session:
         user = session.get(UserRecord, username)
+        seen = latest_seen_at(session)
+    known = username if user is not None else None
+    verified_at = None if user is None else _utc(user.verified_at)
+    latest = max((t for t in (seen, verified_at) if t is not None), default=None)
+    if latest is not None and now < latest - CLOCK_TOLERANCE:
+        # the clock was set back: the verifier's age and the lock's end cannot be told
+        _refused(store, known, "offline", "clock_set_back", now, {"latest_seen_at":
+                                                                   latest.isoformat()})
+        raise SignInRefused(
+            f"本机时间（{local_time(now)}）早于本机曾记录的时间（{local_time(latest)}），"
+            "系统时间可能被调回，不能离线登录：请校正系统时间，或在区服务器可以连接时联网登录。",
+            "clock_set_back")
+    if user is not None:
+        _refuse_if_locked(store, user, now)
     verifier = None if user is None else user.password_verifier
-    if not check_verifier(verifier, password):
+    opened = open_verifier(verifier, password)  # the password's check opens the key too
+    if opened is None:
         # unknown here and wrong password read the same: the hint serves both
         reason = "wrong_password" if verifier else "unknown_here"
-        _refused(store, username if user is not None else None, "offline", reason, now)
+        failures, locked_until = _failed_offline(store, known, reason, now)
+        if failures >= OFFLINE_FAILURES_MAX:
+            raise SignInRefused(f"{WRONG_CREDENTIALS}{_disabled_message(failures)}",
+                                "offline_disabled")
+        if locked_until is not None:
+            raise SignInRefused(f"{WRONG_CREDENTIALS}{_locked_message(locked_until)}",
+                                "offline_locked")
         raise SignInRefused(f"{WRONG_CREDENTIALS}{OFFLINE_HINT}", reason)
     assert user is not None
-    if stale(user.verified_at, now, max_age):
+    if stale(verified_at, now, max_age):
         _refused(store, username, "offline", "verifier_too_old", now)
         days = max_age.days
         raise SignInRefused(
@@ -258,11 +351,73 @@ def _sign_in_offline(store: Store, username: str, password: str, now: datetime,
             "verifier_too_old")
     roles = tuple(user.roles)
     with store.session() as session:
+        _offline_success(session, username, now)
         append_audit(session, username, "user.signed_in", f"user:{username}",
                      {"mode": "offline", "roles": list(roles),
-                      "verified_at": user.verified_at.isoformat() if user.verified_at else None},
+                      "verified_at": verified_at.isoformat() if verified_at else None},
                      at=now)
-    return SignedIn(username, user.display_name, roles, offline=True, notice=notice)
+    signer = open_key(store, username, opened)
+    if signer is not None:
+        remember(signer)
+    else:
+        notice += "本机没有该账号已登记的签名密钥，暂不能保存或签署申请。"
+    return SignedIn(username, user.display_name, roles, offline=True, notice=notice,
+                    signer=signer)
+
+
+def _refuse_if_locked(store: Store, user: UserRecord, now: datetime) -> None:
+    """Refuse, unheard, a user locked at this PC: their password is not even checked."""
+    if user.failed_offline >= OFFLINE_FAILURES_MAX:
+        _refused(store, user.username, "offline", "offline_disabled", now)
+        raise SignInRefused(_disabled_message(user.failed_offline), "offline_disabled")
+    locked_until = _utc(user.offline_locked_until)
+    if locked_until is not None and now < locked_until:
+        _refused(store, user.username, "offline", "offline_locked", now,
+                 {"locked_until": locked_until.isoformat()})
+        raise SignInRefused(_locked_message(locked_until), "offline_locked")
+
+
+def _disabled_message(failures: int) -> str:
+    return (f"该账号在本机离线登录已连续失败 {failures} 次，不能再离线登录："
+            "请在区服务器可以连接时联网登录。")
+
+
+def _locked_message(until: datetime) -> str:
+    return (f"该账号在本机离线登录连续失败 {OFFLINE_LOCK_AFTER} 次，已锁定至北京时间 "
+            f"{local_time(until)}：请到时再试，或在区服务器可以连接时联网登录。")
+
+
+def _failed_offline(store: Store, username: str | None, reason: str, now: datetime
+                    ) -> tuple[int, datetime | None]:
+    """Count a wrong password against a user known here and audit it, in one transaction;
+    every OFFLINE_LOCK_AFTER-th in a row locks the user. Returns the failures in a row (0 for
+    a name not known here) and the lock's end if this one set it."""
+    with store.session() as session:
+        note_time_seen(session, now)
+        user = None if username is None else session.get(UserRecord, username)
+        if user is None:
+            append_audit(session, UNKNOWN_ACTOR, "user.sign_in_refused", f"user:{UNKNOWN_ACTOR}",
+                         {"mode": "offline", "reason": reason}, at=now)
+            return 0, None
+        user.failed_offline = (user.failed_offline or 0) + 1
+        detail: dict[str, object] = {"mode": "offline", "reason": reason,
+                                     "failures": user.failed_offline}
+        locked_until = None
+        if user.failed_offline % OFFLINE_LOCK_AFTER == 0:
+            locked_until = now + OFFLINE_LOCK_FOR
+            user.offline_locked_until = locked_until
+            detail["locked_until"] = locked_until.isoformat()
+        append_audit(session, user.username, "user.sign_in_refused", f"user:{user.username}",
+                     detail, at=now)
+        return user.failed_offline, locked_until
+
+
+def _offline_success(session: Session, username: str, now: datetime) -> None:
+    note_time_seen(session, now)
+    user = session.get(UserRecord, username)
+    if user is not None:
+        user.failed_offline = 0
+        user.offline_locked_until = None
 
 
 def _refused_by_district(store: Store, username: str, password: str, exc: ServerRefused,
@@ -288,18 +443,21 @@ def _refused_by_district(store: Store, username: str, password: str, exc: Server
         append_audit(session, actor, "user.sign_in_refused", f"user:{actor}", detail, at=now)
 
 
-def _refused(store: Store, username: str | None, mode: str, reason: str, now: datetime
-             ) -> None:
+def _refused(store: Store, username: str | None, mode: str, reason: str, now: datetime,
+             extra: dict[str, object] | None = None) -> None:
     """Audit a refusal. A name never seen here is not written: people type their password in
-    the user name field, and the audit trail must never hold a password."""
+    the user name field, and the audit trail must never hold a password. An offline attempt
+    also records the time the PC's clock read (unless it is the clock that is refused)."""
     known = False
     if username:
         with store.read_session() as session:
             known = session.get(UserRecord, username) is not None
     actor = username if known and username else UNKNOWN_ACTOR
     with store.session() as session:
+        if mode == "offline" and reason != "clock_set_back":
+            note_time_seen(session, now)
         append_audit(session, actor, "user.sign_in_refused", f"user:{actor}",
-                     {"mode": mode, "reason": reason}, at=now)
+                     {"mode": mode, "reason": reason, **(extra or {})}, at=now)
 
 
 def _store_user(session: Session, username: str, display_name: str, roles: Iterable[str],
@@ -312,3 +470,17 @@ def _store_user(session: Session, username: str, display_name: str, roles: Itera
     user.roles = sorted(set(roles))
     user.password_verifier = verifier
     user.verified_at = now
+    user.failed_offline = 0  # the district has just confirmed the password
+    user.offline_locked_until = None
+    note_time_seen(session, now)
+
+
+@overload
+def _utc(moment: datetime) -> datetime: ...
+@overload
+def _utc(moment: datetime | None) -> datetime | None: ...
+def _utc(moment: datetime | None) -> datetime | None:
+    """An instant as an aware UTC datetime; one without zone is taken as UTC, as stored."""
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)

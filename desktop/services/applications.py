@@ -19,8 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from desktop import wire
+from desktop.domain import signing
 from desktop.policy.contract import case_to_json, default_parameters, result_to_json
 from desktop.policy.engine import calculate
+from desktop.services.signing import Signer, SigningUnavailable, handler_signer, unlock
 from desktop.services.waivers import Waiver
 from desktop.store import Store, append_audit, case_for, enqueue
 from desktop.store.cases import HOLDING_CLAIMS, applicant_snapshot
@@ -30,6 +32,7 @@ from desktop.store.models import (
     ClaimRecord,
     FeeRowRecord,
     InstitutionRecord,
+    PersonRecord,
     SignatureRecord,
     UserRecord,
 )
@@ -97,9 +100,15 @@ def save_application(
     bank_account: str | None = None,
     waivers: Iterable[Waiver] = (),
     now: datetime | None = None,
+    signer: Signer | None = None,
 ) -> SavedApplication:
-    """Compute and save one application; everything or nothing is written."""
+    """Compute and save one application, signed by its 经办人 (`signer`, by default the
+    handler's open key: desktop.services.signing); everything or nothing is written.
+    Raises SigningUnavailable when the handler has no open key."""
     now = now or datetime.now(UTC)
+    signer = signer or handler_signer(handler)
+    if signer.username != handler:
+        raise SigningUnavailable("申请须由经办人本人签名。")
     params = default_parameters()
     application_id = uuid.uuid4()
     with store.session() as session:
@@ -134,7 +143,14 @@ def save_application(
         kept = set(claimed)
         case_json = case_to_json(replace(
             case, fees=tuple(f for f in case.fees if f.settled or f.id in kept)))
+        person = session.get(PersonRecord, person_id)
+        card_on_file = person.bank_account if person is not None else None
+        handler_act = signer.act("sign", application_id=str(application_id), role="handler",
+                                 case_sha256=signing.case_digest(case_json),
+                                 payable=output["payable"], card=bank_account, signed_at=now)
+        handler_proof = signer.prove(handler_act)
         application = ApplicationRecord(
+            card_on_file=card_on_file,
             id=application_id, program=program, district=district, person_id=person_id,
             applicant=applicant_snapshot(session, person_id, application_date),
             proxy_name=proxy_name, proxy_id_number=proxy_id_number,
@@ -143,8 +159,9 @@ def save_application(
             buckets=output["buckets"], case=case_json, result=output,
             parameter_versions=versions, created_at=now, created_by=handler)
         application.rows = [ApplicationRowRecord(fee_row_id=i) for i in claimed]
-        application.signatures = [SignatureRecord(role="handler", username=handler,
-                                                  signed_at=now)]
+        application.signatures = [SignatureRecord(
+            role="handler", username=handler, signed_at=now, key_id=handler_proof.key_id,
+            proof=handler_proof.signature)]
         session.add(application)
         payload = wire.ApplicationPayload(
             application_id=application_id, program=program,  # type: ignore[arg-type]
@@ -154,7 +171,7 @@ def save_application(
             parameter_versions=versions, handler=handler, proxy_name=proxy_name,
             proxy_id_number=proxy_id_number, auto_enrolled=auto_enrolled,
             bank_account=bank_account, waivers=kept_waivers,  # type: ignore[arg-type]
-            created_at=now)
+            created_at=now, handler_proof=handler_proof)
         key = enqueue(session, "application", payload.model_dump(mode="json"))
         append_audit(session, handler, "application.saved", f"application:{application_id}",
                      {"payable": output["payable"], "fee_rows": claimed})
@@ -205,6 +222,9 @@ def record_push_result(session: Session, item: wire.OutboxItem, result: wire.Ite
     if item.kind == "withdrawal":
         _record_withdrawal_verdict(session, item, result)
         return
+    if item.kind == "return":
+        _record_return_verdict(session, item, result)
+        return
     if item.kind != "application":
         return
     application = session.get(ApplicationRecord, uuid.UUID(str(item.payload["application_id"])))
@@ -242,14 +262,15 @@ def withdraw_application(store: Store, application_id: uuid.UUID, *, username: s
     the district refuses (it had already approved), the application goes back to "returned".
     Returns the outbox key.
     """
-    from desktop.services.accounts import verify_password
-
     now = now or datetime.now(UTC)
     text = reason.strip()
     if not text:
         raise WithdrawalRefused("请填写撤回的原因。")
-    if not verify_password(store, username, password):
-        raise WithdrawalRefused("用户名或密码错误。")
+    try:  # one scrypt: the password's check and the user's key
+        signer = unlock(store, username, password)
+    except SigningUnavailable as exc:
+        raise WithdrawalRefused(
+            "用户名或密码错误。" if exc.reason == "password" else exc.message) from None
     with store.session() as session:
         application = session.get(ApplicationRecord, application_id)
         if application is None:
@@ -264,12 +285,38 @@ def withdraw_application(store: Store, application_id: uuid.UUID, *, username: s
         for claim in session.scalars(select(ClaimRecord).where(
                 ClaimRecord.application_id == application_id)):
             claim.status = "released"  # until the district's release arrives with the pull
+        proof = signer.prove(signed_act(signer, application, "withdraw", now, extra=text))
         payload = wire.WithdrawalPayload(application_id=application_id, username=username,
-                                         reason=text, at=now)
+                                         reason=text, at=now, proof=proof)
         key = enqueue(session, "withdrawal", payload.model_dump(mode="json"))
         append_audit(session, username, "application.withdrawn",
                      f"application:{application_id}", {"reason": text})
     return key
+
+
+def signed_act(signer: Signer, application: ApplicationRecord, act: signing.ActKind,
+               at: datetime, *, role: str = "", card_confirmed: bool = False,
+               extra: str = "") -> signing.SignedAct:
+    """An act on a saved application, over the exact case the district recomputes, its amount
+    and its payout card (what the district rebuilds: district.services.signatures)."""
+    return signer.act(act, application_id=str(application.id), role=role,
+                      case_sha256=signing.case_digest(application.case or {}),
+                      payable=f"{application.payable:.2f}", card=application.bank_account,
+                      signed_at=at, card_confirmed=card_confirmed, extra=extra)
+
+
+def _record_return_verdict(session: Session, item: wire.OutboxItem,
+                           result: wire.ItemResult) -> None:
+    """A send-back the district refused (it had moved on): the application waits for a
+    supervisor again, with the district's reason."""
+    if accepted(result):
+        return
+    application = session.get(ApplicationRecord, uuid.UUID(str(item.payload["application_id"])))
+    if application is None:
+        return
+    application.status = "review"
+    application.server_reason = result.reason
+    application.server_message = f"退回未被区里接受：{result.message or result.reason}"
 
 
 def _record_withdrawal_verdict(session: Session, item: wire.OutboxItem,

@@ -4,7 +4,7 @@ POLICY.md §6.5 (CN-2026 §3): the approval form is signed by 经办人, 审核�
 different people, the 审核人 before the 审批人. Each signature is one transaction: the signature,
 the application's new status, the audit event and the outbox item for the district, which checks
 the same rules again (district/services/signatures.py). The signer proves who they are by
-re-entering their password (desktop.services.accounts.verify_password).
+re-entering their password, which opens their signing key (desktop.services.signing.unlock).
 
 Statuses (ApplicationRecord.status) this module reads and writes:
 
@@ -44,6 +44,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
 from desktop import wire
+from desktop.domain import bank_card
+from desktop.domain.bank_card import mask_card
 from desktop.domain.id_number import mask_id_number
 from desktop.policy.labels import KIND_LABELS, PROGRAM_LABELS
 from desktop.policy.model import Kind, Program
@@ -53,8 +55,9 @@ from desktop.services.accounts import (
     can_approve,
     can_review,
     stale,
-    verify_password,
 )
+from desktop.services.applications import signed_act
+from desktop.services.signing import Signer, SigningUnavailable, unlock
 from desktop.store import Store, append_audit, enqueue
 from desktop.store.models import (
     ApplicationRecord,
@@ -87,6 +90,7 @@ AWAITING_REVIEW = ("saved", "accepted")
 STATUS_AFTER: dict[str, str] = {"reviewer": "reviewed", "approver": "approved"}
 MAX_REASON = 500
 THREE_PEOPLE = "经办人、审核人、审批人须为三个不同的人。"
+WRONG_SIGNER = "用户名或密码错误，未能确认签名人身份。"
 
 
 class ApprovalRefused(PermissionError):
@@ -192,6 +196,11 @@ class ApplicationDetail:
     server_reason: str | None
     server_message: str | None
     returned: ReturnNote | None
+    # the payout card, masked, and whether it differs from the one on file (变更: the 审批人
+    # confirms it when approving)
+    card_masked: str | None = None
+    card_on_file_masked: str | None = None
+    card_changed: bool = False
 
 
 @dataclass(frozen=True)
@@ -294,7 +303,10 @@ def application_detail(store: Store, application_id: uuid.UUID) -> ApplicationDe
             signatures=signatures, created_at=a.created_at,
             handler=next((s.username for s in a.signatures if s.role == "handler"),
                          a.created_by),
-            server_reason=a.server_reason, server_message=a.server_message, returned=returned)
+            server_reason=a.server_reason, server_message=a.server_message, returned=returned,
+            card_masked=mask_card(a.bank_account) if a.bank_account else None,
+            card_on_file_masked=mask_card(a.card_on_file) if a.card_on_file else None,
+            card_changed=card_changed(a))
 
 
 # -- signing and sending back --------------------------------------------------------------------
@@ -308,6 +320,7 @@ def sign(
     password: str,
     now: datetime | None = None,
     max_offline_age: timedelta = DEFAULT_MAX_OFFLINE_AGE,
+    confirm_card: bool = False,
 ) -> Signed:
     """Sign as 审核人 (`role="reviewer"`) or 审批人 (`role="approver"`).
 
@@ -321,8 +334,8 @@ def sign(
     now = now or datetime.now(UTC)
     username = username.strip()
     role_label = ROLE_LABELS[role]
-    _check_signer(store, application_id, username, password, now, max_offline_age,
-                  "application.sign_refused", {"role": role})
+    signer = _check_signer(store, application_id, username, password, now, max_offline_age,
+                           "application.sign_refused", {"role": role})
     try:
         with store.session() as session:
             user = session.get(UserRecord, username)
@@ -343,12 +356,22 @@ def sign(
                 raise ApprovalRefused(_status_refusal(a, "审核"), "status")
             if username in signed.values() or username == a.created_by:
                 raise ApprovalRefused(THREE_PEOPLE, "maker_checker")
+            changed = card_changed(a)
+            if role == "approver" and changed and not confirm_card:
+                raise ApprovalRefused(
+                    "收款账户与登记的账户不同：请审批人核对后勾选“确认变更收款账户”再审批。",
+                    "card_change")
+            confirmed = role == "approver" and changed
             status = STATUS_AFTER[role]
+            proof = signer.prove(signed_act(signer, a, "sign", now, role=role,
+                                            card_confirmed=confirmed))
             session.add(SignatureRecord(application_id=a.id, role=role, username=username,
-                                        signed_at=now))
+                                        signed_at=now, key_id=proof.key_id,
+                                        proof=proof.signature, card_confirmed=confirmed))
             a.status = status
             payload = wire.SignaturePayload(application_id=a.id, role=role, username=username,
-                                            signed_at=now)
+                                            signed_at=now, card_confirmed=confirmed,
+                                            proof=proof)
             key = enqueue(session, "signature", payload.model_dump(mode="json"))
             append_audit(session, username, f"application.{status}", f"application:{a.id}",
                          {"role": role, "signed_at": now.isoformat()}, at=now)
@@ -373,8 +396,8 @@ def send_back(
     event pushed. While it waits for review, a 审核人 or the 审批人 may send it back; once
     reviewed, only a 审批人. Nobody sends back what they signed themselves.
 
-    The rows keep their claims (see the module's docstring); nothing is sent to the district
-    but the audit event, since the district has no step for a send-back.
+    The rows keep their claims (see the module's docstring). The send-back is signed and pushed:
+    the district holds the application as returned and takes no signature on it any more.
     """
     now = now or datetime.now(UTC)
     username, reason = username.strip(), reason.strip()
@@ -382,8 +405,8 @@ def send_back(
         raise ApprovalRefused("退回须填写原因，告诉经办人要改什么。", "reason")
     if len(reason) > MAX_REASON:
         raise ApprovalRefused(f"退回原因请控制在 {MAX_REASON} 字以内。", "reason")
-    _check_signer(store, application_id, username, password, now, max_offline_age,
-                  "application.return_refused", {})
+    signer = _check_signer(store, application_id, username, password, now, max_offline_age,
+                           "application.return_refused", {})
     try:
         with store.session() as session:
             user = session.get(UserRecord, username)
@@ -403,6 +426,12 @@ def send_back(
                                       "maker_checker")
             previous = a.status
             a.status = "returned"
+            # after the application's own item in the outbox, so the district takes them in
+            # order: it holds the application as returned and refuses any signature on it
+            proof = signer.prove(signed_act(signer, a, "return", now, extra=reason))
+            enqueue(session, "return", wire.ReturnPayload(
+                application_id=a.id, username=username, reason=reason, at=now,
+                proof=proof).model_dump(mode="json"))
             append_audit(session, username, "application.returned", f"application:{a.id}",
                          {"reason": reason, "stage": stage, "previous_status": previous},
                          at=now)
@@ -417,13 +446,25 @@ def send_back(
 _NO_PERSON = ("（本机缓存中已无此人）", "")
 
 
+def card_changed(a: ApplicationRecord) -> bool:
+    """The payout card differs from the person's card on file when the application was saved:
+    the 审批人 confirms it (变更 on the 审批表)."""
+    return bank_card.card_changed(a.bank_account, a.card_on_file)
+
+
 def _check_signer(store: Store, application_id: uuid.UUID, username: str, password: str,
                   now: datetime, max_age: timedelta, action: str, detail: dict[str, Any]
-                  ) -> None:
-    """The password (slow: before the write transaction) and how fresh the user's roles are."""
+                  ) -> Signer:
+    """The password (slow: before the write transaction), how fresh the user's roles are, and
+    the user's signing key at this PC, opened with the password."""
     refused: ApprovalRefused | None = None
-    if not verify_password(store, username, password):
-        refused = ApprovalRefused("用户名或密码错误，未能确认签名人身份。", "password")
+    signer: Signer | None = None
+    try:
+        signer = unlock(store, username, password)  # one scrypt: the password and the key
+    except SigningUnavailable as exc:
+        wrong = exc.reason == "password"
+        refused = ApprovalRefused(WRONG_SIGNER if wrong else exc.message,
+                                  "password" if wrong else "no_key")
     else:
         with store.read_session() as session:
             user = session.get(UserRecord, username)
@@ -432,10 +473,12 @@ def _check_signer(store: Store, application_id: uuid.UUID, username: str, passwo
             refused = ApprovalRefused(
                 f"{username} 距上次联网登录已超过 {max_age.days} 天，其权限无法确认："
                 "请在区服务器可以连接时登录一次后再签名。", "stale_roles")
-    if refused is not None:
-        _audit_refusal(store, username, action, application_id,
-                       {**detail, "rule": refused.rule}, now)
-        raise refused
+    if refused is None and signer is not None:
+        return signer
+    assert refused is not None
+    _audit_refusal(store, username, action, application_id,
+                   {**detail, "rule": refused.rule}, now)
+    raise refused
 
 
 def _audit_refusal(store: Store, username: str, action: str, application_id: uuid.UUID,

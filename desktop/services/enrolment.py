@@ -13,10 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desktop import wire
+from desktop.domain import signing
 from desktop.policy.contract import default_parameters
 from desktop.policy.enrolment import EnrolmentClosed, EnrolmentTerms, enrolment_terms
 from desktop.services.applications import accepted
 from desktop.services.counter import district_of
+from desktop.services.signing import signer_for
 from desktop.store import Store, append_audit, enqueue
 from desktop.store.cases import applicant_snapshot
 from desktop.store.models import EnrolmentRecord, PersonRecord
@@ -115,6 +117,13 @@ def enrol(store: Store, person_id: str, form: EnrolmentForm, *, handler: str, pa
             other_province_employer=form.other_province_employer,
             external_inpatient_insurance=form.external_inpatient_insurance, handler=handler,
             created_at=now)
+        signer = signer_for(handler)
+        if signer is not None:  # the 经办人's signature lets any session of the street push it
+            act = signer.act("enrol", application_id=str(enrolment_id), role="handler",
+                             case_sha256=signing.case_digest(payload.model_dump(
+                                 mode="json", exclude={"handler_proof"})),
+                             payable=payload.fee, card=None, signed_at=now)
+            payload = payload.model_copy(update={"handler_proof": signer.prove(act)})
         stored = payload.model_dump(mode="json")
         # the form 附件1 also prints who the person was when they enrolled (kept here only)
         printed = {**stored, "applicant": applicant_snapshot(session, person_id, paid_on)}

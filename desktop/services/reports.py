@@ -54,6 +54,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from desktop.domain.bank_card import mask_card
 from desktop.domain.clock import SHANGHAI
 from desktop.domain.id_number import mask_id_number
 from desktop.policy.contract import default_parameters
@@ -526,13 +527,8 @@ def payout_list(store: Store, *, street_code: str, year: int, month: int,
 
 
 def mask_bank_card(value: str) -> str:
-    """A card number for lists that leave the counter: first 6 and last 4 digits kept
-    (6222021234567890123 → 622202*********0123); a short number keeps only its last 4."""
-    if len(value) > 10:
-        return value[:6] + "*" * (len(value) - 10) + value[-4:]
-    if len(value) > 4:
-        return "*" * (len(value) - 4) + value[-4:]
-    return "*" * len(value)
+    """A card number for lists that leave the counter (desktop.domain.bank_card.mask_card)."""
+    return mask_card(value)
 
 
 def _digits(account: str) -> str:

@@ -14,10 +14,10 @@ key is simply not registered there.
 from __future__ import annotations
 
 import base64
-import hashlib
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -32,25 +32,28 @@ from sqlalchemy import select
 from desktop import wire
 from desktop.domain import signing
 from desktop.store import Store, append_audit
-from desktop.store.models import SigningKeyRecord
+from desktop.store.models import SigningKeyRecord, UserRecord
 from desktop.sync.client import DistrictClient, Offline, ServerRefused
 
-# scrypt at the level of the password verifier (desktop.services.accounts): ~0.15 s, 32 MiB
-SCRYPT_N, SCRYPT_R, SCRYPT_P = 2**15, 8, 3
-MAX_N, MAX_R, MAX_P = 2**20, 32, 16
-SCHEME = "scrypt-aesgcm"
+if TYPE_CHECKING:
+    from desktop.services.accounts import Opened
+
+SCHEME = "aesgcm"
 NO_KEY = ("{username} 尚未在本机联网登录过（或密码已更改），本机没有其签名密钥，不能在本机签名："
           "请先在区服务器可以连接时登录一次。")
 NOT_REGISTERED = ("{username} 的签名密钥尚未在区里登记，签名无法被区里验证："
                   "请在区服务器可以连接时重新登录一次。")
+WRONG_PASSWORD = "用户名或密码错误，未能确认签名人身份。"
 
 
 class SigningUnavailable(PermissionError):
-    """This user cannot sign at this PC; the text is the Chinese message."""
+    """This user cannot sign at this PC; the text is the Chinese message, `reason` a code:
+    "password" (the password is not the one confirmed here) or "no_key"."""
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, reason: str = "no_key") -> None:
         super().__init__(message)
         self.message = message
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -80,42 +83,32 @@ class Signer:
 
 # -- sealing --------------------------------------------------------------------------------
 
-def seal(private: Ed25519PrivateKey, password: str) -> str:
-    """"scrypt-aesgcm$n$r$p$salt$nonce$ciphertext": the raw private key under the password."""
-    salt, nonce = os.urandom(16), os.urandom(12)
-    key = _derive(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
+def seal(private: Ed25519PrivateKey, opened: Opened) -> str:
+    """"aesgcm$salt$nonce$ciphertext": the raw private key under the key the password opened
+    from the verifier whose salt is `salt` (desktop.services.accounts.Opened)."""
+    nonce = os.urandom(12)
     raw = private.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
-    sealed = AESGCM(key).encrypt(nonce, raw, SCHEME.encode("ascii"))
-    return "$".join((SCHEME, str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P), _b64(salt),
-                     _b64(nonce), _b64(sealed)))
+    body = AESGCM(opened.sealing_key).encrypt(nonce, raw, SCHEME.encode("ascii") + opened.salt)
+    return "$".join((SCHEME, _b64(opened.salt), _b64(nonce), _b64(body)))
 
 
-def unseal(sealed: str, password: str) -> Ed25519PrivateKey | None:
-    """The private key, or None when the password does not open it (or the text is malformed,
-    or asks for more scrypt work than a real seal ever does)."""
+def unseal(sealed: str, opened: Opened) -> Ed25519PrivateKey | None:
+    """The private key, or None when it was sealed under another verifier, the password did not
+    open this one, or the text is malformed."""
     parts = sealed.split("$")
-    if len(parts) != 7 or parts[0] != SCHEME:
+    if len(parts) != 4 or parts[0] != SCHEME:
         return None
     try:
-        n, r, p = int(parts[1]), int(parts[2]), int(parts[3])
-        salt, nonce, body = (base64.b64decode(x, validate=True) for x in parts[4:])
+        salt, nonce, body = (base64.b64decode(x, validate=True) for x in parts[1:])
     except ValueError:
         return None
-    if not (n > 1 and n & (n - 1) == 0 and n <= MAX_N and 0 < r <= MAX_R and 0 < p <= MAX_P
-            and len(nonce) == 12 and salt):
+    if salt != opened.salt or len(nonce) != 12:
         return None
     try:
-        raw = AESGCM(_derive(password, salt, n, r, p)).decrypt(nonce, body,
-                                                             SCHEME.encode("ascii"))
+        raw = AESGCM(opened.sealing_key).decrypt(nonce, body, SCHEME.encode("ascii") + salt)
         return Ed25519PrivateKey.from_private_bytes(raw)
     except (InvalidTag, ValueError):
         return None
-
-
-def _derive(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    memory = 128 * r * (n + p + 2) + 1024 * 1024
-    return hashlib.scrypt(password.encode("utf-8"), salt=salt, n=n, r=r, p=p, maxmem=memory,
-                          dklen=32)
 
 
 def _b64(data: bytes) -> str:
@@ -124,33 +117,48 @@ def _b64(data: bytes) -> str:
 
 # -- the keys of this PC ---------------------------------------------------------------------
 
-def ensure_signing_key(store: Store, client: DistrictClient, username: str, password: str,
-                       *, now: datetime | None = None) -> Signer | None:
-    """After an online sign-in: the user's key at this PC, registered with the district.
+def ensure_signing_key(store: Store, client: DistrictClient, username: str, opened: Opened,
+                       previous: Opened | None = None, *,
+                       now: datetime | None = None) -> Signer | None:
+    """After an online sign-in (which wrote a new verifier, `opened`): the user's key at this
+    PC, sealed under the new verifier and registered with the district.
 
-    A key this password opens and the district still holds is kept; otherwise (no key yet, the
-    password changed, the district revoked it) a new pair is made, sealed and registered. When
-    the district cannot be reached the new key waits unregistered, and signing with it is
-    refused until the next online sign-in registers it. Returns the unsealed signer, or None.
+    A key the password opens (under the new verifier, or the previous one: `previous`) and the
+    district still holds is kept and sealed again under the new verifier. Otherwise (no key yet,
+    the password changed, the district revoked it) a new pair is made, sealed and registered.
+    When the district cannot be reached the new key waits unregistered, and signing with it is
+    refused until the next online sign-in registers it. Returns the open signer, or None.
     """
     now = now or datetime.now(UTC)
     for record in _keys(store, username):
-        private = unseal(record.sealed_private_key, password)
+        private = unseal(record.sealed_private_key, opened)
+        if private is None and previous is not None:
+            private = unseal(record.sealed_private_key, previous)
         if private is None:
             continue
         try:
             registered = client.register_signing_key(record.public_key)
         except ServerRefused as exc:
-            if exc.code == "signing_key_revoked":
+            if exc.code in ("signing_key_revoked", "signing_key_taken"):
                 _mark_revoked(store, record.key_id, now)
                 continue
-            raise
-        _mark_registered(store, record.key_id, registered)
-        return Signer(username, record.key_id, registered.device_id, private)
+            registered = None  # the district could not say: as if unreachable
+        except Offline:
+            registered = None
+        with store.session() as session:
+            kept = session.get_one(SigningKeyRecord, record.key_id)
+            kept.sealed_private_key = seal(private, opened)
+            if registered is not None:
+                kept.registered_at = kept.registered_at or registered.registered_at
+                kept.device_id = registered.device_id
+            device_id = kept.device_id
+        if device_id is None or (registered is None and record.registered_at is None):
+            return None
+        return Signer(username, record.key_id, device_id, private)
     private = signing.new_private_key()
     public = signing.public_key_b64(private)
     record = SigningKeyRecord(key_id=signing.key_id_of(public), username=username,
-                              public_key=public, sealed_private_key=seal(private, password),
+                              public_key=public, sealed_private_key=seal(private, opened),
                               created_at=now)
     with store.session() as session:
         session.add(record)
@@ -164,22 +172,37 @@ def ensure_signing_key(store: Store, client: DistrictClient, username: str, pass
     return Signer(username, record.key_id, registered.device_id, private)
 
 
-def unlock(store: Store, username: str, password: str) -> Signer:
-    """The user's registered key at this PC, opened with the password, to sign with.
-
-    Raises SigningUnavailable when there is none (never signed in online here, the password
-    changed since, the district revoked it) or the password does not open it.
-    """
-    registered_any = False
+def open_key(store: Store, username: str, opened: Opened) -> Signer | None:
+    """The user's registered key at this PC that `opened` unseals (an offline sign-in)."""
     for record in _keys(store, username):
         if record.registered_at is None or record.device_id is None:
             continue
-        registered_any = True
-        private = unseal(record.sealed_private_key, password)
+        private = unseal(record.sealed_private_key, opened)
         if private is not None:
             return Signer(username, record.key_id, record.device_id, private)
-    unregistered = any(r.registered_at is None for r in _keys(store, username))
-    if not registered_any and unregistered:
+    return None
+
+
+def unlock(store: Store, username: str, password: str) -> Signer:
+    """The user's registered key at this PC, opened with the password, to sign one act (one
+    scrypt: the password's check and the key's opening are one derivation).
+
+    Raises SigningUnavailable: reason "password" when the password is not the one the district
+    last confirmed here, "no_key" when there is no key it opens (never signed in online here,
+    the password changed since, the district revoked it, not yet registered).
+    """
+    from desktop.services.accounts import open_verifier
+
+    with store.read_session() as session:
+        user = session.get(UserRecord, username.strip())
+        verifier = None if user is None else user.password_verifier
+    opened = open_verifier(verifier, password)
+    if opened is None:
+        raise SigningUnavailable(WRONG_PASSWORD, "password")
+    signer = open_key(store, username, opened)
+    if signer is not None:
+        return signer
+    if any(r.registered_at is None for r in _keys(store, username)):
         raise SigningUnavailable(NOT_REGISTERED.format(username=username))
     raise SigningUnavailable(NO_KEY.format(username=username))
 
@@ -207,3 +230,37 @@ def _mark_revoked(store: Store, key_id: str, now: datetime) -> None:
         record.revoked_at = now
         append_audit(session, record.username, "signing_key.revoked_by_district",
                      f"signing_key:{key_id}", {}, at=now)
+
+
+# -- the signed-in users' open keys ------------------------------------------------------------
+# Like an ssh-agent: the key of a user signed in at this counter stays open in this process's
+# memory (never written anywhere) so that the 经办人's acts (saving, enrolling) are signed without
+# asking for the password each time; the lock and the sign-out forget it. A supervisor signing at
+# someone else's counter opens their own key with their password for that one act (`unlock`).
+
+_open: dict[str, Signer] = {}
+
+
+def remember(signer: Signer) -> None:
+    _open[signer.username] = signer
+
+
+def signer_for(username: str) -> Signer | None:
+    return _open.get(username)
+
+
+def forget(username: str | None = None) -> None:
+    """Forget one user's open key, or every one."""
+    if username is None:
+        _open.clear()
+    else:
+        _open.pop(username, None)
+
+
+def handler_signer(username: str) -> Signer:
+    """The signed-in 经办人's open key, or SigningUnavailable."""
+    signer = _open.get(username)
+    if signer is None:
+        raise SigningUnavailable(
+            f"{username} 的签名密钥未打开：请重新登录本机（联网登录过的账号才能签名）。")
+    return signer

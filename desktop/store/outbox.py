@@ -19,6 +19,7 @@ from desktop.wire import (
     ApplicationPayload,
     AuditEventPayload,
     EnrolmentPayload,
+    ReturnPayload,
     SignaturePayload,
     WithdrawalPayload,
 )
@@ -31,6 +32,7 @@ PAYLOADS: dict[str, type[BaseModel]] = {
     "audit_event": AuditEventPayload,
     "enrolment": EnrolmentPayload,
     "withdrawal": WithdrawalPayload,
+    "return": ReturnPayload,
 }
 
 

@@ -1,6 +1,11 @@
-"""The device token lives in the OS keyring, never in the database, a config file or a log."""
+"""The device token and the cache's key live in the OS keyring (Windows Credential Manager),
+never in the database, a config file or a log."""
 
 from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
 
 import keyring
 from keyring.backend import KeyringBackend
@@ -45,6 +50,55 @@ def forget_device_token(server_url: str, profile: str = "default") -> None:
         keyring.delete_password(SERVICE, _account(server_url, profile))
     except PasswordDeleteError:
         pass  # nothing stored: nothing to forget
+    except NoKeyringError:
+        raise CredentialsUnavailable("本机没有可用的系统密钥库。") from None
+
+
+# -- the cache's key ------------------------------------------------------------------------------
+
+CACHE_KEY_BYTES = 32  # what desktop.store opens SQLCipher with (a raw AES-256 key)
+_NO_KEYRING_FOR_CACHE = ("本机没有可用的系统密钥库，无法打开加密的本机缓存。"
+                         "请联系管理员配置 Windows 凭据管理器。")
+
+
+def _cache_account(path: Path) -> str:
+    """One key per cache file: two profiles (or two test stores) never share one."""
+    return f"cache-key:{os.path.normcase(os.path.abspath(path))}"
+
+
+def load_or_create_cache_key(path: Path) -> bytes:
+    """The key of the cache at `path`; the first time, a new random one, stored before it is
+    used (and read back: a keyring that silently keeps nothing would lose the cache)."""
+    account = _cache_account(path)
+    try:
+        stored = keyring.get_password(SERVICE, account)
+        if stored is None:
+            stored = secrets.token_hex(CACHE_KEY_BYTES)
+            keyring.set_password(SERVICE, account, stored)
+            if keyring.get_password(SERVICE, account) != stored:
+                raise CredentialsUnavailable(
+                    "系统密钥库没有保存本机缓存的密钥，无法加密本机缓存。"
+                    "请联系管理员配置 Windows 凭据管理器。")
+    except NoKeyringError:
+        raise CredentialsUnavailable(_NO_KEYRING_FOR_CACHE) from None
+    except KeyringError as exc:
+        raise CredentialsUnavailable(f"无法读取本机缓存的密钥：{type(exc).__name__}") from None
+    try:
+        key = bytes.fromhex(stored)
+    except ValueError:
+        key = b""
+    if len(key) != CACHE_KEY_BYTES:
+        raise CredentialsUnavailable("系统密钥库中本机缓存的密钥已损坏。请联系管理员，"
+                                     "不要删除缓存文件，其中可能有尚未上传的申请。")
+    return key
+
+
+def forget_cache_key(path: Path) -> None:
+    """For a cache that is deleted with it (the demo's): the key is of no use afterwards."""
+    try:
+        keyring.delete_password(SERVICE, _cache_account(path))
+    except PasswordDeleteError:
+        pass
     except NoKeyringError:
         raise CredentialsUnavailable("本机没有可用的系统密钥库。") from None
 

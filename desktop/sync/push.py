@@ -9,9 +9,11 @@ already applied, with the original outcome.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from desktop import wire
@@ -21,6 +23,8 @@ from desktop.sync.client import DistrictClient, Offline, ServerRefused
 Progress = Callable[[int, int], None]
 # What the layer above does with a verdict, in the transaction that records it.
 OnResult = Callable[[Session, wire.OutboxItem, wire.ItemResult], None]
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -52,8 +56,12 @@ def push(
         try:
             answer = client.push(items)
         except (Offline, ServerRefused) as exc:
-            with store.session() as session:
-                _failed(session, items, str(exc))
+            try:
+                with store.session() as session:
+                    _failed(session, items, str(exc))
+            except SQLAlchemyError:  # e.g. a full disk: the note is lost, the failure is not
+                log.warning("could not note the failed push of %d items", len(items),
+                            exc_info=True)
             raise
         by_key = {i.idempotency_key: i for i in items}
         ours = [r for r in answer.results if r.idempotency_key in by_key]  # ignore, not trust

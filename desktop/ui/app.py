@@ -149,10 +149,9 @@ class CounterApp:
     @classmethod
     def installed(cls, app: QApplication, store_path: Path | None) -> CounterApp:
         from desktop.services.device import district_client
-        from desktop.store import default_path, open_store
         from desktop.ui.settings_dialog import server_settings
 
-        store = open_store(store_path or default_path())
+        store = open_sealed_store(store_path)
         server = server_settings(QSettings())
         client = district_client(server) if server is not None else None
         counter = cls(app, store, client=client, on_close=store.close)
@@ -225,7 +224,10 @@ class CounterApp:
         dialog.show()
 
     def sign_out(self) -> None:
+        from desktop.services.signing import forget
+
         if self.window is not None:
+            forget(self.window.user.username)  # the key closes with the session
             self.window.close()
             self.window = None
         self._ask_sign_in()
@@ -235,16 +237,21 @@ class CounterApp:
         window = self.window
         if window is None or self._locked:
             return
-        from desktop.services.accounts import verify_password
+        from desktop.services import signing
         from desktop.ui.login import LoginDialog
 
         user = window.user
 
         def unlock(username: str, password: str) -> CounterUser:
-            if not verify_password(self.store, username, password):
-                raise ValueError("密码不正确。")
+            # the password's check opens the signing key again (one scrypt)
+            try:
+                signing.remember(signing.unlock(self.store, user.username, password))
+            except signing.SigningUnavailable as exc:
+                if exc.reason == "password":
+                    raise ValueError("密码不正确。") from None
             return user
 
+        signing.forget(user.username)  # locked: nothing is signed in this user's name
         self._locked = True
         window.hide()
         dialog: LoginDialog[CounterUser] = LoginDialog(unlock, username=user.username,
@@ -311,6 +318,20 @@ class CounterApp:
         self._on_close()
 
 
+def open_sealed_store(store_path: Path | None = None) -> Store:
+    """The counter's cache (default: the per-user data folder), encrypted under its key from
+    the OS keyring; a plain cache left by an earlier version is sealed in place first.
+
+    Raises CredentialsUnavailable or StoreKeyError / StoreSealError, each with a message for
+    the clerk: run_gui shows it in words.
+    """
+    from desktop.store import default_path, open_store
+    from desktop.sync.credentials import load_or_create_cache_key
+
+    path = store_path or default_path()
+    return open_store(path, key=load_or_create_cache_key(path))
+
+
 def _scanner(app: QApplication) -> ScanBurstDetector:
     from desktop.ui.scanner import ScanBurstDetector
 
@@ -331,10 +352,13 @@ def _smoke(app: QApplication) -> int:
     app.exec()
     _report(f"counter-desk: window shown: {dialog.windowTitle()}")
     store_path = os.environ.get("COUNTER_DESK_SMOKE_STORE")
-    if store_path:  # the bundle's migrations are found and applied
+    if store_path:  # the bundle's migrations are found and applied, under SQLCipher
+        import secrets
+
         from desktop.store import open_store
 
-        open_store(Path(store_path)).close()
+        # a throwaway key: this checks the bundled SQLCipher driver, not the machine's keyring
+        open_store(Path(store_path), key=secrets.token_bytes(32)).close()
         _report("counter-desk: store ready")
     forms_path = os.environ.get("COUNTER_DESK_SMOKE_FORMS")
     if forms_path:  # the bundle prints: forms, the embedded font, capital numerals

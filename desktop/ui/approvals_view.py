@@ -264,7 +264,12 @@ class ApprovalsView(QWidget):
             return
         role = self._role()
         title = "审核签字" if role == "reviewer" else "审批签字"
-        dialog = CredentialsDialog(title, username=self.user.username, parent=self)
+        confirm = None
+        if role == "approver" and detail.card_changed:
+            confirm = (f"确认变更收款账户：{detail.card_masked}"
+                       f"（登记账户 {detail.card_on_file_masked or '无'}）")
+        dialog = CredentialsDialog(title, username=self.user.username, confirm=confirm,
+                                   parent=self)
         self.credentials_dialog = dialog
         row = self.queue.currentIndex().row()
         dialog.accepted.connect(lambda: self._sign(detail.application_id, role, dialog, row))
@@ -274,7 +279,8 @@ class ApprovalsView(QWidget):
               row: int) -> None:
         try:
             sign(self.store, application_id, role=role,  # type: ignore[arg-type]
-                 username=dialog.username.text().strip(), password=dialog.password.text())
+                 username=dialog.username.text().strip(), password=dialog.password.text(),
+                 confirm_card=dialog.confirm.isChecked())
         except ApprovalRefused as exc:
             self.error.setText(f"{dialog.windowTitle()}未完成：{exc.message}")
             return

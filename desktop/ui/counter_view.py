@@ -47,6 +47,7 @@ from desktop.services.counter import (
 )
 from desktop.services.receipt_image import ReceiptImageError, decode_receipt_image
 from desktop.services.scanning import pending_scans, record_scan
+from desktop.services.signing import SigningUnavailable
 from desktop.services.waivers import WaiverRefused
 from desktop.store import Store
 from desktop.ui.dialogs import CredentialsDialog, SubmitDialog, TraceDialog
@@ -516,6 +517,9 @@ class CounterView(QWidget):
                                    bank_account=choices.bank_account)
         except ValueError as exc:  # NothingToClaim, NotTickable: said in Chinese
             self.error.setText(f"未保存：{exc}")
+            return
+        except SigningUnavailable as exc:  # the clerk's key is not open here: nothing saved
+            self.error.setText(f"未保存：{exc.message}")
             return
         self.error.clear()
         self.message.emit(f"申请已保存（{format_amount(saved.payable)} 元），"

@@ -114,7 +114,8 @@ class CredentialsDialog(QDialog):
     """Password (and optionally a reason) to confirm who does an action."""
 
     def __init__(self, title: str, *, username: str | None = None, ask_reason: bool = False,
-                 ask_password: bool = True, parent: QWidget | None = None) -> None:
+                 ask_password: bool = True, confirm: str | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(title)
         self.setObjectName("credentialsDialog")
@@ -135,8 +136,16 @@ class CredentialsDialog(QDialog):
             form.addRow("原因(&R)", self.reason)
         else:
             self.reason.hide()
+        # a statement the signer must tick, e.g. confirming a changed payout card
+        self.confirm = QCheckBox(confirm or "")
+        self.confirm.setObjectName("confirm")
+        if confirm:
+            form.addRow("", self.confirm)
+        else:
+            self.confirm.hide()
         dialog_frame(self, form, self.error, "确定")
         self._ask_reason = ask_reason
+        self._ask_confirm = bool(confirm)
         if username:
             self.password.setFocus()
 
@@ -146,5 +155,8 @@ class CredentialsDialog(QDialog):
             return
         if self._ask_reason and not self.reason.toPlainText().strip():
             self.error.setText("请填写原因。")
+            return
+        if self._ask_confirm and not self.confirm.isChecked():
+            self.error.setText("请核对后勾选确认；不同意的，请退回经办人。")
             return
         super().accept()

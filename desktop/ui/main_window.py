@@ -1,7 +1,9 @@
 """The counter's main window: the counter, the supervisors' queues and the calculator, in tabs.
 
 The status bar always shows who is signed in and the sync state. The window remembers its size
-and splitters (QSettings); it holds no business rule — the views call the services.
+and splitters (QSettings); it holds no business rule — the views call the services. For a
+reviewer or approver it checks the audit trail's hash chains at start and shows a red banner when
+they are broken (desktop.services.audit_check).
 """
 
 from __future__ import annotations
@@ -11,9 +13,17 @@ from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
+import shiboken6
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence, QShortcut
-from PySide6.QtWidgets import QApplication, QLabel, QMainWindow, QTabWidget, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QLabel,
+    QMainWindow,
+    QTabWidget,
+    QVBoxLayout,
+    QWidget,
+)
 
 from desktop.policy.contract import default_parameters
 from desktop.printing.context import NO_CONTEXT, PrintContext
@@ -26,6 +36,7 @@ from desktop.ui.sync_status import SyncStatusWidget
 from desktop.ui.workers import run_in_background
 
 if TYPE_CHECKING:
+    from desktop.services.audit_check import AuditCheck
     from desktop.ui.approvals_view import ApprovalsView
 
 WINDOW_TITLE = "医疗救助柜台"
@@ -33,6 +44,7 @@ WINDOW_TITLE = "医疗救助柜台"
 UI_FONTS = ["Microsoft YaHei UI", "Microsoft YaHei", "SimSun", "WenQuanYi Micro Hei",
             "Noto Sans CJK SC"]
 ROLE_LABELS = {"clerk": "经办人", "reviewer": "审核人", "approver": "审批人"}
+SUPERVISORS = frozenset({"reviewer", "approver"})  # told when the audit trail is broken
 
 
 @dataclass(frozen=True)
@@ -53,11 +65,12 @@ class MainWindow(QMainWindow):
     sign_out_requested = Signal()
     settings_requested = Signal()
     lock_requested = Signal()
+    audit_checked = Signal(object)  # the AuditCheck, once the start-up check has run
 
     def __init__(self, store: Store, user: CounterUser, *,
                  today: Callable[[], date] = date.today,
                  settings: QSettings | None = None, print_context: PrintContext = NO_CONTEXT,
-                 parent: QWidget | None = None) -> None:
+                 check_audit: bool = True, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"{WINDOW_TITLE} — {user.display_name}")
         self.store = store
@@ -91,7 +104,21 @@ class MainWindow(QMainWindow):
         self.calculator = CalcView()
         self.tabs.addTab(self.calculator, "计算器(&6)")
         self.tabs.currentChanged.connect(self._tab_shown)
-        self.setCentralWidget(self.tabs)
+        self.audit_warning = QLabel()
+        self.audit_warning.setObjectName("auditWarning")
+        self.audit_warning.setWordWrap(True)
+        self.audit_warning.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.audit_warning.setStyleSheet(
+            "QLabel { background: #fdecea; color: #8a1f11; border: 1px solid #e0a39a;"
+            " padding: 6px; font-weight: bold; }")
+        self.audit_warning.hide()
+        central = QWidget()
+        column = QVBoxLayout(central)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.setSpacing(0)
+        column.addWidget(self.audit_warning)
+        column.addWidget(self.tabs)
+        self.setCentralWidget(central)
 
         roles = "、".join(ROLE_LABELS.get(r, r) for r in user.roles)
         who = QLabel(f"{user.display_name}（{roles}）" + ("· 离线登录" if user.offline else ""))
@@ -108,8 +135,32 @@ class MainWindow(QMainWindow):
         # the policy parameters are read once per process; read them now, off the GUI thread,
         # so that opening the first person does not wait for it
         run_in_background(default_parameters, lambda _p: None, lambda _e: None)
+        if check_audit and SUPERVISORS & set(user.roles):
+            self.check_audit_trail()
         self.resize(1360, 820)
         self._restore()
+
+    def check_audit_trail(self) -> None:
+        """Check the audit trail off the GUI thread; the banner shows what it found."""
+        from desktop.services.audit_check import verify_audit_chain
+
+        store = self.store
+        run_in_background(lambda: verify_audit_chain(store), self._show_audit_check,
+                          self._audit_check_failed)
+
+    def _show_audit_check(self, check: AuditCheck) -> None:
+        if not shiboken6.isValid(self):
+            return  # the window closed before the check finished
+        self.audit_warning.setVisible(not check.intact)
+        if not check.intact:
+            self.audit_warning.setText(
+                f"⚠ 本机审计记录被篡改，请立即报告区里并保留这台电脑的现状。{check.summary()}")
+        self.audit_checked.emit(check)
+
+    def _audit_check_failed(self, error: Exception) -> None:
+        if shiboken6.isValid(self):
+            self.audit_warning.setText(f"⚠ 无法检查本机审计记录：{error}")
+            self.audit_warning.show()
 
     def _menus(self) -> None:
         menu = self.menuBar().addMenu("柜台(&C)")

@@ -1,4 +1,5 @@
-"""The status bar's sync indicator: online or offline, items waiting, last sync, pull progress.
+"""The status bar's sync indicator: online or offline, items waiting, last sync, pull progress,
+and the last cycle's error with the time of the next automatic attempt.
 
 The sync worker reports from its own thread; the signal hands the status to the GUI thread.
 """
@@ -56,8 +57,13 @@ class SyncStatusWidget(QWidget):
             parts.append(f"上次同步 {status.last_sync.astimezone(SHANGHAI):%H:%M}")
         if status.last_error:
             parts.append(status.last_error)
-        self.label.setText(" · ".join(parts))
-        self.label.setStyleSheet("" if status.online else "color: #c00000;")
+            if status.retry_at is not None:
+                parts.append(f"{status.retry_at.astimezone(SHANGHAI):%H:%M:%S} 自动重试")
+        text = " · ".join(parts)
+        self.label.setText(text)
+        self.label.setToolTip(text)  # an error may be longer than the status bar
+        trouble = not status.online or bool(status.last_error)
+        self.label.setStyleSheet("color: #c00000;" if trouble else "")
 
 
 SyncStatusLabel = SyncStatusWidget  # the name the first window used

@@ -7,6 +7,7 @@ cannot be added without authentication.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -92,7 +93,8 @@ def require_role(*roles: str) -> Callable[[SessionIdentity], SessionIdentity]:
     return check
 
 
-def caller_of(identity: SessionIdentity) -> Caller:
+def caller_of(identity: SessionIdentity, settings: Settings | None = None) -> Caller:
+    allowance = timedelta(days=settings.offline_days if settings else 30)
     return Caller(device_id=identity.device.id, street_code=identity.device.street_code,
                   district=identity.device.district, username=identity.user.username,
-                  roles=identity.user.roles)
+                  roles=identity.user.roles, offline_allowance=allowance)

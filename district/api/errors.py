@@ -18,8 +18,11 @@ log = logging.getLogger(__name__)
 
 def documented(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """OpenAPI entries saying these statuses answer with an ErrorBody."""
-    what = {401: "not authenticated (device token or session missing or invalid)",
+    what = {401: "not authenticated (device token or session missing or invalid), or the "
+                 "user name and password do not match",
             403: "authenticated, but not allowed", 404: "not found",
+            409: "an idempotency key already used with a different body",
+            413: "the body is over the route's limit (8 MB for /push, 64 KB otherwise)",
             422: "the request does not match the schema", 500: "server error",
             503: "the database cannot be reached"}
     return {status: {"model": ErrorBody, "description": what[status]} for status in statuses}
@@ -41,6 +44,7 @@ def error_response(status: int, code: str, message: str,
     return JSONResponse(body.model_dump(), status_code=status, headers=headers)
 
 
+_NOT_JSON = "请求内容不是合法的 JSON（UTF-8）。"
 _HTTP_CODES = {
     404: ("not_found", "没有这个接口。"),
     405: ("method_not_allowed", "接口不支持该请求方法。"),
@@ -59,6 +63,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid"}
+        if first.get("type") == "json_invalid":  # its loc is a character position
+            return error_response(422, "invalid_json", _NOT_JSON)
         loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "header")]
         field = ".".join(loc) or None
         where = f"{field}：" if field else ""
@@ -67,6 +73,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400:  # FastAPI could not read the body (not UTF-8, too deep)
+            return error_response(422, "invalid_json", _NOT_JSON)
         code, message = _HTTP_CODES.get(exc.status_code,
                                         (f"http_{exc.status_code}", "请求无法处理。"))
         return error_response(exc.status_code, code, message)

@@ -19,14 +19,18 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desktop import wire
+from desktop.domain import signing
 from desktop.policy.contract import calculate_text, default_parameters, parse_case
 from desktop.policy.errors import CalcInputError
 from desktop.policy.model import Case, Kind
 from desktop.policy.model import FeeRow as PolicyRow
+from desktop.policy.money import MoneyFormatError
 from district import models
 from district.changelog import claim_change, claim_data, person_change
 from district.reference import STREETS_BY_CODE
+from district.services import states
 from district.services.outcome import Caller, Outcome, Refusal
+from district.services.signing_keys import verify_act
 from district.services.users import find_staff
 from district.values import SHANGHAI, as_aware, fen_of, from_fen, shanghai_date, to_fen
 
@@ -47,6 +51,8 @@ def apply_application(session: Session, caller: Caller, item: wire.OutboxItem,
         raise Refusal("invalid_payload", "委托代办人身份证号码过长。",
                       {"field": "proxy_id_number"})
     check_handler(session, caller, payload.handler)
+    created_at = states.bounded("created_at", "申请的保存时间", payload.created_at, now,
+                                caller.offline_allowance)
     application_id = str(payload.application_id)
     if session.get(models.Application, application_id) is not None:
         raise Refusal("application_exists", "该申请已经提交过（申请号重复）。",
@@ -64,10 +70,16 @@ def apply_application(session: Session, caller: Caller, item: wire.OutboxItem,
         raise already_claimed(earlier, rows[earlier.fee_row_id].receipt_no)
 
     case = _parse_case(payload.case)
-    _check_waivers(session, caller, payload, case)
+    _check_waivers(session, caller, payload, case, person.id, now)
     _check_case(session, caller, payload, case, person, rows, now)
     result = calculate_text(json.dumps(payload.case))
     _check_amounts(payload, result)
+    handler_act = signing.SignedAct(
+        act="sign", application_id=application_id, role="handler", username=payload.handler,
+        device_id="", case_sha256=signing.case_digest(payload.case), payable=result["payable"],
+        card_sha256=signing.card_digest(payload.bank_account), card_confirmed=False,
+        signed_at=created_at)
+    handler_key = verify_act(session, caller, handler_act, payload.handler_proof, "经办人签名")
 
     buckets = {k: to_fen(v) for k, v in result["buckets"].items() if to_fen(v)}
     session.add(models.Application(
@@ -78,7 +90,10 @@ def apply_application(session: Session, caller: Caller, item: wire.OutboxItem,
         case_json=payload.case, proxy_name=payload.proxy_name,
         proxy_id_number=payload.proxy_id_number, auto_enrolled=payload.auto_enrolled,
         bank_account=payload.bank_account, status="accepted",
-        created_at=as_aware(payload.created_at), received_at=now))
+        created_at=created_at, received_at=now, card_on_file=person.bank_account,
+        handler_key_id=handler_key.key_id,
+        handler_proof=payload.handler_proof.signature if payload.handler_proof else None,
+        waivers=[w.model_dump(mode="json") for w in payload.waivers] or None))
     session.add_all(models.ApplicationBucket(application_id=application_id, bucket=b,
                                              amount_fen=fen) for b, fen in buckets.items())
     session.flush()
@@ -160,9 +175,9 @@ def check_handler(session: Session, caller: Caller, username: str) -> None:
 
 
 def _check_waivers(session: Session, caller: Caller, payload: wire.ApplicationPayload,
-                   case: Case) -> None:
+                   case: Case, person_id: str, now: datetime) -> None:
     """Every check the case says was waived has its 审批人 in the payload: an approver of this
-    street, not the handler (desktop.services.waivers)."""
+    street, not the handler, who signed the waiver (desktop.services.waivers)."""
     by_row = {w.fee_row_id: w for w in payload.waivers}
     for fee in case.fees:
         if not fee.waived:
@@ -177,6 +192,20 @@ def _check_waivers(session: Session, caller: Caller, payload: wire.ApplicationPa
             raise Refusal("invalid_waiver",
                           f"费用 {fee.receipt_no} 的豁免须由本街镇另一位审批人确认。",
                           {"fee_row_id": fee.id, "approver": waiver.approver})
+        at = states.bounded("waivers.at", "豁免时间", waiver.at, now, caller.offline_allowance)
+        verify_act(session, caller, waiver_act(person_id, waiver, at), waiver.proof,
+                   f"费用 {fee.receipt_no} 的豁免")
+
+
+def waiver_act(person_id: str, waiver: wire.WaiverData, at: datetime) -> signing.SignedAct:
+    """What an 审批人 signs when waiving a check on a row: the person, the row, the checks and
+    the written reason (the application does not exist yet)."""
+    return signing.SignedAct(
+        act="waive", application_id="", role="approver", username=waiver.approver,
+        device_id="", case_sha256="", payable="", card_sha256="", card_confirmed=False,
+        signed_at=at, extra=signing.waiver_extra(person_id, waiver.fee_row_id,
+                                                 [str(r) for r in waiver.reasons],
+                                                 waiver.reason))
 
 
 def _parse_case(raw: dict[str, Any]) -> Case:
@@ -204,6 +233,13 @@ def _check_case(session: Session, caller: Caller, payload: wire.ApplicationPaylo
     if (abs(case.application_date - saved_on) > _DATE_SLACK
             or saved_on > shanghai_date(now) + _DATE_SLACK):
         raise _mismatch("case.application_date", "申请日期")
+    # the date the 6-month window is judged on lies within the server's bounds too
+    if not (shanghai_date(now - caller.offline_allowance) <= case.application_date
+            <= shanghai_date(now + states.CLOCK_SLACK)):
+        raise Refusal("time_out_of_bounds",
+                      f"申请日期 {case.application_date} 不在区服务器允许的范围内"
+                      f"（今天之前 {caller.offline_allowance.days} 天以内）。",
+                      {"field": "case.application_date"})
     _check_person(session, payload, case, person)
     settled_ids = _settled_before(session, person.id, payload.program,
                                   {r.receipt_date.year for r in ticked.values()}) - set(ticked)
@@ -309,8 +345,8 @@ def _check_amounts(payload: wire.ApplicationPayload, result: dict[str, Any]) -> 
     try:
         submitted_payable = to_fen(payload.payable)
         submitted = {k: to_fen(v) for k, v in payload.buckets.items()}
-    except ValueError:
-        raise Refusal("invalid_payload", "申请金额格式不正确（如 12.34）。",
+    except MoneyFormatError as exc:  # a malformed or too large amount, said as such
+        raise Refusal("invalid_payload", f"申请金额：{exc.message_zh}。",
                       {"field": "payable"}) from None
     expected = {k: to_fen(v) for k, v in result["buckets"].items()}
     if (submitted_payable != to_fen(result["payable"])

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from desktop import wire
@@ -25,8 +26,13 @@ from district.services.users import Staff, find_staff
 from district.values import utcnow
 
 log = logging.getLogger(__name__)
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=5)
+# Login failures per user name and PC (LoginFailures): FREE_FAILURES in a row lock the name on
+# that PC for FIRST_LOCKOUT, each further one doubles it, up to MAX_LOCKOUT; a run of failures
+# is forgotten after FAILURES_FORGOTTEN without one.
+FREE_FAILURES = 5
+FIRST_LOCKOUT = timedelta(minutes=1)
+MAX_LOCKOUT = timedelta(hours=1)
+FAILURES_FORGOTTEN = timedelta(hours=24)
 _WRONG_PASSWORD = "用户名或密码错误。"
 _CODE_REFUSED = "注册码无效或已被使用，请向区医保事务中心申领新的注册码。"
 
@@ -104,28 +110,35 @@ def device_for_token(session: Session, token: str) -> DeviceIdentity | None:
 def log_in(db: Database, device: DeviceIdentity, request: wire.Login,
            session_hours: float) -> wire.LoggedIn:
     """Check the password, then open a session. The slow password check runs outside any
-    write transaction, so a login never holds up pushes; failed attempts are counted."""
+    write transaction, so a login never holds up pushes.
+
+    The answers tell nothing but "in" or "not in": an unknown user name, a wrong password, an
+    inactive account and a right password on another street's PC all answer the same 401
+    invalid_credentials after the same work (one scrypt, one write), and all count as a
+    failure of that name on that PC. Failures lock the name on that PC only (LoginFailures),
+    with growing delays (lockout_for), so a PC in hostile hands cannot lock an approver out
+    of the other PCs, and a name that does not exist locks exactly like one that does.
+    """
+    now = utcnow()
+    name = request.username
     with db.read() as session:
         user = session.scalars(select(models.User)
-                               .where(models.User.username == request.username)).first()
-    if user is None:
-        verify_password(request.password, dummy_password_hash())
-        raise AuthError(401, "invalid_credentials", _WRONG_PASSWORD)
-    now = utcnow()
-    if user.locked_until is not None and user.locked_until > now:
-        raise AuthError(401, "account_locked",
-                        "密码错误次数过多，账号已暂时锁定，请 5 分钟后再试。")
-    if not verify_password(request.password, user.password_hash) or not user.active:
-        with db.write() as session:
-            _count_failure(session, user.id, device, now)
+                               .where(models.User.username == name)).first()
+        staff = find_staff(session, name)
+        tried = session.get(models.LoginFailures, (name, device.id))
+        locked_until = tried.locked_until if tried is not None else None
+    if locked_until is not None and locked_until > now:
+        raise AuthError(401, "account_locked", _locked_message(locked_until - now))
+    right = verify_password(request.password,
+                            user.password_hash if user is not None else dummy_password_hash())
+    if (user is None or staff is None or not right or not user.active
+            or not _may_work_at(staff, device)):
+        _count_failure(db, name, device, now)
         raise AuthError(401, "invalid_credentials", _WRONG_PASSWORD)
     with db.write() as session:
-        staff = find_staff(session, user.username)
-        if staff is None or not _may_work_at(staff, device):
-            raise AuthError(403, "forbidden",
-                            f"账号 {user.username} 不属于{device.street_name}，不能在本机登录。")
-        session.execute(update(models.User).where(models.User.id == user.id)
-                        .values(failed_logins=0, locked_until=None))
+        session.execute(delete(models.LoginFailures).where(
+            models.LoginFailures.username == name,
+            models.LoginFailures.device_id == device.id))
         session.execute(delete(models.LoginSession).where(  # this user's expired sessions
             models.LoginSession.user_id == user.id, models.LoginSession.expires_at <= now))
         token = new_token()
@@ -139,17 +152,51 @@ def log_in(db: Database, device: DeviceIdentity, request: wire.Login,
                          expires_at=expires)
 
 
-def _count_failure(session: Session, user_id: int, device: DeviceIdentity,
+def lockout_for(failures: int) -> timedelta | None:
+    """How long a name is locked on a PC after this many failures in a row there: nothing
+    before FREE_FAILURES, then 1 minute, doubling with each further failure, at most 1 hour."""
+    if failures < FREE_FAILURES:
+        return None
+    return min(FIRST_LOCKOUT * (1 << min(failures - FREE_FAILURES, 16)), MAX_LOCKOUT)
+
+
+def _locked_message(left: timedelta) -> str:
+    minutes = max(1, -(-int(left.total_seconds()) // 60))
+    return f"密码错误次数过多，本机已暂停此账号登录，请 {minutes} 分钟后再试。"
+
+
+def _count_failure(db: Database, username: str, device: DeviceIdentity,
                    now: datetime) -> None:
-    failures = session.execute(
-        update(models.User).where(models.User.id == user_id)
-        .values(failed_logins=models.User.failed_logins + 1)
-        .returning(models.User.failed_logins, models.User.username)).one()
-    if failures[0] >= MAX_FAILED_LOGINS:
-        session.execute(update(models.User).where(models.User.id == user_id)
-                        .values(failed_logins=0, locked_until=now + LOCKOUT))
-        log.warning("account locked after failed logins",
-                    extra={"user": failures[1], "device_id": device.id})
+    """One more failure of `username` on `device` (a row per name and PC, whether or not the
+    name exists); a run of failures ends with a success or after FAILURES_FORGOTTEN. Two
+    failures at once may both insert the row: the loser counts again on the winner's row."""
+    for attempt in range(2):
+        try:
+            with db.write() as session:
+                _count_failure_in(session, username, device, now)
+            return
+        except IntegrityError:
+            if attempt:
+                raise
+
+
+def _count_failure_in(session: Session, username: str, device: DeviceIdentity,
+                      now: datetime) -> None:
+    row = session.get(models.LoginFailures, (username, device.id), with_for_update=True)
+    if row is None:
+        row = models.LoginFailures(username=username, device_id=device.id, failures=0,
+                                   last_failure_at=now)
+        session.add(row)
+    elif now - row.last_failure_at > FAILURES_FORGOTTEN:
+        row.failures = 0
+    row.failures += 1
+    row.last_failure_at = now
+    lockout = lockout_for(row.failures)
+    row.locked_until = now + lockout if lockout is not None else None
+    if lockout is not None:
+        log.warning("login locked on this device after failed attempts", extra={
+            "user": username, "device_id": device.id, "failures": row.failures,
+            "locked_minutes": lockout.total_seconds() / 60})
 
 
 def log_out(session: Session, token: str) -> None:

@@ -10,6 +10,9 @@ from sqlalchemy.orm import Session
 from desktop import wire
 from district import models
 
+MAX_SEQ = 2**63 - 1  # a seq is a BIGINT: a cursor past it is refused, not sent to the database
+MAX_PAGE = 5000
+
 
 def changes_page(session: Session, street_code: str, cursor: int, limit: int, *,
                  count: bool = False) -> wire.ChangesPage:
@@ -20,6 +23,8 @@ def changes_page(session: Session, street_code: str, cursor: int, limit: int, *,
     make the database sort every change after the cursor for each page. `total` (only with
     `count`) counts every change after the cursor, which is why a pull asks for it once.
     """
+    if not 0 <= cursor <= MAX_SEQ or not 1 <= limit <= MAX_PAGE:
+        raise ValueError(f"cursor {cursor} or limit {limit} out of bounds")
     change = models.Change
     newest = session.scalar(select(func.max(change.seq))) or 0
     window = (change.seq > cursor, change.seq <= newest)

@@ -9,12 +9,15 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from desktop import wire
+from desktop.domain import signing
 from desktop.policy.contract import default_parameters
 from desktop.policy.enrolment import EnrolmentClosed, enrolment_terms
 from district import models
 from district.changelog import person_change
+from district.services import states
 from district.services.applications import check_handler, locked_person, parse_payload
 from district.services.outcome import Caller, Outcome, Refusal
+from district.services.signing_keys import verify_act
 from district.values import shanghai_date, to_fen
 
 
@@ -22,6 +25,11 @@ def apply_enrolment(session: Session, caller: Caller, item: wire.OutboxItem,
                     now: datetime) -> Outcome:
     payload = parse_payload(wire.EnrolmentPayload, item.payload)
     check_handler(session, caller, payload.handler)
+    created_at = states.bounded("created_at", "登记时间", payload.created_at, now,
+                                caller.offline_allowance)
+    if payload.handler_proof is not None or payload.handler != caller.username:
+        verify_act(session, caller, enrolment_act(payload, created_at), payload.handler_proof,
+                   f"{payload.handler} 经办的互助帮困登记")
     enrolment_id = str(payload.enrolment_id)
     if session.get(models.Enrolment, enrolment_id) is not None:
         raise Refusal("enrolment_exists", "该登记已经提交过（登记号重复）。",
@@ -66,3 +74,12 @@ def apply_enrolment(session: Session, caller: Caller, item: wire.OutboxItem,
         person.external_inpatient_insurance = payload.external_inpatient_insurance
     return Outcome("accepted", detail={"enrolment_id": enrolment_id, "year": terms.year},
                    changes=[person_change(person)])
+
+
+def enrolment_act(payload: wire.EnrolmentPayload, at: datetime) -> signing.SignedAct:
+    """What the 经办人 signs for an enrolment: the form as pushed (less the proof), the fee."""
+    form = payload.model_dump(mode="json", exclude={"handler_proof"})
+    return signing.SignedAct(
+        act="enrol", application_id=str(payload.enrolment_id), role="handler",
+        username=payload.handler, device_id="", case_sha256=signing.case_digest(form),
+        payable=str(payload.fee), card_sha256="", card_confirmed=False, signed_at=at)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Literal
 
 from district.changelog import PendingChange
@@ -17,6 +18,8 @@ class Caller:
     district: str
     username: str
     roles: frozenset[str]
+    # how far back a counter's moments may lie (the offline allowance, a district setting)
+    offline_allowance: timedelta = timedelta(days=30)
 
 
 @dataclass

@@ -3,9 +3,14 @@
 An item's effect, its changes and the record of its key with the result commit together or not
 at all (a request's items in one transaction, each in a savepoint). A key seen before answers
 "duplicate" with the first result, so a push repeated after a lost answer, a crash or a kill
-changes nothing twice. A write refused by the database because another transaction got there
-first (the same key, or a claim on the same fee row) is simply checked again: the second look
-sees the winner and answers accordingly.
+changes nothing twice. The key is bound to the SHA-256 of the item's canonical kind and payload
+(`body_sha256`): a key used again with another body is refused as a whole request
+(IdempotencyKeyReused, HTTP 409), never answered "duplicate" with the new body dropped. Keys
+recorded before the hash was kept (NULL) cannot be told apart, and count as the same body.
+
+A write refused by the database because another transaction got there first (the same key, or
+a claim on the same fee row) is simply checked again: the second look sees the winner and
+answers accordingly.
 """
 
 from __future__ import annotations
@@ -15,10 +20,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy import select
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from desktop import wire
+from desktop.domain.signing import canonical_json, sha256_hex
 from district import models
 from district.changelog import record_changes
 from district.db import Database
@@ -44,6 +51,53 @@ HANDLERS: dict[str, Handler] = {
 _ATTEMPTS = 5
 
 
+class IdempotencyKeyReused(Exception):
+    """A request's item reuses a key already bound to another body: nothing of it is applied."""
+
+    def __init__(self, index: int, key: str) -> None:
+        super().__init__(f"idempotency key {key} reused with another body (item {index})")
+        self.index = index
+        self.key = key
+
+
+class UnhashableItem(Exception):
+    """An item whose payload has no canonical JSON (NaN, Infinity)."""
+
+    def __init__(self, index: int) -> None:
+        super().__init__(f"item {index} has no canonical JSON")
+        self.index = index
+
+
+def body_sha256(item: wire.OutboxItem) -> str:
+    """What a key is bound to: the item's kind and payload, not when it was queued (a counter
+    resends the same item, but its created_at may come back from its store reformatted)."""
+    return sha256_hex(canonical_json({"kind": item.kind, "payload": item.payload}))
+
+
+def _hashes(push: wire.Push) -> list[str]:
+    hashes = []
+    for index, item in enumerate(push.items):
+        try:
+            hashes.append(body_sha256(item))
+        except (ValueError, RecursionError):
+            raise UnhashableItem(index) from None
+    return hashes
+
+
+def _check_keys(session: Session, push: wire.Push, hashes: list[str]) -> None:
+    """Raise IdempotencyKeyReused if any item's key is bound to another body, by an earlier
+    request or by an earlier item of this one; before anything of the request is applied."""
+    seen: dict[str, str] = {}
+    keys = [str(item.idempotency_key) for item in push.items]
+    known = {row.idempotency_key: row.body_sha256 for row in session.scalars(
+        select(models.PushItem).where(models.PushItem.idempotency_key.in_(set(keys))))
+    } if keys else {}
+    for index, (key, digest) in enumerate(zip(keys, hashes, strict=True)):
+        bound = seen.setdefault(key, known.get(key) or digest)
+        if bound != digest:
+            raise IdempotencyKeyReused(index, key)
+
+
 def apply_push(db: Database, caller: Caller, push: wire.Push) -> wire.PushResult:
     """Apply a request's items in one transaction, each in a savepoint of its own.
 
@@ -53,25 +107,41 @@ def apply_push(db: Database, caller: Caller, push: wire.Push) -> wire.PushResult
     counter's transaction took the same key or fee row first), nothing of it is kept and the
     items are applied again one transaction each, which check again and see the winner.
     """
+    hashes = _hashes(push)
     try:
         with db.write() as session:
-            results = [_apply_once(session, caller, item) for item in push.items]
+            _check_keys(session, push, hashes)
+            results = [_apply_once(session, caller, item, digest, index)
+                       for index, (item, digest) in enumerate(zip(push.items, hashes,
+                                                                  strict=True))]
     except (IntegrityError, OperationalError):  # a race, a deadlock (PostgreSQL 40P01)
         log.info("push batch raced another transaction; applying item by item",
                  extra={"device_id": caller.device_id, "items": len(push.items)})
-        return wire.PushResult(results=[apply_item(db, caller, item) for item in push.items])
+        with db.read() as session:
+            _check_keys(session, push, hashes)
+        return wire.PushResult(results=[apply_item(db, caller, item, index)
+                                        for index, item in enumerate(push.items)])
+    except IdempotencyKeyReused as reused:
+        log.warning("idempotency key reused with another body; request refused", extra={
+            "idempotency_key": reused.key, "device_id": caller.device_id,
+            "user": caller.username})
+        raise
     for item, result in zip(push.items, results, strict=True):
         _log_applied(caller, item, result)
     return wire.PushResult(results=results)
 
 
-def apply_item(db: Database, caller: Caller, item: wire.OutboxItem) -> wire.ItemResult:
-    """One item in a transaction of its own, checked again after a race."""
+def apply_item(db: Database, caller: Caller, item: wire.OutboxItem,
+               index: int = 0) -> wire.ItemResult:
+    """One item in a transaction of its own, checked again after a race. A key bound to
+    another body by a request that raced this one raises IdempotencyKeyReused (the items
+    before it, each in its own transaction, stay applied)."""
     key = str(item.idempotency_key)
+    digest = body_sha256(item)
     for _ in range(_ATTEMPTS):
         try:
             with db.write() as session:
-                result = _apply_once(session, caller, item)
+                result = _apply_once(session, caller, item, digest, index)
         except (IntegrityError, OperationalError):
             log.info("push item raced another transaction; checking again",
                      extra={"idempotency_key": key, "device_id": caller.device_id})
@@ -81,17 +151,21 @@ def apply_item(db: Database, caller: Caller, item: wire.OutboxItem) -> wire.Item
     raise RuntimeError(f"push item {key} kept conflicting after {_ATTEMPTS} attempts")
 
 
-def _apply_once(session: Session, caller: Caller, item: wire.OutboxItem) -> wire.ItemResult:
+def _apply_once(session: Session, caller: Caller, item: wire.OutboxItem, digest: str,
+                index: int = 0) -> wire.ItemResult:
     """The item's effect, its changes and the record of its key, in the session's transaction."""
     key = str(item.idempotency_key)
     earlier = session.get(models.PushItem, key)
     if earlier is not None:
+        if earlier.body_sha256 not in (None, digest):
+            raise IdempotencyKeyReused(index, key)
         return _duplicate(item, earlier, caller)
     outcome = _apply(session, caller, item)
     session.add(models.PushItem(
         idempotency_key=key, device_id=caller.device_id, username=caller.username,
         kind=item.kind, status=outcome.status, reason=outcome.reason,
-        message=outcome.message, detail=outcome.detail, received_at=utcnow()))
+        message=outcome.message, detail=outcome.detail, received_at=utcnow(),
+        body_sha256=digest))
     record_changes(session, outcome.changes)
     session.flush()  # the next item of the request sees this one (its key, its claims)
     return wire.ItemResult(idempotency_key=item.idempotency_key, status=outcome.status,
@@ -113,6 +187,11 @@ def _apply(session: Session, caller: Caller, item: wire.OutboxItem) -> Outcome:
             return HANDLERS[item.kind](session, caller, item, now)
     except Refusal as refusal:
         return refusal.outcome()
+    except DataError:  # e.g. a NUL byte PostgreSQL's text columns cannot hold: the item only
+        log.info("push item refused by the database", extra={
+            "idempotency_key": str(item.idempotency_key), "device_id": caller.device_id})
+        return Outcome("refused", "invalid_payload",
+                       "提交的内容含有无法保存的字符或数值，请联系管理员。", {"field": "payload"})
 
 
 def _duplicate(item: wire.OutboxItem, earlier: models.PushItem,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from datetime import date
 
@@ -9,12 +10,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from district import models
-from district.schemas import MonthlySummary, ProgramTotals, StreetTotals
+from district.schemas import MONTH_PATTERN, MonthlySummary, ProgramTotals, StreetTotals
+from district.services.states import PAYABLE
 from district.values import from_fen
 
 
 def month_bounds(month: str) -> tuple[date, date]:
-    """"2026-05" → (2026-05-01, 2026-06-01)."""
+    """"2026-05" → (2026-05-01, 2026-06-01); ValueError for anything but MONTH_PATTERN."""
+    if re.fullmatch(MONTH_PATTERN, month) is None:
+        raise ValueError(f"not a month of 2000-2099: {month!r}")
     year, mon = (int(part) for part in month.split("-"))
     start = date(year, mon, 1)
     end = date(year + 1, 1, 1) if mon == 12 else date(year, mon + 1, 1)
@@ -25,7 +29,8 @@ def monthly_summary(session: Session, month: str, street_codes: list[str]) -> Mo
     start, end = month_bounds(month)
     app = models.Application
     in_month = (app.application_date >= start, app.application_date < end,
-                app.street_code.in_(street_codes), app.status != "withdrawn")
+                # only what the 审批人 approved is paid (district.services.states)
+                app.street_code.in_(street_codes), app.status.in_(PAYABLE))
     heads = session.execute(
         select(app.street_code, app.program, func.count(app.id),
                func.count(func.distinct(app.person_id)),
@@ -33,7 +38,7 @@ def monthly_summary(session: Session, month: str, street_codes: list[str]) -> Mo
         .where(*in_month).group_by(app.street_code, app.program)).all()
     approved = {(street, program): count for street, program, count in session.execute(
         select(app.street_code, app.program, func.count(app.id))
-        .where(*in_month, app.status == "approved").group_by(app.street_code, app.program))}
+        .where(*in_month).group_by(app.street_code, app.program))}
     buckets: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
     for street, program, bucket, amount in session.execute(
             select(app.street_code, app.program, models.ApplicationBucket.bucket,

@@ -1,7 +1,8 @@
 """A sent-back application withdrawn by its counter: the district releases its claims (deletes
 them from the registry, with a delete change the street's counters pull) so that the receipts
-can go into a corrected application. An application already approved or paid is not
-withdrawn here: that needs the district's own correction."""
+can go into a corrected application. Only a returned application is withdrawn
+(district.services.states); withdrawn is final, so nothing signs it afterwards. The act is
+signed by whoever withdraws it: its 经办人, or a 审核人/审批人 of the street."""
 
 from __future__ import annotations
 
@@ -13,11 +14,12 @@ from sqlalchemy.orm import Session
 from desktop import wire
 from district import models
 from district.changelog import PendingChange
+from district.services import states
 from district.services.applications import locked_application, parse_payload
 from district.services.outcome import Caller, Outcome, Refusal
+from district.services.signatures import application_act
+from district.services.signing_keys import verify_act
 from district.services.users import find_staff
-
-NOT_WITHDRAWABLE = ("approved", "paid", "withdrawn")
 
 
 def apply_withdrawal(session: Session, caller: Caller, item: wire.OutboxItem,
@@ -25,9 +27,9 @@ def apply_withdrawal(session: Session, caller: Caller, item: wire.OutboxItem,
     payload = parse_payload(wire.WithdrawalPayload, item.payload)
     application_id = str(payload.application_id)
     application = locked_application(session, caller, application_id)
-    if application.status in NOT_WITHDRAWABLE:
+    if application.status in ("approved", "paid"):
         raise Refusal("not_withdrawable",
-                      "这份申请已审批（或已撤回），不能在柜台撤回，请联系区医保事务中心。",
+                      "这份申请已审批，不能在柜台撤回，请联系区医保事务中心。",
                       {"application_id": application_id, "status": application.status})
     staff = find_staff(session, payload.username)
     may = staff is not None and staff.works_at(caller.street_code) and (
@@ -35,11 +37,23 @@ def apply_withdrawal(session: Session, caller: Caller, item: wire.OutboxItem,
     if not may:
         raise Refusal("forbidden", f"{payload.username} 不能撤回这份申请。",
                       {"username": payload.username})
+    previous = application.status
+    after = states.move(application, "withdraw")
+    at = states.bounded("at", "撤回时间", payload.at, now, caller.offline_allowance)
+    states.not_before("at", "撤回时间", at, application.created_at, "申请的保存时间")
+    act = application_act(application, "withdraw", "", payload.username, at,
+                          extra=payload.reason)
+    key = verify_act(session, caller, act, payload.proof, "撤回")
     claims = list(session.scalars(select(models.Claim).where(
         models.Claim.application_id == application_id)))
     for claim in claims:
         session.delete(claim)
-    application.status = "withdrawn"
+    application.status = after
+    session.add(models.ApplicationTransition(
+        application_id=application_id, kind="withdrawal", from_status=previous, to_status=after,
+        username=payload.username, key_id=key.key_id,
+        proof=payload.proof.signature if payload.proof else None, reason=payload.reason,
+        signed_at=at, received_at=now))
     changes = [PendingChange("claim", c.fee_row_id, c.street_code, None, op="delete")
                for c in claims]
     return Outcome("accepted", detail={"application_id": application_id,

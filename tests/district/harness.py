@@ -21,8 +21,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from desktop import wire
+from desktop.domain import signing
 from desktop.policy.contract import SCHEMA, calculate_text
 from district.values import SHANGHAI
 
@@ -154,6 +156,11 @@ class Counter:
         self.user: wire.LoggedIn | None = None
         self.snapshot = Snapshot()
         self.cursor = 0
+        # each user's signing key at this PC, made and registered at their login here, as the
+        # counter's desktop.services.signing does
+        self.keys: dict[str, tuple[Ed25519PrivateKey, str]] = {}
+        # what this counter's applications were saved with: the signed acts are over it
+        self.saved: dict[str, tuple[dict[str, Any], str, str | None, datetime]] = {}
 
     @classmethod
     def register(cls, base_url: str, code: str, name: str = "柜台1") -> Counter:
@@ -182,7 +189,71 @@ class Counter:
         assert r.status_code == 200, r.text
         self.user = wire.LoggedIn.model_validate_json(r.content)
         self.session_token = self.user.session_token
+        if username not in self.keys:
+            private = signing.new_private_key()
+            r = self.http.post("/signing-keys",
+                               json={"public_key": signing.public_key_b64(private)},
+                               headers=self.headers())
+            assert r.status_code == 200, r.text
+            self.keys[username] = (private, wire.SigningKeyRegistered.model_validate_json(
+                r.content).key_id)
         return self.user
+
+    def ensure_key(self, username: str) -> None:
+        """`username` signs in here once (registering their key), then the session returns."""
+        if username in self.keys:
+            return
+        previous = self.user.username if self.user else None
+        self.login(username)
+        if previous:
+            self.login(previous)
+
+    def prove(self, act: signing.SignedAct) -> wire.Proof:
+        self.ensure_key(act.username)
+        private, key_id = self.keys[act.username]
+        bound = signing.SignedAct(**{**act.__dict__, "device_id": self.device_id})
+        return wire.Proof(key_id=key_id, signature=signing.sign(private, bound))
+
+    def act(self, act: signing.ActKind, application_id: str, role: str, username: str,
+            at: datetime | None = None, *, card_confirmed: bool = False,
+            extra: str = "") -> signing.SignedAct:
+        case, payable, card, _ = self.saved[application_id]
+        return signing.SignedAct(
+            act=act, application_id=application_id, role=role, username=username,
+            device_id=self.device_id, case_sha256=signing.case_digest(case), payable=payable,
+            card_sha256=signing.card_digest(card), card_confirmed=card_confirmed,
+            signed_at=at or datetime.now(UTC), extra=extra)
+
+    def signature(self, application_id: str, role: str, username: str,
+                  at: datetime | None = None, *, card_confirmed: bool = False
+                  ) -> wire.OutboxItem:
+        """A signature as the counter makes it: signed by `username`'s key at this PC."""
+        self.ensure_key(username)
+        at = at or datetime.now(UTC)
+        proof = self.prove(self.act("sign", application_id, role, username, at,
+                                    card_confirmed=card_confirmed))
+        return outbox("signature", wire.SignaturePayload(
+            application_id=uuid.UUID(application_id), role=role,  # type: ignore[arg-type]
+            username=username, signed_at=at, card_confirmed=card_confirmed, proof=proof))
+
+    def withdrawal(self, application_id: str, username: str, reason: str = "重新申请",
+                   at: datetime | None = None) -> wire.OutboxItem:
+        self.ensure_key(username)
+        at = at or datetime.now(UTC)
+        proof = self.prove(self.act("withdraw", application_id, "", username, at,
+                                    extra=reason))
+        return outbox("withdrawal", wire.WithdrawalPayload(
+            application_id=uuid.UUID(application_id), username=username, reason=reason, at=at,
+            proof=proof))
+
+    def send_back(self, application_id: str, username: str, reason: str = "材料不全",
+                  at: datetime | None = None) -> wire.OutboxItem:
+        self.ensure_key(username)
+        at = at or datetime.now(UTC)
+        proof = self.prove(self.act("return", application_id, "", username, at, extra=reason))
+        return outbox("return", wire.ReturnPayload(
+            application_id=uuid.UUID(application_id), username=username, reason=reason, at=at,
+            proof=proof))
 
     def get(self, path: str, **params: Any) -> httpx.Response:
         return self.http.get(path, params=params, headers=self.headers())
@@ -216,19 +287,29 @@ class Counter:
 
     def application(self, person_id: str, row_ids: list[str], *, program: str = "assistance",
                     handler: str | None = None, district: str | None = None,
-                    today: date | None = None) -> wire.OutboxItem:
+                    today: date | None = None, created_at: datetime | None = None,
+                    bank_account: str | None = None, signed: bool = True) -> wire.OutboxItem:
         """An application as the counter's services would save it: the case built from the
-        pulled data, computed by the engine, the outbox item ready to push."""
+        pulled data, computed by the engine, signed by its 经办人, the outbox item ready to
+        push."""
         case = self.case(person_id, row_ids, program=program, district=district, today=today)
         result = calculate_text(json.dumps(case))
+        application_id = uuid.uuid4()
+        handler = handler or (self.user.username if self.user else "")
+        if signed:
+            self.ensure_key(handler)
+        created_at = created_at or datetime.now(UTC)
+        self.saved[str(application_id)] = (case, result["payable"], bank_account, created_at)
+        proof = self.prove(self.act("sign", str(application_id), "handler", handler,
+                                    created_at)) if signed else None
         payload = wire.ApplicationPayload(
-            application_id=uuid.uuid4(), program=program,  # type: ignore[arg-type]
+            application_id=application_id, program=program,  # type: ignore[arg-type]
             district=case["district"], person_id=person_id, fee_row_ids=row_ids, case=case,
             payable=result["payable"], buckets=result["buckets"],
             parameter_versions=[f"{p['key']}@{p['effective_from']}"
                                 for p in result["parameters"]],
-            handler=handler or (self.user.username if self.user else ""),
-            created_at=datetime.now(UTC))
+            handler=handler, created_at=created_at, bank_account=bank_account,
+            handler_proof=proof)
         return outbox("application", payload)
 
     def case(self, person_id: str, row_ids: list[str], *, program: str = "assistance",
@@ -268,6 +349,8 @@ def outbox(kind: str, payload: wire.Strict) -> wire.OutboxItem:
 
 
 def signature(application_id: str, role: str, username: str) -> wire.OutboxItem:
+    """An unsigned signature: only the checks before the proof can accept it (use
+    Counter.signature for one the district accepts)."""
     return outbox("signature", wire.SignaturePayload(
         application_id=uuid.UUID(application_id), role=role,  # type: ignore[arg-type]
         username=username, signed_at=datetime.now(UTC)))

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import httpx
 import pytest
+from sqlalchemy import select, update
 
 from desktop import wire
+from district import models
+from district.db import Database
+from district.services import auth
+from district.values import utcnow
 from tests.district.conftest import SeededDistrict
 from tests.district.harness import CHANGNING_STREET, MINHANG_STREET, PASSWORD, Counter
 
@@ -93,11 +100,13 @@ def test_login_checks_password_street_and_device(district: SeededDistrict) -> No
     assert wrong.status_code == 401 and _error(wrong).code == "invalid_credentials"
     nobody = httpx.post(login, json={"username": "nobody", "password": "nope"},
                         headers=counter.headers())
-    assert nobody.status_code == 401 and _error(nobody).message == _error(wrong).message
+    assert nobody.status_code == 401 and _error(nobody) == _error(wrong)
+    # The right password of another street's user answers exactly like a wrong one: the
+    # answer must not confirm a password guessed on a PC where it cannot be used.
     elsewhere = district.user(MINHANG_STREET, "clerk1")
     other_street = httpx.post(login, json={"username": elsewhere, "password": PASSWORD},
                               headers=counter.headers())
-    assert other_street.status_code == 403 and _error(other_street).code == "forbidden"
+    assert other_street.status_code == 401 and _error(other_street) == _error(wrong)
     user = counter.login(clerk)
     assert sorted(user.roles) == ["clerk", "reviewer"]
     assert user.display_name
@@ -112,17 +121,85 @@ def test_login_checks_password_street_and_device(district: SeededDistrict) -> No
     assert r.status_code == 401
 
 
-def test_repeated_wrong_passwords_lock_the_account(district: SeededDistrict) -> None:
-    login = f"{district.base_url}/login"
+def _try(counter: Counter, username: str, password: str) -> httpx.Response:
+    return httpx.post(f"{counter.base_url}/login", headers=counter.headers(),
+                      json={"username": username, "password": password})
+
+
+def test_repeated_wrong_passwords_lock_the_name_on_that_pc_only(
+        district: SeededDistrict) -> None:
     victim = district.user(MINHANG_STREET, "reviewer")
-    minhang = district.counter(MINHANG_STREET, login=None)
-    for _ in range(5):
-        r = httpx.post(login, json={"username": victim, "password": "guess"},
-                       headers=minhang.headers())
-        assert _error(r).code == "invalid_credentials"
-    r = httpx.post(login, json={"username": victim, "password": PASSWORD},
-                   headers=minhang.headers())
+    hostile = district.counter(MINHANG_STREET, login=None)
+    for _ in range(auth.FREE_FAILURES):
+        r = _try(hostile, victim, "guess")
+        assert r.status_code == 401 and _error(r).code == "invalid_credentials"
+    r = _try(hostile, victim, PASSWORD)  # even the right password, on this PC
     assert r.status_code == 401 and _error(r).code == "account_locked"
+    assert "1 分钟" in _error(r).message
+    # Another PC of the street is not affected: the victim logs in there.
+    elsewhere = district.counter(MINHANG_STREET, login=None)
+    assert elsewhere.login(victim).username == victim
+    # Another name on the hostile PC is not affected either.
+    assert hostile.login(district.user(MINHANG_STREET, "clerk1")).username
+
+
+def test_unknown_names_lock_exactly_like_known_ones(district: SeededDistrict) -> None:
+    """Counting only real users would tell which names exist (the lock would show it)."""
+    counter = district.counter(login=None)
+    known, unknown = district.user(CHANGNING_STREET, "approver"), "changning.nobody"
+    answers: dict[str, list[tuple[int, str, str]]] = {known: [], unknown: []}
+    for name in (known, unknown):
+        for _ in range(auth.FREE_FAILURES + 1):
+            r = _try(counter, name, "guess")
+            error = _error(r)
+            answers[name].append((r.status_code, error.code, error.message))
+    assert answers[known] == answers[unknown]
+    assert [code for _, code, _ in answers[known]] == (
+        ["invalid_credentials"] * auth.FREE_FAILURES + ["account_locked"])
+
+
+def test_the_lockout_grows_with_each_failure_after_it(district: SeededDistrict) -> None:
+    counter = district.counter(login=None)
+    name = district.user(CHANGNING_STREET, "clerk1")
+    db = Database(district.server.database_url)
+    try:
+        for _ in range(auth.FREE_FAILURES):
+            assert _error(_try(counter, name, "guess")).code == "invalid_credentials"
+        locked = []
+        for _ in range(3):  # wait out each lock (by moving it to the past), then fail again
+            with db.read() as session:
+                row = session.get_one(models.LoginFailures, (name, counter.device_id))
+                assert row.locked_until is not None
+                locked.append(row.locked_until - row.last_failure_at)
+            with db.write() as session:
+                session.execute(update(models.LoginFailures).where(
+                    models.LoginFailures.device_id == counter.device_id).values(
+                    locked_until=utcnow() - timedelta(seconds=1)))
+            r = _try(counter, name, "guess")
+            assert _error(r).code == "invalid_credentials"
+        assert locked == [timedelta(minutes=1), timedelta(minutes=2), timedelta(minutes=4)]
+        r = _try(counter, name, PASSWORD)
+        assert _error(r).code == "account_locked" and "8 分钟" in _error(r).message
+        # Once the lock is over, the right password clears the record.
+        with db.write() as session:
+            session.execute(update(models.LoginFailures).where(
+                models.LoginFailures.device_id == counter.device_id).values(
+                locked_until=utcnow() - timedelta(seconds=1)))
+        counter.login(name)
+        with db.read() as session:
+            assert session.get(models.LoginFailures, (name, counter.device_id)) is None
+            user = session.scalars(select(models.User)
+                                   .where(models.User.username == name)).one()
+            assert user.locked_until is None  # the old district-wide lock is not used
+    finally:
+        db.dispose()
+
+
+def test_the_lockout_schedule() -> None:
+    assert [auth.lockout_for(n) for n in range(auth.FREE_FAILURES)] == [None] * 5
+    minutes = [auth.lockout_for(n) for n in range(5, 13)]
+    assert minutes == [timedelta(minutes=m) for m in (1, 2, 4, 8, 16, 32, 60, 60)]
+    assert auth.lockout_for(10_000) == timedelta(hours=1)
 
 
 def test_admin_routes_need_the_admin_role(district: SeededDistrict) -> None:

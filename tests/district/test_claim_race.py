@@ -5,12 +5,14 @@ insert and the item is refused with the winner's details — never a second clai
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from desktop import wire
+from desktop.domain import signing
 from district import models
 from district.changelog import fee_row_data, person_data, span_change
 from district.db import Database
@@ -18,6 +20,8 @@ from district.seed import SeedOptions, seed_district
 from district.services import applications
 from district.services.outcome import Caller
 from district.services.push import apply_item
+from district.services.signing_keys import register_key
+from district.services.users import find_staff
 from tests.district.harness import CHANGNING_STREET, Counter, claimable_rows, fresh_recipients
 
 
@@ -26,12 +30,20 @@ def test_a_claim_committed_behind_the_check_is_refused(tmp_path: Path,
     db = Database(f"sqlite:///{tmp_path / 'd.sqlite3'}")
     seed_district(db, SeedOptions(persons=40, seed=5, streets=[CHANGNING_STREET],
                                   password="x-pass-1"))
-    counter = _offline_counter(db)
-    person = fresh_recipients(counter)[0]
-    rows = claimable_rows(counter, person)
     with db.read() as session:
         device_id = session.scalars(select(models.Device.id)).first()
         assert device_id is not None
+    counter = _offline_counter(db, device_id)
+    person = fresh_recipients(counter)[0]
+    rows = claimable_rows(counter, person)
+    # the clerk's signing key, registered at this PC a minute ago
+    private = signing.new_private_key()
+    with db.write() as session:
+        staff = find_staff(session, "huayang.clerk1")
+        assert staff is not None
+        registered = register_key(session, staff, device_id, signing.public_key_b64(private),
+                                  datetime.now(UTC) - timedelta(minutes=1))
+    counter.keys["huayang.clerk1"] = (private, registered.key_id)
     caller = Caller(device_id, CHANGNING_STREET, "changning", "huayang.clerk1",
                     frozenset({"clerk"}))
     first = counter.application(person, rows, handler="huayang.clerk1")
@@ -65,10 +77,11 @@ def test_a_claim_committed_behind_the_check_is_refused(tmp_path: Path,
     db.dispose()
 
 
-def _offline_counter(db: Database) -> Counter:
+def _offline_counter(db: Database, device_id: str) -> Counter:
     """A counter whose snapshot is read straight from the database (no server needed)."""
     counter = Counter("http://unused", wire.DeviceRegistered(
-        device_id="local", token="unused", street_code=CHANGNING_STREET, street_name="华阳路街道"))
+        device_id=device_id, token="unused", street_code=CHANGNING_STREET,
+        street_name="华阳路街道"))
     with db.read() as session:
         for p in session.scalars(select(models.Person)):
             counter.snapshot.persons[p.id] = person_data(p)

@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from desktop import wire
+from desktop.domain import signing
 from tests.district.conftest import SeededDistrict
 from tests.district.harness import (
     CHANGNING_STREET,
@@ -271,11 +272,10 @@ def test_three_different_people_sign(district: SeededDistrict) -> None:
     app = _application_of(item)
 
     def sign(role: str, username: str) -> wire.ItemResult:
-        return counter.push_one(signature(app, role, username))
+        return counter.push_one(counter.signature(app, role, username))
 
-    wrong_handler = sign("handler", clerk1)
-    assert wrong_handler.reason == "forbidden"
-    assert sign("handler", clerk2).status == "accepted"
+    handler_alone = counter.push_one(signature(app, "handler", clerk2))
+    assert handler_alone.reason == "invalid_payload"  # the 经办人 signs the application itself
     clerk_approves = sign("approver", clerk1)  # a clerk cannot approve
     assert clerk_approves.status == "refused" and clerk_approves.reason == "forbidden"
     assert clerk_approves.detail is not None and clerk_approves.detail["rule"] == "role"
@@ -290,7 +290,8 @@ def test_three_different_people_sign(district: SeededDistrict) -> None:
     assert own_review.detail["rule"] == "maker_checker"
     twice = sign("reviewer", reviewer)
     assert twice.reason == "already_signed"
-    elsewhere = sign("approver", district.user(MINHANG_STREET, "approver"))
+    elsewhere = counter.push_one(signature(app, "approver",
+                                           district.user(MINHANG_STREET, "approver")))
     assert elsewhere.reason == "forbidden"
     unknown = counter.push_one(signature(str(uuid.uuid4()), "reviewer", reviewer))
     assert unknown.reason == "unknown_application"
@@ -304,11 +305,10 @@ def test_a_full_approval(district: SeededDistrict) -> None:
     app = _application_of(item)
     results = counter.push([
         item,
-        signature(app, "handler", district.user(street, "clerk1")),
-        signature(app, "reviewer", district.user(street, "reviewer")),
-        signature(app, "approver", district.user(street, "approver")),
+        counter.signature(app, "reviewer", district.user(street, "reviewer")),
+        counter.signature(app, "approver", district.user(street, "approver")),
     ])
-    assert [r.status for r in results] == ["accepted"] * 4, results
+    assert [r.status for r in results] == ["accepted"] * 3, results
     assert results[-1].detail == {"application_id": app, "status": "approved"}
 
 
@@ -374,9 +374,8 @@ def test_the_bank_card_travels_with_the_application(district: SeededDistrict) ->
 
     counter = district.counter()
     person, rows = _fresh(district, counter)
-    item = counter.application(person, rows)
     card = "6222021234567890128"
-    with_card = _with_payload(item, bank_account=card)
+    with_card = counter.application(person, rows, bank_account=card)
     assert counter.push_one(with_card).status == "accepted"
     engine = create_engine(district.server.database_url)
     try:
@@ -416,17 +415,33 @@ def _overdue_application(district: SeededDistrict, counter: Counter, approver: s
             if not any(r["counts"] and r["id"] == fee["id"] for r in result["rows"]):
                 continue
             district.used_persons.add(person)
-            waivers = [] if approver is None else [{
-                "fee_row_id": fee["id"], "reasons": ["overdue"], "approver": approver,
-                "reason": "住院期间无法申请", "at": dt.now(UTC).isoformat()}]
+            waivers: list[dict[str, Any]] = []
+            if approver is not None:  # the approver signs the waiver with their own key here
+                counter.ensure_key(approver)
+                at = dt.now(UTC)
+                waived = signing.SignedAct(
+                    act="waive", application_id="", role="approver", username=approver,
+                    device_id=counter.device_id, case_sha256="", payable="", card_sha256="",
+                    card_confirmed=False, signed_at=at, extra=signing.waiver_extra(
+                        person, fee["id"], ["overdue"], "住院期间无法申请"))
+                waivers = [{"fee_row_id": fee["id"], "reasons": ["overdue"],
+                            "approver": approver, "reason": "住院期间无法申请",
+                            "at": at.isoformat(),
+                            "proof": counter.prove(waived).model_dump()}]
+            handler = counter.user.username if counter.user else ""
+            counter.ensure_key(handler)
+            application_id, created = uuid.uuid4(), dt.now(UTC)
+            counter.saved[str(application_id)] = (case, result["payable"], None, created)
+            proof = counter.prove(counter.act("sign", str(application_id), "handler", handler,
+                                              created))
             payload = wire.ApplicationPayload(
-                application_id=uuid.uuid4(), program="assistance", district=case["district"],
+                application_id=application_id, program="assistance", district=case["district"],
                 person_id=person, fee_row_ids=[fee["id"]], case=case,
                 payable=result["payable"], buckets=result["buckets"],
                 parameter_versions=[f"{p['key']}@{p['effective_from']}"
                                     for p in result["parameters"]],
-                handler=counter.user.username if counter.user else "",
-                waivers=waivers, created_at=dt.now(UTC))  # type: ignore[arg-type]
+                handler=handler, handler_proof=proof,
+                waivers=waivers, created_at=created)  # type: ignore[arg-type]
             return outbox("application", payload)
     raise AssertionError("no overdue row in the seeded district")
 

@@ -1,4 +1,4 @@
-"""GET /monthly-summary: the month's accepted applications per street, by program and bucket."""
+"""GET /monthly-summary: the month's approved applications per street, by program and bucket."""
 
 from __future__ import annotations
 
@@ -28,23 +28,36 @@ def _street(summary: dict[str, Any], code: str) -> dict[str, Any]:
     return next(s for s in summary["streets"] if s["street_code"] == code)
 
 
-def test_summary_adds_up_the_accepted_applications(district: SeededDistrict) -> None:
+def test_summary_adds_up_the_approved_applications(district: SeededDistrict) -> None:
+    """Only what the 审批人 approved reaches the summary (issue 9, point 3): an application
+    accepted, or reviewed only, counts for nothing yet."""
     counter = district.counter()
+    reviewer = district.user(CHANGNING_STREET, "reviewer")
+    approver = district.user(CHANGNING_STREET, "approver")
     month = shanghai_today().strftime("%Y-%m")
     before = _summary(district, counter.headers(), month).json()
     expected_buckets: dict[str, Decimal] = defaultdict(Decimal)
     expected_total = Decimal("0")
     pushed = 0
-    for _ in range(3):
+    for n in range(4):
         person = district.take_person(fresh_recipients(counter))
         item = counter.application(person, claimable_rows(counter, person))
         result = counter.push_one(item)
         assert result.status == "accepted", result
+        counter.pull()
+        app = str(item.payload["application_id"])
+        if n == 3:  # accepted only
+            continue
+        assert counter.push_one(counter.signature(app, "reviewer", reviewer)).status \
+            == "accepted"
+        if n == 2:  # reviewed only
+            continue
+        assert counter.push_one(counter.signature(app, "approver", approver)).status \
+            == "accepted"
         pushed += 1
         expected_total += Decimal(item.payload["payable"])
         for bucket, amount in item.payload["buckets"].items():
             expected_buckets[bucket] += Decimal(amount)
-        counter.pull()
     # A refused application counts for nothing.
     person = district.take_person(fresh_recipients(counter))
     greedy = counter.application(person, claimable_rows(counter, person))

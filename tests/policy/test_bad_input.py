@@ -47,7 +47,8 @@ ASSISTANCE: dict[str, Any] = {
     ],
 }
 
-# A copy of ../shared/calc-cases/mutual-aid-outpatient.json: (900 − 500) × 85 % → 340.00.
+# A copy of ../shared/calc-cases/mutual-aid-outpatient.json: a 2026 row, so the threshold is
+# 300 (POLICY.md §1, D3): (900 − 300) × 85 % → 510.00.
 MUTUAL_AID: dict[str, Any] = {
     "schema": "counter-calc/1",
     "program": "mutual_aid",
@@ -304,6 +305,9 @@ TABLE: list[Any] = [
     pytest.param(A, put("fees[0].total", "1300."), "fees[0].total", id="money-trailing-dot"),
     pytest.param(A, put("fees[0].total", ".50"), "fees[0].total", id="money-leading-dot"),
     pytest.param(A, put("fees[0].total", "01300.00"), "fees[0].total", id="money-leading-zero"),
+    pytest.param(A, put("fees[0].total", "1" * 29), "fees[0].total", id="money-29-digits"),
+    pytest.param(A, put("fees[0].total", "1000000000000.00"), "fees[0].total",
+                 id="money-13-digits"),
     pytest.param(A, put("fees[0].deductible_part", 0), "fees[0].deductible_part",
                  id="money-optional-int"),
     pytest.param(A, put("fees[0].external_reimbursed", "0.001"), "fees[0].external_reimbursed",
@@ -364,7 +368,8 @@ TABLE: list[Any] = [
 CLI_ROWS = {"not-json", "top-array", "NaN", "duplicate-key-top", "schema-wrong",
             "application-date-impossible", "categories-empty-assistance",
             "member-years-bool", "fee-unknown-field-typo", "id-duplicate", "level-string",
-            "money-3-decimals", "shared-bad-input-example", "fee-date-before-parameters"}
+            "money-3-decimals", "money-29-digits", "shared-bad-input-example",
+            "fee-date-before-parameters"}
 
 
 def _text(base: str, mutation: Mutation) -> str:
@@ -395,7 +400,7 @@ def test_the_bases_are_valid() -> None:
     out = calculate_text(json.dumps(ASSISTANCE))
     assert (out["payable"], out["buckets"]) == ("600.00", {"outpatient": "600.00"})
     out = calculate_text(json.dumps(MUTUAL_AID))
-    assert (out["payable"], out["buckets"]) == ("340.00", {"outpatient": "340.00"})
+    assert (out["payable"], out["buckets"]) == ("510.00", {"outpatient": "510.00"})  # D3: 300
 
 
 def test_the_bases_are_the_shared_examples() -> None:
@@ -489,6 +494,61 @@ def test_money_with_a_trailing_newline_is_refused() -> None:
     with pytest.raises(CalcInputError) as info:
         calculate_text(_text(A, put("fees[0].total", "1300.00\n")))
     assert info.value.path == "fees[0].total"
+
+
+# An amount with more than 12 digits before the point (999,999,999,999.99 yuan, about 10^14
+# fen: what the district's BigInteger fen columns hold with room for sums) is "too large",
+# not "not an amount of yuan like 12.34": the clerk must learn what is wrong with the field.
+TOO_LARGE = [
+    pytest.param(A, "fees[0].total", "1" * 29, 29, id="total-29-digits"),
+    pytest.param(A, "fees[0].total", "1" * 29 + ".00", 29, id="total-29-digits-decimals"),
+    pytest.param(A, "fees[0].self_pay", "1000000000000.00", 13, id="self-pay-13-digits"),
+    pytest.param(A, "fees[0].out_of_scope", "9" * 13 + ".5", 13, id="out-of-scope-13-digits"),
+    pytest.param(A, "fees[0].deductible_part", "9" * 29, 29, id="optional-field-29-digits"),
+    pytest.param(A, "fees[0].total", "1" * 13 + ".123", 13, id="too-large-and-3-decimals"),
+    pytest.param(M, "person.mutual_aid.allowance_balance", "1" * 29, 29,
+                 id="allowance-balance-29-digits"),
+]
+
+
+@pytest.mark.parametrize(("base", "path", "value", "digits"), TOO_LARGE)
+def test_an_amount_with_too_many_digits_is_too_large(base: str, path: str, value: str,
+                                                     digits: int) -> None:
+    with pytest.raises(CalcInputError) as info:
+        calculate_text(_text(base, put(path, value)))
+    error = info.value
+    assert error.path == path
+    assert error.message == f"is too large ({digits} digits before the decimal point, at most 12)"
+    assert error.message_zh == f"{path}：金额过大（整数部分 {digits} 位，最多 12 位）"
+    assert "12.34" not in error.message and "格式" not in error.message_zh
+
+
+def test_a_too_large_amount_through_the_command() -> None:
+    line = _assert_one_error_line(
+        _run_cli("-", stdin=_text(A, put("fees[0].total", "1" * 29))), "fees[0].total")
+    assert line == ("error: fees[0].total: is too large (29 digits before the decimal point, "
+                    "at most 12)")
+
+
+@pytest.mark.parametrize("value", ["000000000000000000000000001.00", "1" * 29 + "e3",
+                                   "-" + "1" * 29, "1" * 29 + ".", "１" * 29])
+def test_a_long_malformed_amount_is_still_malformed(value: str) -> None:
+    """Only a well-formed amount is "too large"; leading zeros, signs or an exponent stay
+    format errors."""
+    with pytest.raises(CalcInputError) as info:
+        calculate_text(_text(A, put("fees[0].total", value)))
+    assert info.value.path == "fees[0].total"
+    assert "too large" not in info.value.message
+    assert "金额过大" not in info.value.message_zh
+
+
+def test_the_largest_amount_is_accepted() -> None:
+    """12 digits before the point: 999999999999.99 is an amount (the dibao caps then apply)."""
+    top = "999999999999.99"
+    out = calculate_text(_text(A, both(put("fees[0].total", top), put("fees[0].out_of_scope",
+                                                                        "0.00"),
+                                       put("fees[0].self_pay", top))))
+    assert out["payable"] == "2800.00"  # POLICY.md §1 caps: outpatient 2,800
 
 
 def test_a_huge_integer_is_bad_input() -> None:

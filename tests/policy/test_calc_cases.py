@@ -67,4 +67,4 @@ def test_installed_entry_point_runs_calc(tmp_path: Path) -> None:
     done = subprocess.run([str(exe), "calc", str(case_file)], capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout)["payable"] == "340.00"
+    assert json.loads(done.stdout)["payable"] == example["expect"]["payable"]

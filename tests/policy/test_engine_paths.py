@@ -96,19 +96,24 @@ def test_a_cap_raised_mid_year_applies_from_its_date(tmp_path: Path) -> None:
 
 
 def test_a_threshold_changed_mid_year_applies_from_its_date(tmp_path: Path) -> None:
-    """§0.1 dated values, D3 overlay: the 500 threshold drops to 300 on 2026-07-01 (made up).
-    May: 400 cash fills 400 of 500. August: 300 − 400 < 0 → nothing left to fill, so all 600
+    """§0.1 dated values: the 300 threshold (D3, from 2025-01-01) drops to 200 on 2026-07-01
+    (a made-up change: the real D3 change falls on a year boundary, so never mid-year).
+    May: 250 cash fills 250 of 300. August: 200 − 250 < 0 → nothing left to fill, so all 600
     of the August row is above it: 600 × 0.80 = 480."""
+    line = ('      - {value: "300.00", effective_from: 2025-01-01, '
+            'source: "MH-2026 §四 3 (POLICY D3)", assumption: true}\n')
     directory = _with_change(
-        tmp_path,
-        '      - {value: "500.00", effective_from: 2021-08-18, effective_to: 2026-08-17, '
-        'source: "MA-2021 四(二) (POLICY D3)"}',
-        '      - {value: "500.00", effective_from: 2021-08-18, effective_to: 2026-06-30, '
-        'source: "MA-2021 四(二) (POLICY D3)"}\n'
-        '      - {value: "300.00", effective_from: 2026-07-01, '
-        'source: "MA-2021 四(二) (POLICY D3)"}',
+        tmp_path, line,
+        line + '      - {value: "200.00", effective_from: 2026-07-01, '
+        'source: "MH-2026 §四 3 (POLICY D3)"}\n',
         "mutual_aid.yaml")
     params = load_parameters(directory)
-    data = mutual_aid([fee("A", "2026-05-01", "400.00", settled=True),
+    data = mutual_aid([fee("A", "2026-05-01", "250.00", settled=True),
                        fee("B", "2026-08-01", "600.00")], application_date="2026-09-01")
-    assert calculate_text(json.dumps(data), params)["payable"] == "480.00"
+    out = calculate_text(json.dumps(data), params)
+    assert out["payable"] == "480.00"
+    limits = [lim["amount"] for y in out["years"] for lim in y["limits"]]
+    assert limits == ["300.00", "200.00"]
+    # the same rows under the shipped files: one threshold all year, 250 + 50 of 600 fill 300,
+    # 550 × 0.80 = 440
+    assert calculate_text(json.dumps(data))["payable"] == "440.00"

@@ -37,8 +37,11 @@ CLAIM_WINDOW = '    - {value: 6, effective_from: 2022-12-29, source: "CN-2026 4.
 TEKUN_INPATIENT = ('inpatient_rate:\n        - {value: "1.00", effective_from: 2022-12-29, '
                    'source: "POLICY D1", assumption: true}')
 DEDUCTIBLE_CODES = "[dibao, orphan, distressed_child]"
-THRESHOLD = ('      - {value: "500.00", effective_from: 2021-08-18, effective_to: 2026-08-17, '
+# A money value (the D3 mutual-aid threshold of MA-2021, in force to 2024-12-31).
+THRESHOLD = ('      - {value: "500.00", effective_from: 2021-08-18, '
              'source: "MA-2021 四(二) (POLICY D3)"}\n')
+# A value whose source expires (MA-2021 runs to 2026-08-17, POLICY D5).
+LEVEL_1_RATE = "outpatient.rate.level_1"
 
 
 @pytest.fixture
@@ -173,6 +176,9 @@ BROKEN = [
                  ["parameters.outpatient.threshold[0].value"], id="money-3-decimals"),
     pytest.param("mutual_aid.yaml", THRESHOLD, THRESHOLD.replace('"500.00"', "500"),
                  ["parameters.outpatient.threshold[0].value"], id="money-unquoted"),
+    pytest.param("mutual_aid.yaml", THRESHOLD, THRESHOLD.replace('"500.00"', '"5' + "0" * 28 + '"'),
+                 ["parameters.outpatient.threshold[0].value", "too large"],
+                 id="money-too-large"),
     pytest.param("mutual_aid.yaml", '{value: "10-01"', '{value: "10-32"',
                  ["parameters.enrolment.from[0].value"], id="month-day-impossible"),
     pytest.param("mutual_aid.yaml", "program: mutual_aid", "program: assistance",
@@ -303,22 +309,16 @@ def test_a_copy_of_the_shipped_files_loads(policy: Path) -> None:
     assert isinstance(load_parameters(policy), PolicyParameters)
 
 
-def _two_thresholds(policy: Path) -> PolicyParameters:
-    edit(policy / "mutual_aid.yaml", THRESHOLD,
-         '      - {value: "500.00", effective_from: 2021-08-18, effective_to: 2025-12-31, '
-         'source: "MA-2021 四(二)"}\n'
-         '      - {value: "300.00", effective_from: 2026-01-01, source: "MH-2026 §七.三"}\n')
-    return load_parameters(policy)
-
-
-def test_at_picks_the_value_in_force_on_the_day(policy: Path) -> None:
-    view = _two_thresholds(policy).for_program("mutual_aid", "changning")
+def test_at_picks_the_value_in_force_on_the_day() -> None:
+    """§0.1 with the shipped D3 threshold: 500 to 2024-12-31, 300 from 2025-01-01."""
+    view = load_parameters(SHIPPED).for_program("mutual_aid", "changning")
     key = "outpatient.threshold"
-    first = view.at(key, date(2025, 12, 31))
-    second = view.at(key, date(2026, 1, 1))
+    first = view.at(key, date(2024, 12, 31))
+    second = view.at(key, date(2025, 1, 1))
     assert first is not None and second is not None
-    assert first.value == Decimal("500.00") and first.source == "MA-2021 四(二)"
-    assert second.value == Decimal("300.00") and second.source == "MH-2026 §七.三"
+    assert first.value == Decimal("500.00") and first.source == "MA-2021 四(二) (POLICY D3)"
+    assert second.value == Decimal("300.00") and second.source == "MH-2026 §四 3 (POLICY D3)"
+    assert not first.assumption and second.assumption  # D3: the 300 is an assumption
     assert view.at(key, date(2021, 8, 18)) == first
     assert view.at(key, date(2040, 1, 1)) == second
     assert view.require(key, date(2026, 6, 1)) == second
@@ -327,35 +327,67 @@ def test_at_picks_the_value_in_force_on_the_day(policy: Path) -> None:
         view.require(key, date(2021, 8, 17))
     assert info.value.day == date(2021, 8, 17)
     assert info.value.key == "mutual_aid.outpatient.threshold"
-    assert date(2026, 1, 1) in view.change_dates()
+    assert date(2025, 1, 1) in view.change_dates()
 
 
-def test_the_engine_uses_the_value_of_the_row_date(policy: Path) -> None:
-    params = _two_thresholds(policy)
-    case = {
+def test_a_replaced_value_is_not_an_expired_one() -> None:
+    """D3 vs D5: the 500 is replaced by the 300 from 2025-01-01, its source (MA-2021) does not
+    end then; so it has no effective_to and a 2024 receipt claimed later draws no warning."""
+    view = load_parameters(SHIPPED).for_program("mutual_aid", "shanghai")
+    old = view.require("outpatient.threshold", date(2024, 12, 31))
+    assert old.effective_to is None and not old.expired_on(date(2030, 1, 1))
+    case = _mutual_aid_case("2024-12-31", "2025-03-01")
+    out = calculate_text(json.dumps(case))
+    assert out["payable"] == "340.00"  # (900 − 500) × 85 %
+    assert out["warnings"] == []
+
+
+def _mutual_aid_case(fee_date: str, application_date: str) -> dict[str, object]:
+    return {
         "schema": "counter-calc/1", "program": "mutual_aid", "district": "changning",
-        "application_date": "2026-06-10",
+        "application_date": application_date,
         "person": {"categories": [], "resident_insurance": False,
-                   "mutual_aid": {"member_years": [2025, 2026], "benefits_from": "2025-01-01",
+                   "mutual_aid": {"member_years": [2024, 2025, 2026],
+                                  "benefits_from": "2024-01-01",
                                   "external_inpatient_insurance": False}},
-        "fees": [{"id": "A", "receipt_no": "1", "date": "2026-03-15", "kind": "outpatient",
+        "fees": [{"id": "A", "receipt_no": "1", "date": fee_date, "kind": "outpatient",
                   "hospital_level": 1, "total": "900.00", "out_of_scope": "0.00",
                   "self_pay": "900.00"}],
     }
-    assert calculate_text(json.dumps(case), params)["payable"] == "510.00"  # (900−300)×85 %
-    case["fees"][0]["date"] = "2025-12-31"
-    assert calculate_text(json.dumps(case), params)["payable"] == "340.00"  # (900−500)×85 %
 
 
-def test_an_expired_value_stays_in_force(policy: Path) -> None:
-    """POLICY D5: MA-2021 ends 2026-08-17; its values stay in force, flagged as expired."""
-    view = load_parameters(policy).for_program("mutual_aid", "shanghai")
-    on_last_day = view.at("outpatient.threshold", date(2026, 8, 17))
-    after = view.at("outpatient.threshold", date(2026, 8, 18))
-    much_later = view.require("outpatient.threshold", date(2030, 1, 1))
+def test_the_engine_uses_the_value_of_the_row_date() -> None:
+    """The application date does not choose the threshold; each row's date does (§0.1)."""
+    for application in ("2025-01-10", "2026-06-10"):
+        out = calculate_text(json.dumps(_mutual_aid_case("2025-01-01", application)))
+        assert out["payable"] == "510.00"  # (900−300)×85 %
+        out = calculate_text(json.dumps(_mutual_aid_case("2024-12-31", application)))
+        assert out["payable"] == "340.00"  # (900−500)×85 %
+
+
+def test_a_threshold_edited_in_the_file_is_used(policy: Path) -> None:
+    """A district officer's edit of the file is what the engine uses: a made-up 200 from
+    2026-01-01 → (900 − 200) × 85 % = 595 for 2026, the 300 still for 2025."""
+    edit(policy / "mutual_aid.yaml", "assumption: true}\n",
+         'assumption: true}\n      - {value: "200.00", effective_from: 2026-01-01, '
+         'source: "MH-2026 §四 3"}\n')
+    params = load_parameters(policy)
+    assert calculate_text(json.dumps(_mutual_aid_case("2026-03-15", "2026-06-10")),
+                          params)["payable"] == "595.00"
+    assert calculate_text(json.dumps(_mutual_aid_case("2025-12-31", "2026-06-10")),
+                          params)["payable"] == "510.00"
+
+
+def test_an_expired_value_stays_in_force() -> None:
+    """POLICY D5: MA-2021 ends 2026-08-17; its values (e.g. the level-1 rate) stay in force,
+    flagged as expired."""
+    view = load_parameters(SHIPPED).for_program("mutual_aid", "shanghai")
+    on_last_day = view.at(LEVEL_1_RATE, date(2026, 8, 17))
+    after = view.at(LEVEL_1_RATE, date(2026, 8, 18))
+    much_later = view.require(LEVEL_1_RATE, date(2030, 1, 1))
     assert on_last_day is not None and after is not None
     assert on_last_day == after == much_later
-    assert after.value == Decimal("500.00")
+    assert after.value == Decimal("0.85")
     assert after.effective_to == date(2026, 8, 17)
     assert not after.expired_on(date(2026, 8, 17))
     assert after.expired_on(date(2026, 8, 18))
@@ -376,7 +408,7 @@ def test_an_expired_value_is_used_with_a_warning() -> None:
                   "self_pay": "900.00"}],
     }
     out = calculate_text(json.dumps(case))
-    assert out["payable"] == "340.00"
+    assert out["payable"] == "510.00"  # (900 − 300) × 85 %: the D3 300, MA-2021's 85 %
     assert any("MA-2021" in w and "2026-08-17" in w for w in out["warnings"])
 
 
@@ -436,6 +468,8 @@ def test_the_d1_tekun_values_are_flagged_as_assumptions() -> None:
     assert view.require("category.tekun.inpatient_cap", day).value is None
     assert view.require("category.dibao.inpatient_rate", day).assumption is False
     assert view.require("category.special_relief.inpatient_rate", day).assumption is False
-    flagged = {e.key for e in params.all_values() if e.assumption}
-    assert flagged == {f"category.tekun.{n}" for n in
-                       ("inpatient_rate", "outpatient_rate", "inpatient_cap", "outpatient_cap")}
+    # the only assumptions: D1's four tekun values and D3's 300 threshold
+    flagged = {(e.file, e.key, e.effective_from) for e in params.all_values() if e.assumption}
+    assert flagged == {("assistance.yaml", f"category.tekun.{n}", date(2022, 12, 29)) for n in
+                       ("inpatient_rate", "outpatient_rate", "inpatient_cap", "outpatient_cap")
+                       } | {("mutual_aid.yaml", "outpatient.threshold", date(2025, 1, 1))}

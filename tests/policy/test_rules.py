@@ -28,6 +28,9 @@ class Rule:
     categories: dict[str, str | None] = field(default_factory=dict)
     rates: dict[str, str | None] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()  # substrings that must appear among the warnings
+    no_warnings: bool = False  # True: the result must carry no warning at all
+    # "year bucket" → the amounts of the limits (caps, thresholds) shown for that year
+    limits: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def settled(row: dict[str, Any]) -> dict[str, Any]:
@@ -150,6 +153,22 @@ RULES = [
          assistance([settled(fee("H", "2026-02-01", "140000.00", "inpatient")),
                      fee("A", "2026-04-08", "10000.00", "major_outpatient")]),
          "4000.00", {"inpatient": "4000.00"}),
+    # -- D7: a 大病 person's other costs are paid by their own kind -----------------------------
+    Rule("D7: 门诊大病 row as 大病 (1000 × 0.90 = 900, inpatient); the same person's 门急诊 row "
+         "the same day, even a 居保大病 one with its proof, as outpatient: 1000 × 0.60 = 600",
+         "§4 D7, D4",
+         assistance([fee("A", "2026-04-08", "1000.00", "major_outpatient"),
+                     fee("B", "2026-04-08", "1000.00", major_illness=True,
+                         major_illness_doc=True)]),
+         "1500.00", {"inpatient": "900.00", "outpatient": "600.00"},
+         rates={"A": "0.90", "B": "0.60"}),
+    Rule("D7: the outpatient cap binds the 大病 person's 门急诊 row although the inpatient cap "
+         "has room: H 5000 × 0.60 = 3000 → 2800 settled; 门诊大病 1000 × 0.90 = 900; "
+         "门急诊 1000 → 0", "§4 D7, §1 caps",
+         assistance([settled(fee("H", "2026-02-01", "5000.00")),
+                     fee("A", "2026-04-08", "1000.00", "major_outpatient"),
+                     fee("B", "2026-04-08", "1000.00")]),
+         "900.00", {"inpatient": "900.00"}, reasons={"A": None, "B": None}),
     # -- 闵行 second round ---------------------------------------------------------------------
     Rule("闵行 second round: 16000 city + 50 % × 4000 = 2000", "§1 闵行 second round",
          assistance([fee("A", "2026-05-02", "20000.00", "inpatient")], LOW, district="minhang"),
@@ -215,6 +234,21 @@ RULES = [
     Rule("6-month window: 2025-12-31 is overdue on 2026-07-01", "§3 overdue",
          assistance([fee("A", "2025-12-31", "100.00")], application_date="2026-07-01"),
          "0.00", reasons={"A": "overdue"}),
+    Rule("D8: the window applies in every district: 2025-12-31 is overdue on 2026-07-01 in "
+         "shanghai (city rules)", "§3 overdue, §4 D8",
+         assistance([fee("A", "2025-12-31", "100.00")], application_date="2026-07-01",
+                    district="shanghai"),
+         "0.00", reasons={"A": "overdue"}),
+    Rule("D8: the window applies in every district: 2025-12-31 is overdue on 2026-07-01 in "
+         "闵行 (no city or second-round payment)", "§3 overdue, §4 D8",
+         assistance([fee("A", "2025-12-31", "100.00")], application_date="2026-07-01",
+                    district="minhang"),
+         "0.00", {}, reasons={"A": "overdue"}),
+    Rule("D8: in 闵行 2025-12-31 is still claimable on 2026-06-30: 100 × 0.60 = 60, "
+         "second round 50 % × 40 = 20", "§3 overdue, §4 D8, §1 闵行 second round",
+         assistance([fee("A", "2025-12-31", "100.00")], application_date="2026-06-30",
+                    district="minhang"),
+         "80.00", {"outpatient": "60.00", "district": "20.00"}, reasons={"A": None}),
     Rule("month-end rule: 2026-03-31 → last day 2026-09-30 (September has no 31st)",
          "§3 overdue month-end",
          assistance([fee("A", "2026-03-31", "100.00")], application_date="2026-09-30"),
@@ -232,23 +266,65 @@ RULES = [
                      fee("A", "2026-08-01", "1000.00")], application_date="2026-09-01"),
          "400.00", reasons={"H": None, "A": None}),
     # -- mutual aid (§1 市民社区医疗互助帮困) ----------------------------------------------------
-    Rule("mutual aid outpatient: 900 level 1 → (900 − 500) × 0.85 = 340", "§1 mutual aid, D3",
-         mutual_aid([fee("A", "2026-03-15", "900.00", level=1)]), "340.00",
-         {"outpatient": "340.00"}, rates={"A": "0.85"}),
+    # Threshold (D3): 500 for fee dates to 2024-12-31, 300 from 2025-01-01 (an assumption,
+    # so every case using the 300 carries the 假定值 warning).
+    Rule("mutual aid outpatient, 2026 row: 900 level 1 → (900 − 300) × 0.85 = 510",
+         "§1 mutual aid, D3",
+         mutual_aid([fee("A", "2026-03-15", "900.00", level=1)]), "510.00",
+         {"outpatient": "510.00"}, rates={"A": "0.85"}, limits={"2026 outpatient": ("300.00",)},
+         warnings=("假定值",)),
+    Rule("D3 boundary, last day of 500: 2024-12-31, 900 level 1 → (900 − 500) × 0.85 = 340",
+         "§1 mutual aid, D3",
+         mutual_aid([fee("A", "2024-12-31", "900.00", level=1)], member_years=[2024],
+                    benefits_from="2024-01-01", application_date="2025-01-10"),
+         "340.00", {"outpatient": "340.00"}, limits={"2024 outpatient": ("500.00",)},
+         no_warnings=True),
+    Rule("D3 boundary, first day of 300: 2025-01-01, 900 level 1 → (900 − 300) × 0.85 = 510",
+         "§1 mutual aid, D3",
+         mutual_aid([fee("A", "2025-01-01", "900.00", level=1)], member_years=[2025],
+                    benefits_from="2025-01-01", application_date="2025-01-10"),
+         "510.00", {"outpatient": "510.00"}, limits={"2025 outpatient": ("300.00",)},
+         warnings=("假定值",)),
+    Rule("D3 across two invoice years, each with its own threshold: 2024 A 600 (L1) → "
+         "(600 − 500) × 0.85 = 85; 2025 B 400 (L2) → (400 − 300) × 0.80 = 80; 85 + 80 = 165",
+         "§0.3, §1 mutual aid, D3",
+         mutual_aid([fee("B", "2025-01-01", "400.00", level=2),
+                     fee("A", "2024-12-31", "600.00", level=1)], member_years=[2024, 2025],
+                    benefits_from="2024-01-01", application_date="2025-02-10"),
+         "165.00", {"outpatient": "165.00"},
+         limits={"2024 outpatient": ("500.00",), "2025 outpatient": ("300.00",)},
+         warnings=("假定值",)),
+    Rule("D3 across two years, with history: 2024 H 450 settled + A 100 → 450 + 50 fill 500, "
+         "50 × 0.85 = 42.50; 2025 H 250 settled + B 100 → 250 + 50 fill 300, 50 × 0.75 = 37.50; "
+         "42.50 + 37.50 = 80",
+         "§0.3, §0.4, §1 mutual aid, D3",
+         mutual_aid([settled(fee("H1", "2024-06-01", "450.00", level=2)),
+                     settled(fee("H2", "2025-01-05", "250.00", level=2)),
+                     fee("A", "2024-12-31", "100.00", level=1),
+                     fee("B", "2025-01-06", "100.00", level=3)], member_years=[2024, 2025],
+                    benefits_from="2024-01-01", application_date="2025-02-10"),
+         "80.00", {"outpatient": "80.00"}),
     Rule("threshold filled in row order, each row above it at its level rate: "
-         "300 (L1) + 200 of 400 (L2) fill 500; 200 × 0.80 + 200 × 0.75 = 310",
-         "§1 mutual aid outpatient",
+         "A 300 (L1) fills 300 exactly; 400 × 0.80 + 200 × 0.75 = 470",
+         "§1 mutual aid outpatient, D3",
          mutual_aid([fee("C", "2026-03-01", "200.00", level=3),
                      fee("A", "2026-01-10", "300.00", level=1),
-                     fee("B", "2026-02-01", "400.00", level=2)]), "310.00"),
-    Rule("allowance first: 150 of row A from the card; cash 50 + 600 fills 500, "
-         "150 × 0.80 = 120", "§1 mutual aid allowance",
+                     fee("B", "2026-02-01", "400.00", level=2)]), "470.00"),
+    Rule("threshold filled in row order, a row across it: 200 (L1) + 100 of 400 (L2) fill "
+         "300; 300 × 0.80 + 200 × 0.75 = 390",
+         "§1 mutual aid outpatient, D3",
+         mutual_aid([fee("C", "2026-03-01", "200.00", level=3),
+                     fee("A", "2026-01-10", "200.00", level=1),
+                     fee("B", "2026-02-01", "400.00", level=2)]), "390.00"),
+    Rule("allowance first: 150 of row A from the card; cash 50 + 250 of 600 fill 300, "
+         "350 × 0.80 = 280", "§1 mutual aid allowance, D3",
          mutual_aid([fee("A", "2026-01-10", "200.00", level=1),
                      fee("B", "2026-02-01", "600.00", level=2)], allowance_balance="150.00"),
-         "270.00", {"allowance": "150.00", "outpatient": "120.00"}),
-    Rule("门诊大病 counts as outpatient in mutual aid: (1000 − 500) × 0.75", "§1 mutual aid",
-         mutual_aid([fee("A", "2026-03-01", "1000.00", "major_outpatient", level=3)]), "375.00",
-         {"outpatient": "375.00"}),
+         "430.00", {"allowance": "150.00", "outpatient": "280.00"}),
+    Rule("门诊大病 counts as outpatient in mutual aid: (1000 − 300) × 0.75 = 525",
+         "§1 mutual aid, D3",
+         mutual_aid([fee("A", "2026-03-01", "1000.00", "major_outpatient", level=3)]), "525.00",
+         {"outpatient": "525.00"}),
     Rule("inpatient without external insurance: 50 % × (4000 − 1000) = 1500",
          "§1 mutual aid inpatient",
          mutual_aid([fee("A", "2026-03-01", "4000.00", "inpatient", out_of_scope="1000.00")]),
@@ -273,16 +349,19 @@ RULES = [
     Rule("not a member for the row's year", "§3 not_enrolled",
          mutual_aid([fee("A", "2026-03-01", "900.00")], member_years=[2025],
                     benefits_from=None), "0.00", reasons={"A": "not_enrolled"}),
-    Rule("mid-year enrolment: benefits from the month after payment", "§3 not_enrolled",
+    Rule("mid-year enrolment: benefits from the month after payment; B (900 − 300) × 0.85 "
+         "= 510", "§3 not_enrolled",
          mutual_aid([fee("A", "2026-03-31", "900.00", level=1),
                      fee("B", "2026-04-01", "900.00", level=1)], benefits_from="2026-04-01"),
-         "340.00", reasons={"A": "not_enrolled", "B": None}),
-    Rule("mutual aid has no 6-month window", "§3 overdue (assistance only)",
+         "510.00", reasons={"A": "not_enrolled", "B": None}),
+    Rule("mutual aid has no 6-month window: (900 − 300) × 0.85 = 510",
+         "§3 overdue (assistance only)",
          mutual_aid([fee("A", "2026-01-05", "900.00", level=1)], application_date="2026-12-20"),
-         "340.00", reasons={"A": None}),
-    Rule("MA-2021 expired on 2026-08-17: its values stay in force, with a warning", "§4 D5",
+         "510.00", reasons={"A": None}),
+    Rule("MA-2021 expired on 2026-08-17: its rates stay in force, with a warning; "
+         "(900 − 300) × 0.85 = 510", "§4 D5, D3",
          mutual_aid([fee("A", "2026-08-20", "900.00", level=1)], application_date="2026-09-01"),
-         "340.00", warnings=("MA-2021 已于 2026-08-17 到期",)),
+         "510.00", warnings=("MA-2021 已于 2026-08-17 到期", "假定值")),
     # -- §0.4 marginal payment and D6 rounding ----------------------------------------------
     Rule("marginal: H 3000 → 1800; C 2000 → raw 1200, room 1000", "§0.4",
          assistance([settled(fee("H", "2026-02-01", "3000.00")),
@@ -316,6 +395,12 @@ def test_rule(rule: Rule) -> None:
     for text in rule.warnings:
         assert any(text in w for w in out["warnings"]), out["warnings"]
         assert any(text in line for line in out["trace"])
+    if rule.no_warnings:
+        assert out["warnings"] == []
+    shown = {f"{y['year']} {y['bucket']}": tuple(lim["amount"] for lim in y["limits"])
+             for y in out["years"]}
+    for year_bucket, amounts in rule.limits.items():
+        assert shown.get(year_bucket) == amounts, shown
 
 
 def _cents(text: str) -> int:
@@ -334,7 +419,8 @@ def test_city_rules_are_the_same_in_every_district(program: str, district: str) 
     else:
         case = mutual_aid([fee("A", "2026-03-15", "900.00", level=1),
                            fee("B", "2026-03-16", "3000.00", "inpatient")], district=district)
-        city = {"outpatient": "340.00", "inpatient": "1000.00"}
+        # D3: (900 − 300) × 0.85 = 510; 50 % × (3000 − 1000) = 1000
+        city = {"outpatient": "510.00", "inpatient": "1000.00"}
     out = calculate_text(json.dumps(case))
     for bucket, amount in city.items():
         assert out["buckets"][bucket] == amount

@@ -29,12 +29,12 @@ from desktop.printing.jobs import (
     print_copy,
     prints_so_far,
 )
-from desktop.services.accounts import remember_user
 from desktop.services.approvals import sign
 from desktop.services.counter import CounterSession
 from desktop.store import Store, open_store
 from desktop.store.models import AuditEventRecord
 from tests.services.test_counter import P, fill, row
+from tests.signers import remember_with_key
 
 SECRET = "pass-2026-synthetic"
 TODAY = date(2026, 6, 10)
@@ -49,7 +49,7 @@ def store(tmp_path: Path) -> Iterator[Store]:
     fill(opened, rows, spans=[{"code": "dibao", "start": "2024-03-01", "end": None}])
     staff = (("zhao", "赵审核", ["reviewer"]), ("wang", "王审批", ["approver"]))
     for username, name, roles in staff:
-        remember_user(opened, username, name, roles, SECRET)
+        remember_with_key(opened, username, name, roles, SECRET)
     yield opened
     opened.close()
 
@@ -63,8 +63,9 @@ def saved(store: Store, rows: int = 2, signed: bool = True) -> uuid.UUID:
     if signed:
         sign(store, application_id, role="reviewer", username="zhao", password=SECRET,
              now=datetime(2026, 6, 11, 2, tzinfo=UTC))
+        # the person has no card on file: the card given is a change the approver confirms
         sign(store, application_id, role="approver", username="wang", password=SECRET,
-             now=datetime(2026, 6, 12, 2, tzinfo=UTC))
+             now=datetime(2026, 6, 12, 2, tzinfo=UTC), confirm_card=True)
     return application_id
 
 
@@ -90,7 +91,8 @@ def test_every_field_of_the_approval_form_is_in_its_box(store: Store) -> None:
         "street": "华阳路街道", "application_id": str(application_id),
         "applied_on": "2026-06-10", "program": "医疗救助（事后救助）", "auto_enrolled": "否",
         "name": "张三", "id_number": data["person"]["id_number"],
-        "categories": "城乡低保家庭成员", "bank_account": "6222021234567890128",
+        # no card on file: the card given is a change (变更), confirmed by the approver
+        "categories": "城乡低保家庭成员", "bank_account": "6222021234567890128（变更）",
         "handler": "li", "handler_date": "2026-06-10", "reviewer": "赵审核",
         "reviewer_date": "2026-06-11", "approver": "王审批", "approver_date": "2026-06-12",
     }

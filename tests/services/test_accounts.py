@@ -14,11 +14,15 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from desktop.services.accounts import (
+    CLOCK_TOLERANCE,
     DEFAULT_MAX_OFFLINE_AGE,
+    OFFLINE_FAILURES_MAX,
     OFFLINE_HINT,
+    OFFLINE_LOCK_AFTER,
+    OFFLINE_LOCK_FOR,
     SCRYPT_N,
     SCRYPT_P,
     SCRYPT_R,
@@ -32,10 +36,13 @@ from desktop.services.accounts import (
     check_verifier,
     make_verifier,
     sign_in,
+    stale,
     verify_password,
 )
+from desktop.services.signing import signer_for
 from desktop.store import Store, open_store
-from desktop.store.models import AuditEventRecord, OutboxRecord, UserRecord
+from desktop.store.local_state import latest_seen_at, note_time_seen
+from desktop.store.models import AuditEventRecord, OutboxRecord, SigningKeyRecord, UserRecord
 from desktop.sync.client import DistrictClient
 from tests.sync.conftest import PASSWORD, DistrictServer, free_port, seed_and_serve
 
@@ -88,8 +95,11 @@ def user_record(store: Store, username: str) -> UserRecord | None:
 
 
 def audit(store: Store) -> list[AuditEventRecord]:
+    """The sign-in's events (the signing key's own are tested in test_signing_keys)."""
     with store.read_session() as session:
-        return list(session.scalars(select(AuditEventRecord).order_by(AuditEventRecord.id)))
+        return list(session.scalars(
+            select(AuditEventRecord).where(AuditEventRecord.action.not_like("signing_key.%"))
+            .order_by(AuditEventRecord.id)))
 
 
 # -- online -------------------------------------------------------------------------------------
@@ -115,8 +125,16 @@ def test_online_sign_in_keeps_the_user_and_a_verifier(store: Store, district: Di
     assert (event.actor, event.action, event.subject) == (clerk, "user.signed_in", f"user:{clerk}")
     assert event.detail == {"mode": "online", "roles": ["clerk"]}
     with store.read_session() as session:  # pushed to the district with the rest
-        (item,) = session.scalars(select(OutboxRecord)).all()
-        assert item.kind == "audit_event" and item.payload["action"] == "user.signed_in"
+        items = [o.payload["action"] for o in session.scalars(select(OutboxRecord))]
+        assert items == ["user.signed_in", "signing_key.created"]
+    # the sign-in made the user's signing key here, registered it and left it open
+    assert signed.signer is not None and signed.signer.username == clerk
+    assert signer_for(clerk) == signed.signer
+    with store.read_session() as session:
+        (key,) = session.scalars(select(SigningKeyRecord)).all()
+        assert (key.key_id, key.username, key.device_id) == (
+            signed.signer.key_id, clerk, signed.signer.device_id)
+        assert key.registered_at is not None and PASSWORD not in key.sealed_private_key
 
 
 def test_every_online_sign_in_refreshes_the_user_with_a_new_salt(
@@ -314,6 +332,263 @@ def test_malformed_input_is_refused_before_the_network(
     with pytest.raises(SignInRefused) as refused:
         sign_in(store, unreachable, username, password, now=T0)
     assert refused.value.message == message
+
+
+# -- offline lockout and the clock (issue 9 point 8) --------------------------------------------
+
+def wrong_offline(store: Store, client: DistrictClient, username: str, at: datetime
+                  ) -> SignInRefused:
+    with pytest.raises(SignInRefused) as refused:
+        sign_in(store, client, username, "wrong-password", now=at)
+    return refused.value
+
+
+def test_offline_sign_in_locks_after_five_failures_and_survives_a_restart(
+        district: District, online: DistrictClient, unreachable: DistrictClient,
+        tmp_path: Path) -> None:
+    path = tmp_path / "counter.sqlite"
+    clerk = district.user("clerk")
+    at = T0 + timedelta(hours=1)
+    with open_store(path) as store:
+        sign_in(store, online, clerk, PASSWORD, now=T0)
+        for n in range(1, OFFLINE_LOCK_AFTER):
+            refused = wrong_offline(store, unreachable, clerk, at)
+            assert (refused.reason, refused.message) == ("wrong_password",
+                                                         WRONG_CREDENTIALS + OFFLINE_HINT)
+            user = user_record(store, clerk)
+            assert user is not None and user.failed_offline == n
+            assert user.offline_locked_until is None
+        fifth = wrong_offline(store, unreachable, clerk, at)
+        assert fifth.reason == "offline_locked"
+        # until when, in Shanghai time: 01:00 UTC + 1 h + 15 min
+        assert "锁定至北京时间 2026-06-10 10:15" in fifth.message
+        assert fifth.message.startswith(WRONG_CREDENTIALS)
+    # the counter restarts: the lock is in the user's row, not in memory
+    with open_store(path) as store:
+        user = user_record(store, clerk)
+        assert user is not None
+        assert user.offline_locked_until == at + OFFLINE_LOCK_FOR
+        with pytest.raises(SignInRefused) as locked:  # the right password, unheard
+            sign_in(store, unreachable, clerk, PASSWORD, now=at + timedelta(minutes=14))
+        assert locked.value.reason == "offline_locked"
+        assert "2026-06-10 10:15" in locked.value.message
+        # the quarter of an hour is over
+        signed = sign_in(store, unreachable, clerk, PASSWORD, now=at + OFFLINE_LOCK_FOR)
+        # signed in offline, the user's key (made at the online sign-in) is open to sign with
+        assert signed.offline and signed.signer is not None
+        assert signed.signer.username == clerk and signer_for(clerk) == signed.signer
+        user = user_record(store, clerk)
+        assert user is not None and user.failed_offline == 0
+        assert user.offline_locked_until is None
+        refusals = [e for e in audit(store) if e.action == "user.sign_in_refused"]
+    assert [e.detail["reason"] for e in refusals] == (
+        ["wrong_password"] * OFFLINE_LOCK_AFTER + ["offline_locked"])
+    assert [e.detail.get("failures") for e in refusals[:OFFLINE_LOCK_AFTER]] == [1, 2, 3, 4, 5]
+    assert refusals[OFFLINE_LOCK_AFTER - 1].detail["locked_until"] == \
+        (at + OFFLINE_LOCK_FOR).isoformat()
+    assert {e.actor for e in refusals} == {clerk}
+
+
+def test_failed_offline_attempts_are_audited_at_the_time_they_happen(
+        store: Store, district: District, online: DistrictClient,
+        unreachable: DistrictClient) -> None:
+    clerk = district.user("clerk")
+    sign_in(store, online, clerk, PASSWORD, now=T0)
+    times = [T0 + timedelta(minutes=m) for m in (1, 2, 3)]
+    for at in times:
+        wrong_offline(store, unreachable, clerk, at)
+    refusals = [e for e in audit(store) if e.action == "user.sign_in_refused"]
+    assert [e.at for e in refusals] == times
+    assert [e.detail for e in refusals] == [
+        {"mode": "offline", "reason": "wrong_password", "failures": n} for n in (1, 2, 3)]
+
+
+def test_a_good_online_sign_in_resets_the_offline_failures_and_lifts_the_lock(
+        store: Store, district: District, online: DistrictClient,
+        unreachable: DistrictClient) -> None:
+    reviewer = district.user("reviewer")
+    sign_in(store, online, reviewer, PASSWORD, now=T0)
+    for _ in range(OFFLINE_LOCK_AFTER):
+        wrong_offline(store, unreachable, reviewer, T0)
+    with pytest.raises(SignInRefused, match="锁定"):
+        sign_in(store, unreachable, reviewer, PASSWORD, now=T0 + timedelta(minutes=1))
+    sign_in(store, online, reviewer, PASSWORD, now=T0 + timedelta(minutes=2))
+    user = user_record(store, reviewer)
+    assert user is not None and (user.failed_offline, user.offline_locked_until) == (0, None)
+    assert sign_in(store, unreachable, reviewer, PASSWORD, now=T0 + timedelta(minutes=3)).offline
+    # and the count starts from nothing: four more wrong passwords do not lock
+    for _ in range(OFFLINE_LOCK_AFTER - 1):
+        assert wrong_offline(store, unreachable, reviewer, T0 + timedelta(minutes=4)).reason \
+            == "wrong_password"
+
+
+def test_a_good_offline_sign_in_resets_the_count(
+        store: Store, district: District, online: DistrictClient,
+        unreachable: DistrictClient) -> None:
+    clerk = district.user("clerk")
+    sign_in(store, online, clerk, PASSWORD, now=T0)
+    for _ in range(OFFLINE_LOCK_AFTER - 1):
+        wrong_offline(store, unreachable, clerk, T0)
+    assert sign_in(store, unreachable, clerk, PASSWORD, now=T0).offline
+    assert wrong_offline(store, unreachable, clerk, T0).reason == "wrong_password"
+    user = user_record(store, clerk)
+    assert user is not None and user.failed_offline == 1
+
+
+def test_moving_the_clock_past_each_lock_buys_twenty_guesses_then_only_online(
+        store: Store, district: District, online: DistrictClient,
+        unreachable: DistrictClient) -> None:
+    clerk = district.user("clerk")
+    sign_in(store, online, clerk, PASSWORD, now=T0)
+    at = T0
+    reasons = []
+    for _ in range(OFFLINE_FAILURES_MAX):
+        reasons.append(wrong_offline(store, unreachable, clerk, at).reason)
+        if reasons[-1] == "offline_locked":
+            at += OFFLINE_LOCK_FOR  # the clock pushed forward past the lock
+    assert reasons.count("offline_locked") == OFFLINE_FAILURES_MAX // OFFLINE_LOCK_AFTER - 1
+    assert reasons[-1] == "offline_disabled"
+    with pytest.raises(SignInRefused) as refused:
+        sign_in(store, unreachable, clerk, PASSWORD, now=at + timedelta(days=1))
+    assert refused.value.reason == "offline_disabled"
+    assert "联网登录" in refused.value.message
+    sign_in(store, online, clerk, PASSWORD, now=at + timedelta(days=1))
+    assert sign_in(store, unreachable, clerk, PASSWORD, now=at + timedelta(days=1)).offline
+
+
+def test_an_unknown_name_is_never_locked_and_never_written(
+        store: Store, district: District, online: DistrictClient,
+        unreachable: DistrictClient) -> None:
+    sign_in(store, online, district.user("clerk"), PASSWORD, now=T0)
+    for _ in range(OFFLINE_LOCK_AFTER + 2):
+        refused = wrong_offline(store, unreachable, "nobody-at-all", T0)
+        assert refused.message == WRONG_CREDENTIALS + OFFLINE_HINT
+    assert user_record(store, "nobody-at-all") is None
+    assert "nobody-at-all" not in str([(e.actor, e.subject, e.detail) for e in audit(store)])
+
+
+def test_a_clock_set_back_cannot_revive_an_old_verifier(
+        store: Store, district: District, online: DistrictClient,
+        unreachable: DistrictClient) -> None:
+    clerk = district.user("clerk")
+    sign_in(store, online, clerk, PASSWORD, now=T0)
+    sixty_days_on = T0 + timedelta(days=60)
+    with pytest.raises(SignInRefused) as old:
+        sign_in(store, unreachable, clerk, PASSWORD, now=sixty_days_on)
+    assert old.value.reason == "verifier_too_old"
+    # the clock set back 50 days: the verifier would look 10 days old
+    with pytest.raises(SignInRefused) as back:
+        sign_in(store, unreachable, clerk, PASSWORD, now=sixty_days_on - timedelta(days=50))
+    assert back.value.reason == "clock_set_back"
+    assert back.value.message == (
+        "本机时间（2026-06-20 09:00）早于本机曾记录的时间（2026-08-09 09:00），系统时间可能被调回，"
+        "不能离线登录：请校正系统时间，或在区服务器可以连接时联网登录。")
+    event = audit(store)[-1]
+    assert (event.actor, event.detail) == (clerk, {
+        "mode": "offline", "reason": "clock_set_back",
+        "latest_seen_at": sixty_days_on.isoformat()})
+    with store.read_session() as session:  # a set-back clock does not move the record back
+        assert latest_seen_at(session) == sixty_days_on
+    # online, the district confirms the password: offline works again from the real time
+    sign_in(store, online, clerk, PASSWORD, now=sixty_days_on)
+    assert sign_in(store, unreachable, clerk, PASSWORD, now=sixty_days_on).offline
+
+
+def test_a_clock_set_back_is_caught_from_what_a_sync_cycle_saw(
+        store: Store, district: District, online: DistrictClient,
+        unreachable: DistrictClient) -> None:
+    """No sign-in at the later time, only the sync worker's record of it."""
+    clerk = district.user("clerk")
+    sign_in(store, online, clerk, PASSWORD, now=T0)
+    with store.session() as session:  # what SyncWorker does after a good cycle
+        note_time_seen(session, T0 + timedelta(days=60))
+    with pytest.raises(SignInRefused) as back:
+        sign_in(store, unreachable, clerk, PASSWORD, now=T0 + timedelta(days=10))
+    assert back.value.reason == "clock_set_back"
+
+
+def test_the_clock_cannot_be_set_back_to_escape_a_lock(
+        store: Store, district: District, online: DistrictClient,
+        unreachable: DistrictClient) -> None:
+    clerk = district.user("clerk")
+    sign_in(store, online, clerk, PASSWORD, now=T0)
+    at = T0 + timedelta(days=1)
+    for _ in range(OFFLINE_LOCK_AFTER):
+        wrong_offline(store, unreachable, clerk, at)
+    with pytest.raises(SignInRefused) as back:
+        sign_in(store, unreachable, clerk, PASSWORD, now=at - timedelta(hours=1))
+    assert back.value.reason == "clock_set_back"
+
+
+def test_a_clock_corrected_by_a_few_minutes_still_signs_in(
+        store: Store, district: District, online: DistrictClient,
+        unreachable: DistrictClient) -> None:
+    clerk = district.user("clerk")
+    sign_in(store, online, clerk, PASSWORD, now=T0 + timedelta(minutes=5))
+    # time sync moved the clock back five minutes: within CLOCK_TOLERANCE
+    assert sign_in(store, unreachable, clerk, PASSWORD, now=T0).offline
+    with store.read_session() as session:
+        assert latest_seen_at(session) == T0 + timedelta(minutes=5)
+    with pytest.raises(SignInRefused, match="系统时间可能被调回"):
+        sign_in(store, unreachable, clerk, PASSWORD,
+                now=T0 + timedelta(minutes=5) - CLOCK_TOLERANCE - timedelta(seconds=1))
+
+
+def test_every_sign_in_records_the_latest_time_seen(
+        store: Store, district: District, online: DistrictClient,
+        unreachable: DistrictClient) -> None:
+    clerk = district.user("clerk")
+
+    def latest() -> datetime | None:
+        with store.read_session() as session:
+            return latest_seen_at(session)
+
+    assert latest() is None
+    sign_in(store, online, clerk, PASSWORD, now=T0)
+    assert latest() == T0
+    sign_in(store, unreachable, clerk, PASSWORD, now=T0 + timedelta(hours=1))
+    assert latest() == T0 + timedelta(hours=1)
+    wrong_offline(store, unreachable, clerk, T0 + timedelta(hours=2))
+    assert latest() == T0 + timedelta(hours=2)
+    wrong_offline(store, unreachable, "nobody-at-all", T0 + timedelta(hours=3))
+    assert latest() == T0 + timedelta(hours=3)
+    sign_in(store, online, clerk, PASSWORD, now=T0 + timedelta(hours=2, minutes=59))
+    assert latest() == T0 + timedelta(hours=3)  # never moves back
+
+
+@pytest.mark.parametrize(("age", "allowed"), [(timedelta(days=1), True),
+                                              (timedelta(days=31), False)])
+def test_a_verified_at_without_time_zone_is_taken_as_utc(
+        store: Store, district: District, online: DistrictClient,
+        unreachable: DistrictClient, age: timedelta, allowed: bool) -> None:
+    """A row written without a zone (by hand, or by an old version) is read as UTC, the zone
+    the store keeps; it never crashes the sign-in."""
+    clerk = district.user("clerk")
+    sign_in(store, online, clerk, PASSWORD, now=T0)
+    with store.session() as session:
+        session.execute(text('UPDATE "user" SET verified_at = :naive, '
+                             'offline_locked_until = :naive WHERE username = :u'),
+                        {"naive": "2026-06-10T01:00:00", "u": clerk})
+    user = user_record(store, clerk)
+    assert user is not None and user.verified_at is not None
+    assert user.verified_at.tzinfo is None  # the case being tested
+    if allowed:
+        signed = sign_in(store, unreachable, clerk, PASSWORD, now=T0 + age)
+        assert signed.offline
+        assert audit(store)[-1].detail["verified_at"] == T0.isoformat()
+        return
+    with pytest.raises(SignInRefused) as refused:
+        sign_in(store, unreachable, clerk, PASSWORD, now=T0 + age)
+    assert refused.value.reason == "verifier_too_old"
+
+
+def test_a_naive_now_is_taken_as_utc(store: Store, district: District, online: DistrictClient,
+                                     unreachable: DistrictClient) -> None:
+    clerk = district.user("clerk")
+    sign_in(store, online, clerk, PASSWORD, now=T0)
+    naive = (T0 + timedelta(days=1)).replace(tzinfo=None)
+    assert sign_in(store, unreachable, clerk, PASSWORD, now=naive).offline
+    assert not stale(T0.replace(tzinfo=None), T0 + timedelta(days=1), DEFAULT_MAX_OFFLINE_AGE)
 
 
 # -- the password is never stored -----------------------------------------------------------------

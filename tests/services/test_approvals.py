@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from desktop import wire
-from desktop.services.accounts import UNKNOWN_ACTOR, can_approve, can_review, remember_user, sign_in
+from desktop.domain import signing as acts
+from desktop.services.accounts import UNKNOWN_ACTOR, can_approve, can_review, sign_in
 from desktop.services.applications import record_push_result, save_application, settled_rows
 from desktop.services.approvals import (
     THREE_PEOPLE,
@@ -35,6 +36,7 @@ from desktop.services.approvals import (
     send_back,
     sign,
 )
+from desktop.services.signing import signer_for
 from desktop.store import Store, apply_changes, open_store
 from desktop.store.models import (
     ApplicationRecord,
@@ -46,6 +48,14 @@ from desktop.sync.client import DistrictClient
 from desktop.sync.credentials import MemoryKeyring
 from desktop.sync.pull import pull
 from desktop.sync.push import push
+from tests.signers import (
+    TEST_DEVICE,
+    case_of,
+    open_signer,
+    payable_of,
+    proves,
+    remember_with_key,
+)
 from tests.store.conftest import fee_row_data, person_data, upsert
 from tests.sync.conftest import PASSWORD, seed_and_serve
 
@@ -77,7 +87,8 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "counter.sqlite"
     with open_store(path) as store:
         for username, roles in STAFF.items():
-            remember_user(store, username, NAMES.get(username, username), roles, SECRET, now=NOW)
+            remember_with_key(store, username, NAMES.get(username, username), roles, SECRET,
+                              now=NOW)
         with store.session() as session:
             apply_changes(session, [upsert("institution", "H2",
                                            {"code": "H2", "name": "华山医院", "level": 2})])
@@ -119,6 +130,8 @@ def new_person(store: Store, *self_pays: str, extra_rows: tuple[dict[str, Any], 
 def saved(store: Store, handler: str = "li", *, at: datetime = NOW,
           self_pays: tuple[str, ...] = ("1000.00",)) -> uuid.UUID:
     person_id, rows = new_person(store, *self_pays)
+    if signer_for(handler) is None:
+        open_signer(handler)  # signed in at this counter, as its 经办人
     return save_application(store, person_id=person_id, program="assistance",
                             district="changning", application_date=TODAY, ticked=rows,
                             handler=handler, now=at).application_id
@@ -223,8 +236,15 @@ def test_reviewer_then_approver_each_in_one_transaction(store: Store) -> None:
     assert signatures(store, application_id) == {"handler": "li", "reviewer": "wang"}
     (item,) = outbox(store, "signature")
     assert item.idempotency_key == result.outbox_key
-    assert wire.SignaturePayload.model_validate(item.payload) == wire.SignaturePayload(
+    pushed = wire.SignaturePayload.model_validate(item.payload)
+    assert pushed.model_copy(update={"proof": None}) == wire.SignaturePayload(
         application_id=application_id, role="reviewer", username="wang", signed_at=reviewed_at)
+    # the detached signature is wang's, over this application's case, amount and card
+    assert pushed.proof is not None and proves(store, "wang", pushed.proof, acts.SignedAct(
+        act="sign", application_id=str(application_id), role="reviewer", username="wang",
+        device_id=TEST_DEVICE, case_sha256=acts.case_digest(case_of(store, application_id)),
+        payable=f"{payable_of(store, application_id):.2f}", card_sha256="",
+        card_confirmed=False, signed_at=reviewed_at))
     (event,) = events(store, "application.reviewed")
     assert (event.actor, event.subject) == ("wang", f"application:{application_id}")
     assert event.detail["role"] == "reviewer"
@@ -522,6 +542,52 @@ def test_signatures_made_here_are_accepted_by_the_district(
             assert review_queue(store) == [] and approval_queue(store) == []
     finally:
         server.kill()
+
+
+def test_a_made_up_approver_in_the_cache_cannot_approve(
+        tmp_path: Path, memory_keyring: MemoryKeyring) -> None:
+    """Issue 9's attack through the app: a user row inserted in the cache with a known
+    verifier (and a key made on the PC) signs here, but the district has no key of theirs:
+    it refuses, and the application goes back to review here."""
+    server = seed_and_serve(tmp_path / "district", persons=30)
+    try:
+        with DistrictClient(server.url) as client:
+            token = client.register(server.codes()[0], "forged approver").token
+        with open_store(tmp_path / "counter.sqlite") as store, \
+                DistrictClient(server.url, lambda: token) as client:
+            clerk, reviewer, approver = (server.user("clerk"), server.user("reviewer"),
+                                         server.user("approver"))
+            for username in (reviewer, clerk):  # the clerk's session pushes
+                assert not sign_in(store, client, username, PASSWORD).offline
+            pull(store, client)
+            # the attacker's own row for the real approver's name, with a password they know
+            remember_with_key(store, approver, "王审批", ["approver"], "known-to-the-attacker",
+                              device_id=str(client_device(store, reviewer)))
+            application_id = save_on_the_seeded_district(store, clerk)
+            sign(store, application_id, role="reviewer", username=reviewer, password=PASSWORD)
+            sign(store, application_id, role="approver", username=approver,
+                 password="known-to-the-attacker", confirm_card=True)
+            assert status(store, application_id) == "approved"  # here, for now
+            push(store, client, on_result=record_push_result)
+            results = {o.payload["role"]: o.result for o in outbox(store, "signature")}
+            assert results["reviewer"] is not None and results["reviewer"]["status"] == "accepted"
+            refused = results["approver"]
+            assert refused is not None and refused["status"] == "refused"
+            assert refused["reason"] == "bad_signature"
+            assert status(store, application_id) == "review"
+    finally:
+        server.kill()
+
+
+def client_device(store: Store, username: str) -> str:
+    """The device id the district gave this PC, as the user's registered key records it."""
+    from desktop.store.models import SigningKeyRecord
+
+    with store.read_session() as session:
+        key = session.scalars(select(SigningKeyRecord).where(
+            SigningKeyRecord.username == username)).one()
+        assert key.device_id is not None
+        return key.device_id
 
 
 def save_on_the_seeded_district(store: Store, clerk: str) -> uuid.UUID:

@@ -27,7 +27,6 @@ from sqlalchemy import select
 from desktop import wire
 from desktop.domain.bank_card import luhn_check_digit
 from desktop.domain.clock import SHANGHAI
-from desktop.services.accounts import remember_user
 from desktop.services.applications import record_push_result
 from desktop.services.approvals import sign
 from desktop.services.counter import CounterSession
@@ -49,6 +48,7 @@ from desktop.store.models import (
     SignatureRecord,
 )
 from tests.layering import imported_modules
+from tests.signers import remember_with_key
 from tests.store.conftest import fee_row_data, person_data, upsert
 
 STREET = "310105001"  # 长宁区华阳路街道
@@ -83,7 +83,7 @@ def template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("reports") / "counter.sqlite"
     with open_store(path) as store:
         for username, roles in STAFF.items():
-            remember_user(store, username, username, roles, SECRET, now=REMEMBERED)
+            remember_with_key(store, username, username, roles, SECRET, now=REMEMBERED)
         with store.session() as session:
             apply_changes(session, [upsert("institution", "H2",
                                            {"code": "H2", "name": "华山医院", "level": 2})])
@@ -150,7 +150,8 @@ def district_answers(store: Store, application_id: uuid.UUID, kind: str = "appli
 def approve(store: Store, application_id: uuid.UUID, at: datetime) -> None:
     sign(store, application_id, role="reviewer", username="wang", password=SECRET,
          now=at - timedelta(minutes=5))
-    sign(store, application_id, role="approver", username="zhao", password=SECRET, now=at)
+    sign(store, application_id, role="approver", username="zhao", password=SECRET, now=at,
+         confirm_card=True)
 
 
 def record_approval(store: Store, application_id: uuid.UUID, at: datetime) -> None:
@@ -234,28 +235,29 @@ def test_the_month_holds_what_its_approver_signed_in_the_street(store: Store) ->
     assert (summary.street_code, summary.year, summary.month) == (STREET, 2026, 6)
     assert (summary.period_start, summary.period_end) == (date(2026, 6, 1), date(2026, 6, 30))
     # POLICY.md §1: 低保 outpatient 60 %, 低收入 inpatient 80 %; mutual aid: card allowance 100
-    # first, then (800 − 500) × 80 % outpatient and 50 % × (2,000 − 1,000) inpatient (MA-2021 四)
+    # first, then (800 − 300) × 80 % outpatient (D3: 300 from 2025) and
+    # 50 % × (2,000 − 1,000) inpatient (MA-2021 四)
     assert [(p.program, p.label, p.applications, p.persons, p.amount)
             for p in summary.programs] == [
         ("assistance", "医疗救助（事后救助）", 2, 2, Decimal("2200.00")),
-        ("mutual_aid", "市民社区医疗互助帮困", 1, 1, Decimal("840.00"))]
-    assert (summary.applications, summary.persons, summary.total) == (3, 3, Decimal("3040.00"))
+        ("mutual_aid", "市民社区医疗互助帮困", 1, 1, Decimal("1000.00"))]
+    assert (summary.applications, summary.persons, summary.total) == (3, 3, Decimal("3200.00"))
     categories = {(c.program, c.category): c for c in summary.categories}
     assert (categories[("assistance", "dibao")].label,
             categories[("assistance", "dibao")].amount) == ("城乡低保家庭成员", Decimal("600.00"))
     assert categories[("assistance", "low_income")].amount == Decimal("1600.00")
     assert (categories[("mutual_aid", "member")].label,
-            categories[("mutual_aid", "member")].amount) == ("互助帮困参加对象", Decimal("840.00"))
+            categories[("mutual_aid", "member")].amount) == ("互助帮困参加对象", Decimal("1000.00"))
     assert categories[("assistance", "tekun")].amount == 0  # every category is listed
     assert amounts(summary.categories, "category") == {
         ("assistance", "dibao"): Decimal("600.00"),
         ("assistance", "low_income"): Decimal("1600.00"),
-        ("mutual_aid", "member"): Decimal("840.00")}
+        ("mutual_aid", "member"): Decimal("1000.00")}
     assert amounts(summary.buckets, "bucket") == {
         ("assistance", "outpatient"): Decimal("600.00"),
         ("assistance", "inpatient"): Decimal("1600.00"),
         ("mutual_aid", "allowance"): Decimal("100.00"),
-        ("mutual_aid", "outpatient"): Decimal("240.00"),
+        ("mutual_aid", "outpatient"): Decimal("400.00"),
         ("mutual_aid", "inpatient"): Decimal("500.00")}
     buckets = {(b.program, b.bucket): b for b in summary.buckets}
     assert buckets[("assistance", "inpatient")].label == "住院（含门诊大病）"

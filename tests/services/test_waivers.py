@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from desktop.services.accounts import remember_user
 from desktop.services.counter import CounterSession, NotTickable
 from desktop.services.waivers import WaiverRefused
 from desktop.store import Store, open_store
 from desktop.store.models import ApplicationRecord, AuditEventRecord, OutboxRecord
 from tests.services.test_counter import TODAY, P, fill, row
+from tests.signers import remember_with_key
 
 SECRET = "pass-2026-synthetic"
 
@@ -27,9 +27,9 @@ def store(tmp_path: Path) -> Store:
                   row("ONESTOP", "2026-04-09", "300.00", one_stop_settled=True),
                   row("PRECAT", "2023-05-01", "200.00")],  # overdue and before the category
          spans=[{"code": "dibao", "start": "2024-03-01", "end": None}])
-    remember_user(opened, "wang", "王审批", ["approver", "reviewer"], SECRET)
-    remember_user(opened, "zhao", "赵审核", ["reviewer"], SECRET)
-    remember_user(opened, "li", "李经办", ["clerk", "approver"], SECRET)
+    remember_with_key(opened, "wang", "王审批", ["approver", "reviewer"], SECRET)
+    remember_with_key(opened, "zhao", "赵审核", ["reviewer"], SECRET)
+    remember_with_key(opened, "li", "李经办", ["clerk", "approver"], SECRET)
     return opened
 
 
@@ -98,7 +98,7 @@ def test_two_procedural_checks_are_waived_one_after_the_other(tmp_path: Path) ->
     store = open_store(tmp_path / "two.sqlite")
     fill(store, [row("BOTH", "2025-10-01", "1000.00", kind="inpatient", major_illness=True)],
          spans=[{"code": "dibao", "start": "2024-03-01", "end": None}])
-    remember_user(store, "wang", "王审批", ["approver"], SECRET)
+    remember_with_key(store, "wang", "王审批", ["approver"], SECRET)
     session = counter(store)
     first = session.waive("BOTH", approver="wang", password=SECRET, reason="认定材料已见原件")
     assert first.reason_code == "overdue" and not first.tickable

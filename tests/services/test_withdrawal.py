@@ -24,6 +24,7 @@ from desktop.sync.client import DistrictClient
 from desktop.sync.credentials import MemoryKeyring
 from desktop.sync.pull import pull
 from desktop.sync.push import push
+from tests.signers import remember_with_key
 from tests.sync.conftest import PASSWORD, DistrictServer
 
 
@@ -94,7 +95,6 @@ def test_a_withdrawal_the_district_refuses_puts_everything_back(tmp_path: Path) 
     import uuid as uuid_module
 
     from desktop import wire
-    from desktop.services.accounts import remember_user
     from desktop.store import apply_changes
     from desktop.store.models import OutboxRecord
     from tests.services.test_counter import TODAY, P, fill, row
@@ -102,8 +102,8 @@ def test_a_withdrawal_the_district_refuses_puts_everything_back(tmp_path: Path) 
 
     store = open_store(tmp_path / "s.sqlite")
     fill(store, [row("F1", "2026-04-08", "1000.00")])
-    remember_user(store, "li", "李经办", ["clerk"], "pw-li-synthetic")
-    remember_user(store, "zhao", "赵审核", ["reviewer"], "pw-zhao-synthetic")
+    remember_with_key(store, "li", "李经办", ["clerk"], "pw-li-synthetic")
+    remember_with_key(store, "zhao", "赵审核", ["reviewer"], "pw-zhao-synthetic")
     counter = CounterSession(store, P, program="assistance", clerk="li", application_date=TODAY)
     counter.tick("F1")
     saved = counter.submit()

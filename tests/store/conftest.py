@@ -17,6 +17,7 @@ from faker import Faker
 
 from desktop.domain.id_number import generate_id_number
 from desktop.store import Store, open_store
+from desktop.sync.credentials import load_or_create_cache_key
 from desktop.wire import Change
 
 _seq = itertools.count(1)
@@ -25,6 +26,15 @@ _seq = itertools.count(1)
 @pytest.fixture
 def store(tmp_path: Path) -> Iterator[Store]:
     with open_store(tmp_path / "store.sqlite") as opened:
+        yield opened
+
+
+@pytest.fixture
+def sealed_store(tmp_path: Path) -> Iterator[Store]:
+    """The store as the counter opens it: SQLCipher, under its key from the (in-memory)
+    keyring."""
+    path = tmp_path / "sealed.sqlite"
+    with open_store(path, key=load_or_create_cache_key(path)) as opened:
         yield opened
 
 

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import sqlite3
 import warnings
+from contextlib import closing
 from datetime import UTC, date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 
 import platformdirs
 import pytest
+import sqlcipher3.dbapi2 as sqlcipher
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import select, text
+from sqlalchemy import event, select, text
 
 from desktop.store import Store, default_path, open_store
 from desktop.store.database import (
@@ -30,6 +32,7 @@ from desktop.store.models import (
     UserRecord,
 )
 from desktop.store.search_keys import name_keys
+from desktop.sync.credentials import load_or_create_cache_key
 
 
 def test_default_file_is_in_the_per_user_data_folder() -> None:
@@ -38,14 +41,38 @@ def test_default_file_is_in_the_per_user_data_folder() -> None:
     assert path.name == "store.sqlite"
 
 
-def test_pragmas_are_set_on_every_connection(store: Store) -> None:
+@pytest.fixture(params=["plain", "sealed"])
+def either_store(request: pytest.FixtureRequest) -> Store:
+    """The behaviour that must not change with SQLCipher, checked on both kinds of file."""
+    return request.getfixturevalue("store" if request.param == "plain" else "sealed_store")
+
+
+def test_pragmas_are_set_on_every_connection(either_store: Store) -> None:
+    store = either_store
     with store.session() as session:
         pragma = {name: session.execute(text(f"PRAGMA {name}")).scalar()
                   for name in ("journal_mode", "foreign_keys", "synchronous", "busy_timeout")}
     assert pragma == {"journal_mode": "wal", "foreign_keys": 1, "synchronous": 2,
                       "busy_timeout": 5000}
-    with sqlite3.connect(store.path) as other:  # WAL is a property of the file itself
+    if store.encrypted:
+        other = sqlcipher.connect(str(store.path))
+        other.execute(f"PRAGMA key = \"x'{load_or_create_cache_key(store.path).hex()}'\"")
+    else:
+        other = sqlite3.connect(store.path)
+    with closing(other):  # WAL is a property of the file itself
         assert other.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_every_statement_runs_in_an_explicit_transaction(either_store: Store) -> None:
+    seen: list[str] = []
+    event.listen(either_store.engine, "before_cursor_execute",
+                 lambda *args: seen.append(args[2]))
+    with either_store.session() as session:
+        session.add(UserRecord(username="a", display_name="甲", roles=[]))
+    with either_store.read_session() as session:
+        session.scalars(select(UserRecord)).all()
+    begins = [s for s in seen if s.startswith("BEGIN")]
+    assert begins == ["BEGIN IMMEDIATE", "BEGIN DEFERRED"]
 
 
 def test_the_migrations_ship_next_to_the_module() -> None:
@@ -54,7 +81,7 @@ def test_the_migrations_ship_next_to_the_module() -> None:
         "0001_initial_schema.py", "0002_person_search_keys.py",
         "0003_user_password_verifier.py", "0004_application_bank_account.py",
         "0005_enrolment.py", "0006_application_applicant.py",
-        "0007_application_accepted_at.py", "0008_trust.py"]
+        "0007_application_accepted_at.py", "0008_trust.py", "0009_audit_chain.py"]
     assert not list(MIGRATIONS_DIR.parent.glob("alembic.ini"))
 
 
@@ -62,7 +89,7 @@ def test_an_empty_file_is_migrated_to_head(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "folder" / "store.sqlite"
     with open_store(path) as store:
         assert path.is_file()
-        assert current_revision(store.engine) == head_revision() == "0008"
+        assert current_revision(store.engine) == head_revision() == "0009"
         with store.session() as session:
             tables = set(session.execute(text(
                 "SELECT name FROM sqlite_master WHERE type = 'table'")).scalars())
@@ -128,7 +155,8 @@ def test_upgrading_from_0001_keeps_rows_and_fills_the_search_keys(tmp_path: Path
         assert session.execute(text("SELECT count(*) FROM fee_row")).scalar() == 1
 
 
-def test_a_session_commits_on_success_and_rolls_back_on_error(store: Store) -> None:
+def test_a_session_commits_on_success_and_rolls_back_on_error(either_store: Store) -> None:
+    store = either_store
     with store.session() as session:
         session.add(UserRecord(username="a", display_name="甲", roles=[]))
     with pytest.raises(RuntimeError), store.session() as session:
@@ -139,7 +167,8 @@ def test_a_session_commits_on_success_and_rolls_back_on_error(store: Store) -> N
         assert sorted(session.scalars(select(UserRecord.username))) == ["a"]
 
 
-def test_a_read_session_sees_a_snapshot_and_keeps_nothing_it_writes(store: Store) -> None:
+def test_a_read_session_sees_a_snapshot_and_keeps_nothing_it_writes(either_store: Store) -> None:
+    store = either_store
     with store.session() as session:
         session.add(InstitutionRecord(code="H1", name="华山医院", level=3))
     with store.read_session() as reader:
@@ -153,7 +182,8 @@ def test_a_read_session_sees_a_snapshot_and_keeps_nothing_it_writes(store: Store
         assert sorted(reader.scalars(select(InstitutionRecord.code))) == ["H1", "H2"]
 
 
-def test_money_is_stored_as_exact_text(store: Store) -> None:
+def test_money_is_stored_as_exact_text(either_store: Store) -> None:
+    store = either_store
     with store.session() as session:
         session.add(PersonRecord(id="P1", id_number="310105195001010016", name="张三", sex="M",
                                  birth_date=date(1950, 1, 1), street_code="310105001",

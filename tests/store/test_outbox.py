@@ -39,7 +39,8 @@ def test_enqueue_returns_the_key_and_stores_the_payload_as_json(store: Store) ->
         [item] = pending_outbox(session, 10)
         assert item.idempotency_key == key and item.kind == "signature"
         assert item.payload == {"application_id": str(app_id), "role": "handler",
-                                "username": "li", "signed_at": "2026-03-02T09:00:00Z"}
+                                "username": "li", "signed_at": "2026-03-02T09:00:00Z",
+                                "card_confirmed": False, "proof": None}
         assert (item.attempts, item.delivered_at) == (0, None)
 
 

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from desktop.services.accounts import sign_in
 from desktop.services.applications import (
     NothingToClaim,
     SavedApplication,
@@ -87,7 +88,7 @@ def main(mode: str) -> int:
     token = os.environ[ENV_TOKEN]
     client = DistrictClient(os.environ[ENV_URL], lambda: token, timeout=10)
     clerk = os.environ[ENV_CLERK]
-    client.login(clerk, os.environ[ENV_PASSWORD])
+    sign_in(store, client, clerk, os.environ[ENV_PASSWORD])  # opens the clerk's signing key
     say("READY")
     if mode == "sync":
         push(store, client, on_result=record_push_result)

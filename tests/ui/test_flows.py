@@ -15,7 +15,6 @@ from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QApplication
 from pytestqt.qtbot import QtBot
 
-from desktop.services.accounts import remember_user
 from desktop.services.counter import CounterSession
 from desktop.store import Store, apply_changes, open_store
 from desktop.store.models import ApplicationRecord, FeeRowRecord
@@ -23,6 +22,7 @@ from desktop.ui.approvals_view import ApprovalsView
 from desktop.ui.counter_view import CounterView
 from desktop.ui.main_window import CounterUser, MainWindow
 from tests.services.test_counter import TODAY, P, fill, row
+from tests.signers import remember_with_key
 from tests.store.conftest import fee_row_data, person_data, upsert
 
 SECRET = "pass-2026-synthetic"
@@ -65,7 +65,7 @@ def test_a_reviewer_sends_back_with_a_reason(qtbot: QtBot, store: Store) -> None
                              application_date=TODAY)
     counter.tick("F1")
     saved = counter.submit()
-    remember_user(store, "zhao", "赵审核", ["reviewer"], SECRET)
+    remember_with_key(store, "zhao", "赵审核", ["reviewer"], SECRET)
     view = ApprovalsView(store, CounterUser("zhao", "赵审核", ("reviewer",)))
     qtbot.addWidget(view)
     view.show()
@@ -89,7 +89,7 @@ def test_the_handler_cannot_review_their_own_application(qtbot: QtBot, store: St
                              application_date=TODAY)
     counter.tick("F1")
     counter.submit()
-    remember_user(store, "li", "李经办", ["clerk", "reviewer"], SECRET)
+    remember_with_key(store, "li", "李经办", ["clerk", "reviewer"], SECRET)
     view = ApprovalsView(store, CounterUser("li", "李经办", ("clerk", "reviewer")))
     qtbot.addWidget(view)
     view.sign_current()
@@ -103,7 +103,7 @@ def test_the_idle_lock_hides_the_window_until_the_password(qtbot: QtBot, store: 
                                                           tmp_path: Path) -> None:
     from desktop.ui.app import CounterApp
 
-    remember_user(store, "li", "李经办", ["clerk"], SECRET)
+    remember_with_key(store, "li", "李经办", ["clerk"], SECRET)
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     QSettings().setValue("counter/idleMinutes", 10)
@@ -248,7 +248,7 @@ def test_an_approver_waives_an_overdue_row_from_the_table(qtbot: QtBot, tmp_path
     """Flow 3: a row that cannot count is not tickable until an 审批人 records a reason."""
     store = open_store(tmp_path / "waive.sqlite")
     fill(store, [row("OLD", "2025-10-01", "500.00"), row("NEW", "2026-04-08", "1000.00")])
-    remember_user(store, "wang", "王审批", ["approver"], SECRET)
+    remember_with_key(store, "wang", "王审批", ["approver"], SECRET)
     view = CounterView(store, "li", today=lambda: TODAY)
     qtbot.addWidget(view)
     view.open_person(P)
@@ -331,8 +331,8 @@ def test_the_months_reports_from_the_reports_tab(qtbot: QtBot, store: Store,
     from desktop.ui.reports_view import ReportsView
     from tests.services.test_reports import district_answers
 
-    remember_user(store, "zhao", "赵审核", ["reviewer"], SECRET)
-    remember_user(store, "wang", "王审批", ["approver"], SECRET)
+    remember_with_key(store, "zhao", "赵审核", ["reviewer"], SECRET)
+    remember_with_key(store, "wang", "王审批", ["approver"], SECRET)
     counter = CounterSession(store, P, program="assistance", clerk="li", application_date=TODAY)
     counter.tick("F1")
     saved = counter.submit(now=datetime(2026, 6, 10, 2, tzinfo=UTC))
@@ -375,8 +375,8 @@ def test_a_returned_application_is_withdrawn_from_the_attention_tab(qtbot: QtBot
     from desktop.services.approvals import send_back
     from desktop.ui.attention_view import AttentionView
 
-    remember_user(store, "li", "李经办", ["clerk"], SECRET)
-    remember_user(store, "zhao", "赵审核", ["reviewer"], SECRET)
+    remember_with_key(store, "li", "李经办", ["clerk"], SECRET)
+    remember_with_key(store, "zhao", "赵审核", ["reviewer"], SECRET)
     counter = CounterSession(store, P, program="assistance", clerk="li", application_date=TODAY)
     counter.tick("F1")
     saved = counter.submit()

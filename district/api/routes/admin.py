@@ -6,7 +6,7 @@ from fastapi import APIRouter, Depends, status
 
 from district import models
 from district.api.deps import DbDep, SessionDep, require_role, require_session
-from district.api.errors import ApiError
+from district.api.errors import ApiError, documented
 from district.schemas import EnrolmentCodeIssued, EnrolmentCodeRequest
 from district.services.auth import issue_enrolment_code
 
@@ -15,7 +15,7 @@ router = APIRouter(tags=["admin"], dependencies=[Depends(require_session),
 
 
 @router.post("/enrolment-codes", response_model=EnrolmentCodeIssued,
-             status_code=status.HTTP_201_CREATED)
+             status_code=status.HTTP_201_CREATED, responses=documented(404, 413))
 def new_enrolment_code(body: EnrolmentCodeRequest, identity: SessionDep,
                        db: DbDep) -> EnrolmentCodeIssued:
     with db.write() as session:

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from desktop import wire
 from district.api.deps import DbDep, SessionDep, require_session
-from district.services.changes import changes_page
+from district.services.changes import MAX_PAGE, MAX_SEQ, changes_page
 
 router = APIRouter(tags=["sync"], dependencies=[Depends(require_session)])
 
@@ -17,8 +17,9 @@ router = APIRouter(tags=["sync"], dependencies=[Depends(require_session)])
 def changes(
     identity: SessionDep,
     db: DbDep,
-    cursor: Annotated[int, Query(ge=0, description="the last seq already applied")] = 0,
-    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    cursor: Annotated[int, Query(ge=0, le=MAX_SEQ,
+                                 description="the last seq already applied")] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 500,
     count: Annotated[bool, Query(description="also count every change after the cursor "
                                              "(total); costs a scan, ask once per pull")] = False,
 ) -> Response:

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from district import models
 from district.api.deps import DbDep, SessionDep, require_session
 from district.api.errors import ApiError
-from district.schemas import MonthlySummary
+from district.schemas import MONTH_PATTERN, STREET_CODE_PATTERN, MonthlySummary
 from district.services.summary import monthly_summary
 
 router = APIRouter(tags=["reports"], dependencies=[Depends(require_session)])
@@ -20,9 +20,10 @@ router = APIRouter(tags=["reports"], dependencies=[Depends(require_session)])
 def summary(
     identity: SessionDep,
     db: DbDep,
-    month: Annotated[str, Query(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$",
-                                description="YYYY-MM, by application date")],
-    street_code: Annotated[str | None, Query(max_length=12)] = None,
+    month: Annotated[str, Query(pattern=MONTH_PATTERN,
+                                description="YYYY-MM (2000-01 to 2099-12), by application "
+                                            "date")],
+    street_code: Annotated[str | None, Query(pattern=STREET_CODE_PATTERN)] = None,
 ) -> MonthlySummary:
     """A street's staff see their street; a district administrator sees every street of the
     district, or one of them."""

@@ -52,6 +52,9 @@ def upgrade() -> None:
     op.add_column("signature", sa.Column("card_confirmed", sa.Boolean(), nullable=False,
                                          server_default=sa.false()))
     op.add_column("application", sa.Column("card_on_file", sa.String(length=32), nullable=True))
+    # the card on file at saving was kept with the applicant's snapshot (migration 0006)
+    op.execute("UPDATE application SET card_on_file = json_extract(applicant, '$.bank_account')"
+               " WHERE applicant IS NOT NULL")
 
 
 def downgrade() -> None:
