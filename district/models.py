@@ -136,7 +136,8 @@ class LoginFailures(Base):
     lock every approver out of the district."""
 
     __tablename__ = "login_failures"
-    # the name tried, whether or not such a user exists: the answer must not tell which
+    # the SHA-256 of the name tried (district.services.auth.name_key), whether or not such a
+    # user exists: the answer must not tell which, and a password typed as a name is not kept
     username: Mapped[str] = mapped_column(String(64), primary_key=True)
     device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), primary_key=True)
     failures: Mapped[int] = mapped_column(Integer)
@@ -333,7 +334,8 @@ class ApplicationTransition(Base):
 
 class AuditEvent(Base):
     __tablename__ = "audit_events"
-    __table_args__ = (Index("uq_audit_events_chain_seq", "chain_seq", unique=True),)
+    __table_args__ = (Index("uq_audit_events_chain_seq", "chain_seq", unique=True),
+                      Index("ix_audit_events_device_id_chain_seq", "device_id", "chain_seq"))
     event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
     at: Mapped[datetime]
     actor: Mapped[str] = mapped_column(String(64))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -125,7 +126,7 @@ def log_in(db: Database, device: DeviceIdentity, request: wire.Login,
         user = session.scalars(select(models.User)
                                .where(models.User.username == name)).first()
         staff = find_staff(session, name)
-        tried = session.get(models.LoginFailures, (name, device.id))
+        tried = session.get(models.LoginFailures, (name_key(name), device.id))
         locked_until = tried.locked_until if tried is not None else None
     if locked_until is not None and locked_until > now:
         raise AuthError(401, "account_locked", _locked_message(locked_until - now))
@@ -133,11 +134,11 @@ def log_in(db: Database, device: DeviceIdentity, request: wire.Login,
                             user.password_hash if user is not None else dummy_password_hash())
     if (user is None or staff is None or not right or not user.active
             or not _may_work_at(staff, device)):
-        _count_failure(db, name, device, now)
+        _count_failure(db, name, device, now, known=user is not None)
         raise AuthError(401, "invalid_credentials", _WRONG_PASSWORD)
     with db.write() as session:
         session.execute(delete(models.LoginFailures).where(
-            models.LoginFailures.username == name,
+            models.LoginFailures.username == name_key(name),
             models.LoginFailures.device_id == device.id))
         session.execute(delete(models.LoginSession).where(  # this user's expired sessions
             models.LoginSession.user_id == user.id, models.LoginSession.expires_at <= now))
@@ -165,15 +166,21 @@ def _locked_message(left: timedelta) -> str:
     return f"密码错误次数过多，本机已暂停此账号登录，请 {minutes} 分钟后再试。"
 
 
+def name_key(username: str) -> str:
+    """What a failed login is counted under: the SHA-256 of the name tried, never the name.
+    People type their password in the user name field; the database must not keep it."""
+    return hashlib.sha256(f"login-name:{username}".encode()).hexdigest()
+
+
 def _count_failure(db: Database, username: str, device: DeviceIdentity,
-                   now: datetime) -> None:
+                   now: datetime, *, known: bool) -> None:
     """One more failure of `username` on `device` (a row per name and PC, whether or not the
     name exists); a run of failures ends with a success or after FAILURES_FORGOTTEN. Two
     failures at once may both insert the row: the loser counts again on the winner's row."""
     for attempt in range(2):
         try:
             with db.write() as session:
-                _count_failure_in(session, username, device, now)
+                _count_failure_in(session, username, device, now, known)
             return
         except IntegrityError:
             if attempt:
@@ -181,10 +188,11 @@ def _count_failure(db: Database, username: str, device: DeviceIdentity,
 
 
 def _count_failure_in(session: Session, username: str, device: DeviceIdentity,
-                      now: datetime) -> None:
-    row = session.get(models.LoginFailures, (username, device.id), with_for_update=True)
+                      now: datetime, known: bool) -> None:
+    key = name_key(username)
+    row = session.get(models.LoginFailures, (key, device.id), with_for_update=True)
     if row is None:
-        row = models.LoginFailures(username=username, device_id=device.id, failures=0,
+        row = models.LoginFailures(username=key, device_id=device.id, failures=0,
                                    last_failure_at=now)
         session.add(row)
     elif now - row.last_failure_at > FAILURES_FORGOTTEN:
@@ -195,7 +203,9 @@ def _count_failure_in(session: Session, username: str, device: DeviceIdentity,
     row.locked_until = now + lockout if lockout is not None else None
     if lockout is not None:
         log.warning("login locked on this device after failed attempts", extra={
-            "user": username, "device_id": device.id, "failures": row.failures,
+            # an unknown name may be a password typed in the wrong field: never logged
+            "user": username if known else "(unknown)", "device_id": device.id,
+            "failures": row.failures,
             "locked_minutes": lockout.total_seconds() / 60})
 
 

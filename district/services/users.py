@@ -28,10 +28,17 @@ class Staff:
 
 
 def find_staff(session: Session, username: str) -> Staff | None:
+    """The user and their roles, read once per session: a push request checks the same few
+    people for hundreds of items in one transaction, in which they do not change."""
+    cache: dict[str, Staff | None] = session.info.setdefault("staff", {})
+    if username in cache:
+        return cache[username]
     user = session.scalars(select(models.User).where(models.User.username == username)).first()
-    if user is None:
-        return None
-    roles = session.scalars(select(models.UserRole.role)
-                            .where(models.UserRole.user_id == user.id)).all()
-    return Staff(user.id, user.username, user.display_name, user.street_code, user.district,
-                 user.active, frozenset(roles))
+    staff = None
+    if user is not None:
+        roles = session.scalars(select(models.UserRole.role)
+                                .where(models.UserRole.user_id == user.id)).all()
+        staff = Staff(user.id, user.username, user.display_name, user.street_code,
+                      user.district, user.active, frozenset(roles))
+    cache[username] = staff
+    return staff

@@ -168,7 +168,8 @@ def test_the_lockout_grows_with_each_failure_after_it(district: SeededDistrict) 
         locked = []
         for _ in range(3):  # wait out each lock (by moving it to the past), then fail again
             with db.read() as session:
-                row = session.get_one(models.LoginFailures, (name, counter.device_id))
+                row = session.get_one(models.LoginFailures,
+                                      (auth.name_key(name), counter.device_id))
                 assert row.locked_until is not None
                 locked.append(row.locked_until - row.last_failure_at)
             with db.write() as session:
@@ -187,7 +188,8 @@ def test_the_lockout_grows_with_each_failure_after_it(district: SeededDistrict) 
                 locked_until=utcnow() - timedelta(seconds=1)))
         counter.login(name)
         with db.read() as session:
-            assert session.get(models.LoginFailures, (name, counter.device_id)) is None
+            assert session.get(models.LoginFailures,
+                               (auth.name_key(name), counter.device_id)) is None
             user = session.scalars(select(models.User)
                                    .where(models.User.username == name)).one()
             assert user.locked_until is None  # the old district-wide lock is not used
@@ -239,3 +241,22 @@ def test_logs_hold_no_secret(district: SeededDistrict) -> None:
     for street in district.report["streets"]:
         for code in street["enrolment_codes"]:
             assert code not in log
+
+
+def test_a_password_typed_as_the_user_name_is_not_kept(district: SeededDistrict) -> None:
+    """People type their password in the user name field: the failure is counted under the
+    name's hash, and neither the database nor the server's log holds the text."""
+    counter = district.counter(login=None)
+    typed = "Mima-2026-zhenshi-mimi"
+    for _ in range(auth.FREE_FAILURES):
+        assert _error(_try(counter, typed, "whatever")).code == "invalid_credentials"
+    db = Database(district.server.database_url)
+    try:
+        with db.read() as session:
+            rows = session.scalars(select(models.LoginFailures).where(
+                models.LoginFailures.device_id == counter.device_id)).all()
+    finally:
+        db.dispose()
+    assert [r.username for r in rows] == [auth.name_key(typed)]
+    assert rows[0].locked_until is not None  # counted and locked like any name
+    assert typed not in district.server.log()

@@ -85,9 +85,13 @@ def upgrade() -> None:
     op.add_column("audit_events", sa.Column("reported_by", sa.String(64), nullable=True))
     op.add_column("audit_events", sa.Column("actor_proven", sa.Boolean(), nullable=True))
     op.create_index("uq_audit_events_chain_seq", "audit_events", ["chain_seq"], unique=True)
+    # a device's latest chained event, read at every event it pushes, in O(log n)
+    op.create_index("ix_audit_events_device_id_chain_seq", "audit_events",
+                    ["device_id", "chain_seq"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_audit_events_device_id_chain_seq", table_name="audit_events")
     op.drop_index("uq_audit_events_chain_seq", table_name="audit_events")
     dropped = {
         "audit_events": ("actor_proven", "reported_by", "counter_row_hash", "counter_prev_hash",
