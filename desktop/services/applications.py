@@ -180,16 +180,18 @@ def save_application(
 
 def _record_signature_verdict(session: Session, item: wire.OutboxItem,
                               result: wire.ItemResult) -> None:
-    """A signature the district refused (a role revoked, maker-checker) undoes the approval
-    here too: the application goes back for review with the district's reason."""
-    if accepted(result):
-        return
-    application = session.get(ApplicationRecord, uuid.UUID(str(item.payload["application_id"])))
+    """A signature the district refused (a role revoked, a key it cannot verify, a time out of
+    bounds) is undone here too, with any signature made after it: the application goes back
+    to the queue of the signature the district holds it at, with the district's reason, so a
+    supervisor can sign it again (or send it back)."""
+    application = _refused_act(session, item, result, "签名")
     if application is None:
         return
-    application.status = "review"
-    application.server_reason = result.reason
-    application.server_message = f"签名未被区里接受：{result.message or result.reason}"
+    refused_role = str(item.payload.get("role"))
+    undone = ("reviewer", "approver") if refused_role == "reviewer" else (refused_role,)
+    for signature in [s for s in application.signatures if s.role in undone]:
+        application.signatures.remove(signature)
+    application.status = _status_held(application)
     append_audit(session, "district", "signature.refused", f"application:{application.id}",
                  {"role": item.payload.get("role"), "username": item.payload.get("username"),
                   "reason": result.reason, "message": result.message}, push=False)
@@ -233,6 +235,8 @@ def record_push_result(session: Session, item: wire.OutboxItem, result: wire.Ite
     if accepted(result):
         if application.accepted_at is None:
             application.accepted_at = datetime.now(UTC)
+        if result.detail and "card_on_file" in result.detail:  # the district's, not our copy's
+            application.card_on_file = result.detail["card_on_file"]
         # A verdict arriving after a local signature or send-back (an offline day) does not
         # move the application back: only one still waiting for it becomes "accepted".
         if application.status in ("saved", "review"):
@@ -247,6 +251,9 @@ def record_push_result(session: Session, item: wire.OutboxItem, result: wire.Ite
                  f"application:{application.id}",
                  {"reason": result.reason, "message": result.message,
                   "detail": result.detail or {}}, push=False)  # the district's own verdict
+
+
+MAX_WITHDRAWAL_REASON = 500
 
 
 class WithdrawalRefused(PermissionError):
@@ -266,6 +273,8 @@ def withdraw_application(store: Store, application_id: uuid.UUID, *, username: s
     text = reason.strip()
     if not text:
         raise WithdrawalRefused("请填写撤回的原因。")
+    if len(text) > MAX_WITHDRAWAL_REASON:  # what the district takes (wire.WithdrawalPayload)
+        raise WithdrawalRefused(f"撤回原因请控制在 {MAX_WITHDRAWAL_REASON} 字以内。")
     try:  # one scrypt: the password's check and the user's key
         signer = unlock(store, username, password)
     except SigningUnavailable as exc:
@@ -307,16 +316,36 @@ def signed_act(signer: Signer, application: ApplicationRecord, act: signing.ActK
 
 def _record_return_verdict(session: Session, item: wire.OutboxItem,
                            result: wire.ItemResult) -> None:
-    """A send-back the district refused (it had moved on): the application waits for a
-    supervisor again, with the district's reason."""
+    """A send-back the district refused (it had moved on, or cannot verify it): the
+    application is back where the district holds it, in its supervisors' queue, with the
+    district's reason."""
+    application = _refused_act(session, item, result, "退回")
+    if application is not None and application.status == "returned":
+        application.status = _status_held(application)
+
+
+def _refused_act(session: Session, item: wire.OutboxItem, result: wire.ItemResult,
+                 what: str) -> ApplicationRecord | None:
+    """The application an act the district refused was about, with the district's reason;
+    None when the act was accepted (or the application is gone)."""
     if accepted(result):
-        return
+        return None
     application = session.get(ApplicationRecord, uuid.UUID(str(item.payload["application_id"])))
     if application is None:
-        return
-    application.status = "review"
+        return None
     application.server_reason = result.reason
-    application.server_message = f"退回未被区里接受：{result.message or result.reason}"
+    application.server_message = f"{what}未被区里接受：{result.message or result.reason}"
+    return application
+
+
+def _status_held(application: ApplicationRecord) -> str:
+    """The status the signatures still standing here give (district.services.states)."""
+    roles = {s.role for s in application.signatures}
+    if "approver" in roles:
+        return "approved"
+    if "reviewer" in roles:
+        return "reviewed"
+    return "accepted" if application.accepted_at is not None else "saved"
 
 
 def _record_withdrawal_verdict(session: Session, item: wire.OutboxItem,

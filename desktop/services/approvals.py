@@ -19,7 +19,10 @@ Statuses (ApplicationRecord.status) this module reads and writes:
 
 The queues follow the signatures rather than the status alone, so an application whose status
 the district's late verdict moved back to "accepted" after a local signature
-(record_push_result) still sits in the right queue.
+(record_push_result) still sits in the right queue. A signature or a send-back the district
+refuses (desktop.services.applications) is undone here, with any signature after it: the
+application goes back to the queue of the signature the district holds it at, with the
+district's reason, so that a supervisor can sign it again or send it back.
 
 A returned application keeps its rows' claims. The district registered them when it accepted
 the application (or will, when the application item still waiting in the outbox arrives: a

@@ -110,8 +110,12 @@ def apply_application(session: Session, caller: Caller, item: wire.OutboxItem,
     if allowance:
         person.allowance_balance_fen -= allowance  # paid from the card (MA-2021 四(一))
         changes.append(person_change(person))
+    # the card on file the district compares the payout card with: the counter's copy of the
+    # person may be behind, and the 审批人 must confirm against this one
     return Outcome("accepted", detail={"application_id": application_id,
-                                       "payable": result["payable"]}, changes=changes)
+                                       "payable": result["payable"],
+                                       "card_on_file": person.bank_account},
+                   changes=changes)
 
 
 def first_claim(session: Session, fee_row_ids: list[str]) -> models.Claim | None:

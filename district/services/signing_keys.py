@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from desktop import wire
@@ -80,6 +80,7 @@ def deactivate_user(session: Session, username: str, now: datetime) -> None:
     user = session.scalars(select(models.User).where(models.User.username == username)).one()
     user.active = False
     revoke_user_keys(session, user.id, "deactivated", now)
+    _end_sessions(session, user.id)
 
 
 def set_password(session: Session, username: str, password_hash: str, now: datetime) -> None:
@@ -88,6 +89,11 @@ def set_password(session: Session, username: str, password_hash: str, now: datet
     user.password_hash = password_hash
     user.password_changed_at = now
     revoke_user_keys(session, user.id, "password_changed", now)
+    _end_sessions(session, user.id)  # or a session opened with the old password registers a key
+
+
+def _end_sessions(session: Session, user_id: int) -> None:
+    session.execute(delete(models.LoginSession).where(models.LoginSession.user_id == user_id))
 
 
 _WHO = {"handler": "经办人", "reviewer": "审核人", "approver": "审批人"}

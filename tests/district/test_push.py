@@ -47,7 +47,8 @@ def test_an_application_is_accepted_and_claims_its_rows(district: SeededDistrict
     result = counter.push_one(item)
     assert result.status == "accepted", result
     assert result.detail == {"application_id": _application_of(item),
-                             "payable": item.payload["payable"]}
+                             "payable": item.payload["payable"],
+                             "card_on_file": counter.snapshot.persons[person]["bank_account"]}
     # The claims come back on the next pull, to this street only.
     new = counter.pull()
     claims = {c.key: c.data for c in new if c.entity == "claim"}

@@ -574,7 +574,14 @@ def test_a_made_up_approver_in_the_cache_cannot_approve(
             refused = results["approver"]
             assert refused is not None and refused["status"] == "refused"
             assert refused["reason"] == "bad_signature"
-            assert status(store, application_id) == "review"
+            # undone here: back in the approval queue, with the district's reason
+            assert status(store, application_id) == "reviewed"
+            assert signatures(store, application_id) == {"handler": clerk, "reviewer": reviewer}
+            (waiting,) = approval_queue(store)
+            assert waiting.application_id == application_id
+            detail = application_detail(store, application_id)
+            assert detail.server_reason == "bad_signature"
+            assert detail.server_message and "签名未被区里接受" in detail.server_message
     finally:
         server.kill()
 

@@ -623,7 +623,8 @@ def test_only_what_the_district_accepted_is_paid(store: Store) -> None:
     assert june(store).applications == 0  # approved here, not yet accepted by the district
     district_answers(store, offline)
     assert june(store).applications == 1 and june(store).total == Decimal("600.00")
-    # the district refuses the approver's signature (a role withdrawn): back to review
+    # the district refuses the approver's signature (a role withdrawn): undone here, back in
+    # the approval queue with the district's reason
     with store.session() as session:
         signature = next(r for r in session.scalars(select(OutboxRecord).where(
             OutboxRecord.kind == "signature")) if r.payload["role"] == "approver")
@@ -635,6 +636,7 @@ def test_only_what_the_district_accepted_is_paid(store: Store) -> None:
     assert june(store).applications == 0
     with store.read_session() as session:
         application = session.get(ApplicationRecord, offline)
-        assert application is not None and application.status == "review"
+        assert application is not None and application.status == "reviewed"
+        assert {s.role for s in application.signatures} == {"handler", "reviewer"}
         assert "没有审批人的权限" in (application.server_message or "")
 
