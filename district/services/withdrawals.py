@@ -13,13 +13,14 @@ from sqlalchemy.orm import Session
 
 from desktop import wire
 from district import models
-from district.changelog import PendingChange
+from district.changelog import PendingChange, person_change
 from district.services import states
 from district.services.applications import locked_application, parse_payload
 from district.services.outcome import Caller, Outcome, Refusal
 from district.services.signatures import application_act
 from district.services.signing_keys import verify_act
 from district.services.users import find_staff
+from district.values import from_fen
 
 
 def apply_withdrawal(session: Session, caller: Caller, item: wire.OutboxItem,
@@ -48,14 +49,25 @@ def apply_withdrawal(session: Session, caller: Caller, item: wire.OutboxItem,
         models.Claim.application_id == application_id)))
     for claim in claims:
         session.delete(claim)
+    changes = [PendingChange("claim", c.fee_row_id, c.street_code, None, op="delete")
+               for c in claims]
+    # what acceptance took off the member's card (MA-2021 四(一)) goes back on it: the
+    # corrected application pays from the same balance
+    from_card = session.scalar(select(models.ApplicationBucket.amount_fen).where(
+        models.ApplicationBucket.application_id == application_id,
+        models.ApplicationBucket.bucket == "allowance"))
+    person = session.scalars(select(models.Person).where(
+        models.Person.id == application.person_id).with_for_update()).first()
+    if from_card and person is not None:  # (wherever the person lives now)
+        person.allowance_balance_fen += from_card
+        changes.append(person_change(person))
     application.status = after
     session.add(models.ApplicationTransition(
         application_id=application_id, kind="withdrawal", from_status=previous, to_status=after,
         username=payload.username, key_id=key.key_id,
         proof=payload.proof.signature if payload.proof else None, reason=payload.reason,
         signed_at=at, received_at=now))
-    changes = [PendingChange("claim", c.fee_row_id, c.street_code, None, op="delete")
-               for c in claims]
     return Outcome("accepted", detail={"application_id": application_id,
-                                       "released": sorted(c.fee_row_id for c in claims)},
+                                       "released": sorted(c.fee_row_id for c in claims),
+                                       "allowance_returned": from_fen(from_card or 0)},
                    changes=changes)

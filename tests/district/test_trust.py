@@ -13,6 +13,7 @@ import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import select
@@ -425,3 +426,43 @@ def test_a_district_admin_session_cannot_submit_or_approve(district: SeededDistr
              "bad_signature")
     _refused(counter.push_one(counter.signature(app, "reviewer", "minhang.admin")),
              "forbidden", "role")
+
+
+def test_a_withdrawal_puts_back_what_the_card_paid(district: SeededDistrict) -> None:
+    """MA-2021 四(一): acceptance took the card's part off the member's balance; withdrawing the
+    application gives it back, so the corrected application pays from the same balance and
+    the member loses nothing."""
+    counter = district.counter()
+    snap = counter.snapshot
+    claimed_persons = {snap.fee_rows[k]["person_id"] for k in snap.claims}
+    found = None
+    for pid, data in sorted(snap.persons.items()):
+        if (not data["mutual_aid_years"] or snap.spans_of(pid) or pid in claimed_persons
+                or pid in district.used_persons or data["allowance_balance"] == "0.00"):
+            continue
+        rows = claimable_rows(counter, pid, program="mutual_aid")
+        if not rows or snap.fee_rows[rows[0]]["kind"] != "outpatient":
+            continue
+        item = counter.application(pid, rows[:1], program="mutual_aid")
+        if "allowance" in item.payload["buckets"]:
+            found = (pid, rows[:1], item)
+            break
+    assert found, "the seeded district has no member with an allowance and a claimable row"
+    person, rows, item = found
+    district.used_persons.add(person)
+    before = Decimal(snap.persons[person]["allowance_balance"])
+    paid = Decimal(item.payload["buckets"]["allowance"])
+    app = _accepted(counter, item)
+    counter.pull()
+    assert Decimal(snap.persons[person]["allowance_balance"]) == before - paid
+    reviewer = district.user(CHANGNING_STREET, "reviewer")
+    assert counter.push_one(counter.send_back(app, reviewer)).status == "accepted"
+    withdrawn = counter.push_one(counter.withdrawal(app, reviewer))
+    assert withdrawn.status == "accepted", withdrawn
+    assert withdrawn.detail is not None
+    assert Decimal(withdrawn.detail["allowance_returned"]) == paid
+    counter.pull()
+    assert Decimal(snap.persons[person]["allowance_balance"]) == before
+    again = counter.application(person, rows, program="mutual_aid")  # the corrected one
+    assert again.payload["buckets"] == item.payload["buckets"]
+    _accepted(counter, again)
