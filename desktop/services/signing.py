@@ -39,9 +39,9 @@ if TYPE_CHECKING:
     from desktop.services.accounts import Opened
 
 SCHEME = "aesgcm"
-NO_KEY = ("{username} 尚未在本机联网登录过（或密码已更改），本机没有其签名密钥，不能在本机签名："
+NO_KEY = ("{name} 尚未在本机联网登录过（或密码已更改），本机没有其签名密钥，不能在本机签名："
           "请先在区服务器可以连接时登录一次。")
-NOT_REGISTERED = ("{username} 的签名密钥尚未在区里登记，签名无法被区里验证："
+NOT_REGISTERED = ("{name} 的签名密钥尚未在区里登记，签名无法被区里验证："
                   "请在区服务器可以连接时重新登录一次。")
 WRONG_PASSWORD = "用户名或密码错误，未能确认签名人身份。"
 
@@ -197,14 +197,14 @@ def unlock(store: Store, username: str, password: str) -> Signer:
         user = session.get(UserRecord, username.strip())
         verifier = None if user is None else user.password_verifier
     opened = open_verifier(verifier, password)
-    if opened is None:
+    if opened is None or user is None:
         raise SigningUnavailable(WRONG_PASSWORD, "password")
     signer = open_key(store, username, opened)
     if signer is not None:
         return signer
     if any(r.registered_at is None for r in _keys(store, username)):
-        raise SigningUnavailable(NOT_REGISTERED.format(username=username))
-    raise SigningUnavailable(NO_KEY.format(username=username))
+        raise SigningUnavailable(NOT_REGISTERED.format(name=user.display_name))
+    raise SigningUnavailable(NO_KEY.format(name=user.display_name))
 
 
 def _keys(store: Store, username: str) -> list[SigningKeyRecord]:
@@ -262,5 +262,5 @@ def handler_signer(username: str) -> Signer:
     signer = _open.get(username)
     if signer is None:
         raise SigningUnavailable(
-            f"{username} 的签名密钥未打开：请重新登录本机（联网登录过的账号才能签名）。")
+            "经办人的签名密钥未打开：请重新登录本机（联网登录过的账号才能签名）。")
     return signer

@@ -34,7 +34,7 @@ def apply_return(session: Session, caller: Caller, item: wire.OutboxItem,
     after = states.move(application, "return")
     if not roles & {"reviewer", "approver"} or (
             previous == "reviewed" and "approver" not in roles):
-        raise Refusal("forbidden", f"{payload.username} 不能退回这份申请"
+        raise Refusal("forbidden", "该账号不能退回这份申请"
                       "（待审核的由审核人或审批人退回，已审核的只能由审批人退回）。",
                       {"rule": "role", "username": payload.username})
     signers = set(session.scalars(select(models.Signature.username).where(

@@ -112,14 +112,14 @@ def verify_act(session: Session, caller: Caller, act: signing.SignedAct | None,
     staff = find_staff(session, act.username)
     if key is None or staff is None or key.user_id != staff.id:
         raise Refusal("bad_signature",
-                      f"{what}的签名密钥不是 {act.username} 在区里登记的密钥。",
+                      f"{what}的签名密钥不是{_who(staff)}在区里登记的密钥。",
                       {"rule": "unknown_key", "key_id": proof.key_id, "username": act.username})
     if key.device_id != caller.device_id:
         raise Refusal("bad_signature", f"{what}的签名密钥不属于本机。",
                       {"rule": "other_device", "key_id": proof.key_id})
     if key.revoked_at is not None or not staff.active:
         raise Refusal("key_revoked",
-                      f"{act.username} 的签名密钥已失效（账号已停用或密码已更改），"
+                      f"{_who(staff).strip()}的签名密钥已失效（账号已停用或密码已更改），"
                       f"{what}不予受理。",
                       {"rule": "key_revoked", "key_id": key.key_id,
                        "reason": key.revoked_reason or "deactivated"})
@@ -131,9 +131,14 @@ def verify_act(session: Session, caller: Caller, act: signing.SignedAct | None,
     bound = signing.SignedAct(**{**act.__dict__, "device_id": key.device_id})
     if not signing.verify(key.public_key, bound, proof.signature):
         raise Refusal("bad_signature",
-                      f"{what}的电子签名与内容不符（内容被改动，或不是 {act.username} 签署）。",
+                      f"{what}的电子签名与内容不符（内容被改动，或不是{_who(staff)}签署）。",
                       {"rule": "signature_mismatch", "key_id": key.key_id})
     return key
+
+
+def _who(staff: Staff | None) -> str:
+    """The signer as the office knows them (their name), never the login."""
+    return f" {staff.display_name} " if staff is not None else "所署名的人员"
 
 
 def role_label(role: str) -> str:

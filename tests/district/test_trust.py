@@ -466,3 +466,54 @@ def test_a_withdrawal_puts_back_what_the_card_paid(district: SeededDistrict) -> 
     again = counter.application(person, rows, program="mutual_aid")  # the corrected one
     assert again.payload["buckets"] == item.payload["buckets"]
     _accepted(counter, again)
+
+
+def test_only_the_signed_in_user_registers_a_key_for_this_pc(district: SeededDistrict) -> None:
+    """POST /signing-keys: anonymous, a PC without a session, and a key already another user's
+    or another PC's are refused; the key always belongs to the session's own user."""
+    counter = district.counter(login=None)
+    public = signing.public_key_b64(signing.new_private_key())
+    anonymous = counter.http.post("/signing-keys", json={"public_key": public})
+    assert anonymous.status_code == 401
+    no_session = counter.http.post("/signing-keys", json={"public_key": public},
+                                   headers=counter.headers())
+    assert no_session.status_code == 401 and no_session.json()["code"] == "login_required"
+    counter.login(district.user(CHANGNING_STREET, "clerk1"))
+    again = counter.http.post(  # the key this PC registered for the clerk at the login above
+        "/signing-keys", json={"public_key": signing.public_key_b64(
+            counter.keys[district.user(CHANGNING_STREET, "clerk1")][0])},
+        headers=counter.headers())
+    assert again.status_code == 200  # the clerk's own: registered once, answered again
+    other = district.counter(login="reviewer", pull=False)
+    stolen = other.http.post("/signing-keys", json={"public_key": signing.public_key_b64(
+        counter.keys[district.user(CHANGNING_STREET, "clerk1")][0])}, headers=other.headers())
+    assert stolen.status_code == 409 and stolen.json()["code"] == "signing_key_taken"
+    bad = counter.http.post("/signing-keys", json={"public_key": "not-a-key"},
+                            headers=counter.headers())
+    assert bad.status_code == 422 and bad.json()["field"] == "public_key"
+
+
+def test_a_send_back_is_refused_from_another_street_unsigned_or_in_anothers_name(
+        district: SeededDistrict) -> None:
+    counter = district.counter(login="clerk1")
+    reviewer = district.user(CHANGNING_STREET, "reviewer")
+    person, rows = _fresh(district, counter)
+    app = _accepted(counter, counter.application(person, rows))
+    elsewhere = district.counter(MINHANG_STREET, login="clerk1", pull=False)
+    elsewhere.saved[app] = counter.saved[app]
+    _refused(elsewhere.push_one(elsewhere.send_back(app, district.user(MINHANG_STREET,
+                                                                       "reviewer"))),
+             "unknown_application")
+    now = datetime.now(UTC)
+    unsigned = outbox("return", wire.ReturnPayload(
+        application_id=uuid.UUID(app), username=reviewer, reason="材料不全", at=now))
+    _refused(counter.push_one(unsigned), "unsigned")
+    as_clerk = _forged(counter, counter.act("return", app, "", reviewer, now, extra="材料不全"),
+                       district.user(CHANGNING_STREET, "clerk1"))
+    forged = outbox("return", wire.ReturnPayload(
+        application_id=uuid.UUID(app), username=reviewer, reason="材料不全", at=now,
+        proof=as_clerk))
+    result = counter.push_one(forged)
+    _refused(result, "bad_signature")
+    assert reviewer not in (result.message or "")  # the office's words: names, not logins
+    assert counter.push_one(counter.send_back(app, reviewer)).status == "accepted"
