@@ -146,19 +146,16 @@ def give_registered_key(store: Store) -> None:
     (from the same scrypt derivation as the password check), so the figure includes that."""
     from desktop.domain import signing as acts
     from desktop.services import signing
-    from desktop.store.models import SigningKeyRecord, UserRecord
+    from desktop.store.models import UserRecord
 
     with store.read_session() as session:
         verifier = session.get_one(UserRecord, USER).password_verifier
     opened = accounts.open_verifier(verifier, PASSWORD)
     assert opened is not None
-    private = acts.new_private_key()
-    public = acts.public_key_b64(private)
     with store.session() as session:
-        session.add(SigningKeyRecord(
-            key_id=acts.key_id_of(public), username=USER, public_key=public,
-            sealed_private_key=signing.seal(private, opened), created_at=T0,
-            registered_at=T0, device_id="00000000-0000-4000-8000-0000000be7c4"))
+        session.add(signing.key_record(USER, acts.new_private_key(), opened, T0,
+                                       registered_at=T0,
+                                       device_id="00000000-0000-4000-8000-0000000be7c4"))
 
 
 def main() -> int:

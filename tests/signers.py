@@ -39,13 +39,11 @@ def give_key(store: Store, username: str, password: str, *, now: datetime | None
     opened = open_verifier(verifier, password)
     assert opened is not None, f"{username} has no verifier of this password here"
     private = acts.new_private_key()
-    public = acts.public_key_b64(private)
-    key_id = acts.key_id_of(public)
+    record = signing.key_record(username, private, opened, now, registered_at=now,
+                                device_id=device_id)
     with store.session() as session:
-        session.add(SigningKeyRecord(key_id=key_id, username=username, public_key=public,
-                                     sealed_private_key=signing.seal(private, opened),
-                                     created_at=now, registered_at=now, device_id=device_id))
-    signer = signing.Signer(username, key_id, device_id, private)
+        session.add(record)
+    signer = signing.Signer(username, record.key_id, device_id, private)
     signing.remember(signer)
     return signer
 

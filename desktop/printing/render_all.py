@@ -103,7 +103,7 @@ def _keys_registered(store: Store, usernames: list[str]) -> None:
     from desktop.domain import signing as acts
     from desktop.services import signing
     from desktop.services.accounts import open_verifier
-    from desktop.store.models import SigningKeyRecord, UserRecord
+    from desktop.store.models import UserRecord
 
     now = datetime.now(UTC)
     for username in usernames:
@@ -112,11 +112,8 @@ def _keys_registered(store: Store, usernames: list[str]) -> None:
         opened = open_verifier(verifier, PASSWORD)
         assert opened is not None
         private = acts.new_private_key()
-        public = acts.public_key_b64(private)
-        record = SigningKeyRecord(key_id=acts.key_id_of(public), username=username,
-                                  public_key=public,
-                                  sealed_private_key=signing.seal(private, opened),
-                                  created_at=now, registered_at=now, device_id=SAMPLE_DEVICE)
+        record = signing.key_record(username, private, opened, now, registered_at=now,
+                                    device_id=SAMPLE_DEVICE)
         with store.session() as session:
             session.add(record)
         signing.remember(signing.Signer(username, record.key_id, SAMPLE_DEVICE, private))

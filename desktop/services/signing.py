@@ -156,20 +156,27 @@ def ensure_signing_key(store: Store, client: DistrictClient, username: str, open
             return None
         return Signer(username, record.key_id, device_id, private)
     private = signing.new_private_key()
-    public = signing.public_key_b64(private)
-    record = SigningKeyRecord(key_id=signing.key_id_of(public), username=username,
-                              public_key=public, sealed_private_key=seal(private, opened),
-                              created_at=now)
+    record = key_record(username, private, opened, now)
     with store.session() as session:
         session.add(record)
         append_audit(session, username, "signing_key.created", f"signing_key:{record.key_id}",
-                     {"public_key": public}, at=now)
+                     {"public_key": record.public_key}, at=now)
     try:
-        registered = client.register_signing_key(public)
+        registered = client.register_signing_key(record.public_key)
     except (Offline, ServerRefused):
         return None
     _mark_registered(store, record.key_id, registered)
     return Signer(username, record.key_id, registered.device_id, private)
+
+
+def key_record(username: str, private: Ed25519PrivateKey, opened: Opened, now: datetime, *,
+               registered_at: datetime | None = None,
+               device_id: str | None = None) -> SigningKeyRecord:
+    """A user's key as the cache keeps it: the public half, the private half sealed."""
+    public = signing.public_key_b64(private)
+    return SigningKeyRecord(key_id=signing.key_id_of(public), username=username,
+                            public_key=public, sealed_private_key=seal(private, opened),
+                            created_at=now, registered_at=registered_at, device_id=device_id)
 
 
 def open_key(store: Store, username: str, opened: Opened) -> Signer | None:

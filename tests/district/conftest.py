@@ -21,12 +21,14 @@ from typing import Any
 import psycopg
 import pytest
 
+from desktop import wire
 from tests.district.harness import (
     CHANGNING_STREET,
     MINHANG_STREET,
     Counter,
     ServerProcess,
     by_street,
+    claimable_rows,
     free_port,
     seed,
 )
@@ -154,3 +156,24 @@ def district(request: pytest.FixtureRequest, database_url: Callable[[str], str],
         yield seeded
     finally:
         seeded.close()
+
+
+def member_with_allowance(district: SeededDistrict, counter: Counter, rows_needed: int
+                          ) -> tuple[str, list[str], wire.OutboxItem]:
+    """A fresh mutual-aid member with a card balance and at least `rows_needed` claimable
+    rows, and an application for the first row that pays part of it from the card."""
+    snap = counter.snapshot
+    claimed_persons = {snap.fee_rows[k]["person_id"] for k in snap.claims}
+    for pid, data in sorted(snap.persons.items()):
+        if (not data["mutual_aid_years"] or snap.spans_of(pid) or pid in claimed_persons
+                or pid in district.used_persons or data["allowance_balance"] == "0.00"):
+            continue
+        rows = claimable_rows(counter, pid, program="mutual_aid")
+        if len(rows) < rows_needed or snap.fee_rows[rows[0]]["kind"] != "outpatient":
+            continue
+        item = counter.application(pid, rows[:1], program="mutual_aid")
+        if "allowance" in item.payload["buckets"]:
+            district.used_persons.add(pid)
+            return pid, rows, item
+    raise AssertionError("the seeded district has no member with an allowance and "
+                         f"{rows_needed} claimable rows")

@@ -11,7 +11,7 @@ from typing import Any
 
 from desktop import wire
 from desktop.domain import signing
-from tests.district.conftest import SeededDistrict
+from tests.district.conftest import SeededDistrict, member_with_allowance
 from tests.district.harness import (
     CHANGNING_STREET,
     MINHANG_STREET,
@@ -338,22 +338,7 @@ def test_mutual_aid_pays_from_the_card_first(district: SeededDistrict) -> None:
     counter = district.counter()
     stale = district.counter(login="clerk2")
     snap = counter.snapshot
-    claimed_persons = {snap.fee_rows[k]["person_id"] for k in snap.claims}
-    found = None
-    for pid, data in sorted(snap.persons.items()):
-        if (not data["mutual_aid_years"] or snap.spans_of(pid) or pid in claimed_persons
-                or pid in district.used_persons or data["allowance_balance"] == "0.00"):
-            continue
-        rows = claimable_rows(counter, pid, program="mutual_aid")
-        if len(rows) < 2 or snap.fee_rows[rows[0]]["kind"] != "outpatient":
-            continue
-        item = counter.application(pid, rows[:1], program="mutual_aid")
-        if "allowance" in item.payload["buckets"]:
-            found = (pid, rows, item)
-            break
-    assert found, "the seeded district has no member with allowance and two claimable rows"
-    person, rows, item = found
-    district.used_persons.add(person)
+    person, rows, item = member_with_allowance(district, counter, rows_needed=2)
     before = Decimal(snap.persons[person]["allowance_balance"])
     paid = Decimal(item.payload["buckets"]["allowance"])
     assert counter.push_one(item).status == "accepted"

@@ -30,7 +30,7 @@ from district.services.signing_keys import (
     set_password,
 )
 from district.services.users import find_staff
-from tests.district.conftest import SeededDistrict
+from tests.district.conftest import SeededDistrict, member_with_allowance
 from tests.district.harness import (
     CHANGNING_STREET,
     MINHANG_STREET,
@@ -434,22 +434,8 @@ def test_a_withdrawal_puts_back_what_the_card_paid(district: SeededDistrict) -> 
     the member loses nothing."""
     counter = district.counter()
     snap = counter.snapshot
-    claimed_persons = {snap.fee_rows[k]["person_id"] for k in snap.claims}
-    found = None
-    for pid, data in sorted(snap.persons.items()):
-        if (not data["mutual_aid_years"] or snap.spans_of(pid) or pid in claimed_persons
-                or pid in district.used_persons or data["allowance_balance"] == "0.00"):
-            continue
-        rows = claimable_rows(counter, pid, program="mutual_aid")
-        if not rows or snap.fee_rows[rows[0]]["kind"] != "outpatient":
-            continue
-        item = counter.application(pid, rows[:1], program="mutual_aid")
-        if "allowance" in item.payload["buckets"]:
-            found = (pid, rows[:1], item)
-            break
-    assert found, "the seeded district has no member with an allowance and a claimable row"
-    person, rows, item = found
-    district.used_persons.add(person)
+    person, all_rows, item = member_with_allowance(district, counter, rows_needed=1)
+    rows = all_rows[:1]
     before = Decimal(snap.persons[person]["allowance_balance"])
     paid = Decimal(item.payload["buckets"]["allowance"])
     app = _accepted(counter, item)
