@@ -297,6 +297,8 @@ class TimedClient(DistrictClient):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.calls: list[tuple[str, float]] = []
+        self.keep_push: Path | None = None
+        self.device_id = ""
 
     def reset(self) -> None:
         self.calls = []
@@ -315,6 +317,9 @@ class TimedClient(DistrictClient):
             self.calls.append(("changes", time.perf_counter() - started))
 
     def push(self, items: list[wire.OutboxItem]) -> wire.PushResult:
+        if self.keep_push is not None:  # --keep-push: the requests, for bench/replay_push.py
+            body = wire.Push(items=items).model_dump_json()
+            (self.keep_push / f"push-{len(self.calls):03d}.json").write_text(body, "utf-8")
         started = time.perf_counter()
         try:
             return super().push(items)
@@ -328,6 +333,7 @@ def counter(url: str, seeded: Seeded, street: str, name: str) -> TimedClient:
     # The app's timeout is 15 s; a longer one here so that a slow request is measured, not
     # lost: the slowest request is printed next to each figure.
     client = TimedClient(url, lambda: registered.token, timeout=300)
+    client.device_id = registered.device_id
     client.login(seeded.clerk(street), PASSWORD)
     return client
 
@@ -618,6 +624,25 @@ def save_offline(store: Store, seeded: Seeded, args: argparse.Namespace) -> int:
     return len(times)
 
 
+def keep_push(server: Server, client: TimedClient, seeded: Seeded,
+              args: argparse.Namespace) -> None:
+    """Copy the server's database as it is before the push (the server is idle: its WAL is
+    copied with it) and have the client keep each push request, for bench/replay_push.py."""
+    folder: Path = args.keep_push
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("push-*.json"):
+        old.unlink()
+    source = Path(seeded.database_url.removeprefix("sqlite:///"))
+    for path in sqlite_files(source):
+        shutil.copyfile(path, folder / path.name.replace(source.name, "district.sqlite"))
+    (folder / "caller.json").write_text(json.dumps({
+        "device_id": client.device_id, "street_code": args.street,
+        "district": seeded.district_of(args.street), "username": seeded.clerk(args.street),
+    }), "utf-8")
+    client.keep_push = folder
+    say(f"  kept the server database before the push and the push requests in {folder}")
+
+
 def push_all(store: Store, client: TimedClient, server: Server, saved: int,
              args: argparse.Namespace) -> float:
     with store.read_session() as session:
@@ -672,6 +697,9 @@ def main() -> int:
                         help="pull page size (default 1,000, as the app pulls)")
     parser.add_argument("--push-batch", type=int, default=200,
                         help="push batch size (default 200, as the app pushes)")
+    parser.add_argument("--keep-push", type=Path, metavar="DIR",
+                        help="keep the server database before the push and the push requests "
+                             "in DIR, for bench/replay_push.py (SQLite only)")
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip the raw sqlite3 baselines")
     parser.add_argument("--profile", action="store_true",
@@ -727,6 +755,8 @@ def main() -> int:
         seconds = incremental_pulls(store, client, seeded, args, baseline)
         results.append((f"incremental pull of {args.changes:,}", seconds, TARGET_INCREMENTAL_S))
         saved = save_offline(store, seeded, args)
+        if args.keep_push is not None:
+            keep_push(server, client, seeded, args)
         seconds = push_all(store, client, server, saved, args)
         results.append((f"push of {saved:,} applications", seconds, TARGET_PUSH_S))
         client.reset()

@@ -16,7 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field
 API_PREFIX = "/api/v1"
 Money = str  # "123.45": validated with desktop.policy.money.parse_amount where it matters
 
-Entity = Literal["person", "category_span", "institution", "fee_row", "claim", "parameter_version"]
+Entity = Literal["person", "category_span", "institution", "fee_row", "claim", "parameter_version",
+                 "application"]
 Role = Literal["clerk", "reviewer", "approver", "district_admin"]
 OutboxKind = Literal["application", "signature", "audit_event", "enrolment", "withdrawal",
                      "return"]
@@ -153,6 +154,57 @@ class ParameterVersionData(Strict):
     effective_from: date
     value: str
     source: str
+
+
+class SignatureData(Strict):
+    """A signature the district holds on an application, and when it accepted it."""
+
+    role: Literal["handler", "reviewer", "approver"]
+    username: str
+    signed_at: datetime
+    accepted_at: datetime  # when the district accepted it: the approver's places the month
+    key_id: str | None = None
+    proof: str | None = None
+    card_confirmed: bool = False
+
+
+class TransitionData(Strict):
+    """A send-back or a withdrawal the district holds, with its reason."""
+
+    kind: Literal["return", "withdrawal"]
+    username: str
+    reason: str | None
+    signed_at: datetime
+
+
+class ApplicationData(Strict):
+    """An application as the district holds it: every state change of it is a change for its
+    street, so that what a supervisor at another counter or the district decides reaches every
+    counter of the street."""
+
+    id: str
+    program: Literal["assistance", "mutual_aid"]
+    district: str
+    person_id: str
+    street_code: str
+    device_id: str  # the counter that submitted it
+    handler: str
+    application_date: date
+    created_at: datetime
+    accepted_at: datetime
+    status: Literal["accepted", "reviewed", "approved", "paid", "returned", "withdrawn"]
+    payable: Money
+    buckets: dict[str, Money]
+    fee_row_ids: list[str]
+    case: dict[str, Any]
+    parameter_versions: list[str]
+    bank_account: str | None = None
+    card_on_file: str | None = None
+    proxy_name: str | None = None
+    proxy_id_number: str | None = None
+    auto_enrolled: bool = False
+    signatures: list[SignatureData] = []
+    transitions: list[TransitionData] = []
 
 
 class Change(Strict):

@@ -9,12 +9,13 @@ numbers become visible in order and a reader's cursor never skips a change that 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from desktop import wire
@@ -121,6 +122,65 @@ def claim_data(c: models.Claim, program: str | None = None) -> dict[str, Any]:
 
 def claim_change(c: models.Claim, program: str) -> PendingChange:
     return PendingChange("claim", c.fee_row_id, c.street_code, claim_data(c, program))
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """What an acceptance holds already of the application it adds: its buckets (fen) and
+    the rows it claims; it has no other signature and no send-back yet."""
+
+    buckets: dict[str, int]
+    fee_row_ids: list[str]
+
+
+def application_data(session: Session, a: models.Application,
+                     accepted: Accepted | None = None) -> dict[str, Any]:
+    """The application as the district holds it now: its signatures, send-backs and
+    withdrawals, its buckets and the rows it claimed (a withdrawal released them: none)."""
+    app_id = a.id
+    signatures: Iterable[models.Signature] = () if accepted else session.scalars(
+        select(models.Signature).where(models.Signature.application_id == app_id))
+    transitions: Iterable[models.ApplicationTransition] = () if accepted else session.scalars(
+        select(models.ApplicationTransition).where(
+            models.ApplicationTransition.application_id == app_id)
+        .order_by(models.ApplicationTransition.id))
+    buckets = accepted.buckets.items() if accepted else session.execute(
+        select(models.ApplicationBucket.bucket, models.ApplicationBucket.amount_fen).where(
+            models.ApplicationBucket.application_id == app_id)).tuples()
+    rows = accepted.fee_row_ids if accepted else session.scalars(
+        select(models.Claim.fee_row_id).where(models.Claim.application_id == app_id))
+    handler = wire.SignatureData(role="handler", username=a.handler, signed_at=a.created_at,
+                                 accepted_at=a.received_at, key_id=a.handler_key_id,
+                                 proof=a.handler_proof)
+    order = {"handler": 0, "reviewer": 1, "approver": 2}
+    return _dump(wire.ApplicationData(
+        id=app_id, program=a.program, district=a.district,  # type: ignore[arg-type]
+        person_id=a.person_id, street_code=a.street_code, device_id=a.device_id,
+        handler=a.handler, application_date=a.application_date, created_at=a.created_at,
+        accepted_at=a.received_at, status=a.status,  # type: ignore[arg-type]
+        payable=str(from_fen(a.payable_fen)),
+        buckets={b: str(from_fen(fen)) for b, fen in sorted(buckets)},
+        fee_row_ids=sorted(rows), case=a.case_json, parameter_versions=a.parameter_versions,
+        bank_account=a.bank_account, card_on_file=a.card_on_file, proxy_name=a.proxy_name,
+        proxy_id_number=a.proxy_id_number, auto_enrolled=a.auto_enrolled,
+        signatures=sorted([handler, *(wire.SignatureData(
+            role=s.role, username=s.username,  # type: ignore[arg-type]
+            signed_at=s.signed_at, accepted_at=s.received_at, key_id=s.key_id, proof=s.proof,
+            card_confirmed=s.card_confirmed) for s in signatures)],
+            key=lambda s: order[s.role]),
+        transitions=[wire.TransitionData(kind=t.kind,  # type: ignore[arg-type]
+                                         username=t.username, reason=t.reason,
+                                         signed_at=t.signed_at) for t in transitions],
+    ))
+
+
+def application_change(session: Session, a: models.Application,
+                       accepted: Accepted | None = None) -> PendingChange:
+    """A change for the application's street: every counter of it learns its new state."""
+    if accepted is None:
+        session.flush()
+    return PendingChange("application", a.id, a.street_code,
+                         application_data(session, a, accepted))
 
 
 def parameter_key(value: ParameterValue) -> str:

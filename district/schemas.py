@@ -39,8 +39,9 @@ class StreetTotals(Strict):
 
 
 class MonthlySummary(Strict):
-    """结算汇总表: per street, the month's approved applications by program and bucket; the
-    month is that of the application date."""
+    """结算汇总表: per street, the month's approved applications by program and bucket; an
+    application's month is the one in which the district accepted its 审批人's signature,
+    Shanghai time (desktop.domain.clock.settlement_month, the counter's rule too)."""
 
     month: str = Field(pattern=MONTH_PATTERN)
     streets: list[StreetTotals]

@@ -183,7 +183,13 @@ def _record_signature_verdict(session: Session, item: wire.OutboxItem,
     """A signature the district refused (a role revoked, a key it cannot verify, a time out of
     bounds) is undone here too, with any signature made after it: the application goes back
     to the queue of the signature the district holds it at, with the district's reason, so a
-    supervisor can sign it again (or send it back)."""
+    supervisor can sign it again (or send it back). The district's acceptance of an 审批人's
+    signature places the application in that month (desktop.domain.clock.settlement_month)."""
+    if accepted(result) and item.payload.get("role") == "approver":
+        taken = session.get(ApplicationRecord, uuid.UUID(str(item.payload["application_id"])))
+        at = (result.detail or {}).get("accepted_at")
+        if taken is not None and at:
+            taken.approval_accepted_at = datetime.fromisoformat(at)
     application = _refused_act(session, item, result, "签名")
     if application is None:
         return

@@ -3,9 +3,12 @@ summary (结算汇总表) and the payout list (发放清单), read from the loca
 
 Which applications a month holds. CN-2026 3.4 makes the approval form, signed by 经办人, 审核人
 and 审批人, the confirmation of a settlement, and 3.5 has each street report "本月救助结算" to the
-district by the 20th. So an application belongs to the month in which its 审批人 signed
-(SignatureRecord role "approver"), on the calendar of Shanghai (an approval at 00:30 on 1 July
-Shanghai time is July's, though it is still 30 June in UTC), and only while it is payable:
+district by the 20th. So an application belongs to the month in which the district accepted its
+审批人's signature, on the calendar of Shanghai (an approval accepted at 00:30 on 1 July
+Shanghai time is July's, though it is still 30 June in UTC): one rule, in
+desktop.domain.clock.settlement_month, that the district's monthly summary imports too, so the
+two summaries of a street agree. An approval made offline waits for the month the district
+accepts it in. And only while it is payable:
 status "approved" or "paid". One the district refused after the approval (status "review")
 is not paid, so it is not listed. The month is the calendar month: a street
 that sends its report before month end prints it again once the month is closed (the sources do
@@ -55,7 +58,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desktop.domain.bank_card import mask_card
-from desktop.domain.clock import SHANGHAI
+from desktop.domain.clock import SHANGHAI, month_range
 from desktop.domain.id_number import mask_id_number
 from desktop.policy.contract import default_parameters
 from desktop.policy.labels import PROGRAM_LABELS, bucket_label
@@ -65,7 +68,6 @@ from desktop.store.models import (
     ApplicationRecord,
     EnrolmentRecord,
     PersonRecord,
-    SignatureRecord,
 )
 
 ZERO = Decimal("0.00")
@@ -203,32 +205,29 @@ class _Settled:
 
 
 def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
-    """The month as an instant range [start, end) on Shanghai's calendar."""
-    if not 2000 <= year <= 2099:
-        raise ValueError(f"年份 {year} 不在 2000–2099 之内")
-    if not 1 <= month <= 12:
-        raise ValueError(f"月份 {month} 应为 1–12")
-    start = datetime(year, month, 1, tzinfo=SHANGHAI)
-    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=SHANGHAI)
-    return start, end
+    """The month as an instant range [start, end) on Shanghai's calendar (the one rule both
+    sides import: desktop.domain.clock.month_range)."""
+    return month_range(year, month)
 
 
 def _period(year: int, month: int) -> tuple[date, date, datetime, datetime]:
     start, end = month_bounds(year, month)
-    return start.date(), (end - timedelta(days=1)).date(), start, end
+    first, after = start.astimezone(SHANGHAI).date(), end.astimezone(SHANGHAI).date()
+    return first, after - timedelta(days=1), start, end
 
 
 def _settled_applications(session: Session, street_code: str, start: datetime, end: datetime
                           ) -> list[_Settled]:
+    # the one month rule (desktop.domain.clock.settlement_month): the month in which the
+    # district accepted the 审批人's signature; one approved offline and not yet accepted
+    # waits for the month the district accepts it in
     applications = list(session.scalars(
         select(ApplicationRecord)
-        .join(SignatureRecord, SignatureRecord.application_id == ApplicationRecord.id)
-        .where(SignatureRecord.role == "approver", SignatureRecord.signed_at >= start,
-               SignatureRecord.signed_at < end, ApplicationRecord.status.in_(SETTLED),
-               # paid only once the district holds its claims: an application approved
-               # offline and not yet accepted waits for next month's list
+        .where(ApplicationRecord.approval_accepted_at >= start,
+               ApplicationRecord.approval_accepted_at < end,
+               ApplicationRecord.status.in_(SETTLED),
                ApplicationRecord.accepted_at.is_not(None))
-        .order_by(SignatureRecord.signed_at, ApplicationRecord.id)))
+        .order_by(ApplicationRecord.approval_accepted_at, ApplicationRecord.id)))
     persons = {p.id: p for p in session.scalars(select(PersonRecord).where(
         PersonRecord.id.in_({a.person_id for a in applications})))} if applications else {}
     out = []

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from sqlalchemy import Connection, Table, inspect, select, tuple_
 from sqlalchemy.orm import Session
 
+from desktop.store.application_feed import apply_application_changes
 from desktop.store.models import (
     Base,
     CategorySpanRecord,
@@ -105,8 +106,13 @@ def apply_changes(session: Session, changes: list[Change], *, bulk: bool = True)
     insert would do (the tests compare the two).
     """
     for change in changes:
-        if change.entity not in ENTITIES:
+        if change.entity not in ENTITIES and change.entity != "application":
             raise UnknownEntity(f"change {change.seq}: unknown entity {change.entity!r}")
+    applications = [c for c in changes if c.entity == "application"]
+    if applications:  # after the rest of the page: their rows and claims are in by then
+        changes = [c for c in changes if c.entity != "application"]
+        return apply_changes(session, changes, bulk=bulk) + apply_application_changes(
+            session, applications)
     if bulk and _insert_new(session, changes):
         return len(changes)
     page = _Page(session, changes)

@@ -303,6 +303,11 @@ class ApplicationRecord(Base):
     applicant: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # when the district accepted it (migration 0007): the status moves on with signatures
     accepted_at: Mapped[dt.datetime | None]
+    # migration 0010: the seq of the district change this application was last written from
+    # (its state as the district holds it comes back with the pull), and when the district
+    # accepted its 审批人's signature: the month it is reported in (desktop.domain.clock)
+    district_seq: Mapped[int | None]
+    approval_accepted_at: Mapped[dt.datetime | None]
     # draft | saved | submitted | accepted | refused | reviewed | approved | ...: services decide
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     payable: Mapped[Decimal] = mapped_column(default=ZERO)

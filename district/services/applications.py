@@ -20,13 +20,20 @@ from sqlalchemy.orm import Session
 
 from desktop import wire
 from desktop.domain import signing
-from desktop.policy.contract import calculate_text, default_parameters, parse_case
+from desktop.policy.contract import default_parameters, parse_case, result_to_json
+from desktop.policy.engine import calculate
 from desktop.policy.errors import CalcInputError
 from desktop.policy.model import Case, Kind
 from desktop.policy.model import FeeRow as PolicyRow
 from desktop.policy.money import MoneyFormatError
 from district import models
-from district.changelog import claim_change, claim_data, person_change
+from district.changelog import (
+    Accepted,
+    application_change,
+    claim_change,
+    claim_data,
+    person_change,
+)
 from district.reference import STREETS_BY_CODE
 from district.services import states
 from district.services.outcome import Caller, Outcome, Refusal
@@ -72,7 +79,10 @@ def apply_application(session: Session, caller: Caller, item: wire.OutboxItem,
     case = _parse_case(payload.case)
     _check_waivers(session, caller, payload, case, person.id, now)
     _check_case(session, caller, payload, case, person, rows, now)
-    result = calculate_text(json.dumps(payload.case))
+    # the case parsed once above is the one computed: the same engine and parameters as the
+    # calc command's (desktop.policy.contract), without parsing its JSON a second time
+    parameters = default_parameters()
+    result = result_to_json(calculate(case, parameters), parameters)
     _check_amounts(payload, result)
     handler_act = signing.SignedAct(
         act="sign", application_id=application_id, role="handler", username=payload.handler,
@@ -82,7 +92,7 @@ def apply_application(session: Session, caller: Caller, item: wire.OutboxItem,
     handler_key = verify_act(session, caller, handler_act, payload.handler_proof, "经办人签名")
 
     buckets = {k: to_fen(v) for k, v in result["buckets"].items() if to_fen(v)}
-    session.add(models.Application(
+    application = models.Application(
         id=application_id, program=payload.program, district=payload.district,
         person_id=person.id, street_code=caller.street_code, device_id=caller.device_id,
         handler=payload.handler, application_date=case.application_date,
@@ -93,7 +103,8 @@ def apply_application(session: Session, caller: Caller, item: wire.OutboxItem,
         created_at=created_at, received_at=now, card_on_file=person.bank_account,
         handler_key_id=handler_key.key_id,
         handler_proof=payload.handler_proof.signature if payload.handler_proof else None,
-        waivers=[w.model_dump(mode="json") for w in payload.waivers] or None))
+        waivers=[w.model_dump(mode="json") for w in payload.waivers] or None)
+    session.add(application)
     session.add_all(models.ApplicationBucket(application_id=application_id, bucket=b,
                                              amount_fen=fen) for b, fen in buckets.items())
     session.flush()
@@ -110,6 +121,9 @@ def apply_application(session: Session, caller: Caller, item: wire.OutboxItem,
     if allowance:
         person.allowance_balance_fen -= allowance  # paid from the card (MA-2021 四(一))
         changes.append(person_change(person))
+    # the street's counters learn of it (other counters' supervisors sign it)
+    changes.append(application_change(session, application, Accepted(
+        buckets=buckets, fee_row_ids=sorted(payload.fee_row_ids))))
     # the card on file the district compares the payout card with: the counter's copy of the
     # person may be behind, and the 审批人 must confirm against this one
     return Outcome("accepted", detail={"application_id": application_id,

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from desktop import wire
 from desktop.domain.signing import canonical_json, sha256_hex
 from district import models
-from district.changelog import record_changes
+from district.changelog import PendingChange, application_change, record_changes
 from district.db import Database
 from district.services.applications import apply_application
 from district.services.audit import apply_audit_event
@@ -49,6 +49,8 @@ HANDLERS: dict[str, Handler] = {
     "return": apply_return,
 }
 _ATTEMPTS = 5
+# Kinds whose acceptance changes an application's state: its street's counters are told.
+_MOVES_APPLICATION = frozenset({"application", "signature", "return", "withdrawal"})
 
 
 class IdempotencyKeyReused(Exception):
@@ -111,9 +113,13 @@ def apply_push(db: Database, caller: Caller, push: wire.Push) -> wire.PushResult
     try:
         with db.write() as session:
             _check_keys(session, push, hashes)
-            results = [_apply_once(session, caller, item, digest, index)
+            changes: list[PendingChange] = []
+            results = [_apply_once(session, caller, item, digest, index, changes)
                        for index, (item, digest) in enumerate(zip(push.items, hashes,
                                                                   strict=True))]
+            # the request's changes get their numbers together, as the last step before the
+            # commit (district.changelog): one counter update instead of one per item
+            record_changes(session, changes)
     except (IntegrityError, OperationalError):  # a race, a deadlock (PostgreSQL 40P01)
         log.info("push batch raced another transaction; applying item by item",
                  extra={"device_id": caller.device_id, "items": len(push.items)})
@@ -152,8 +158,10 @@ def apply_item(db: Database, caller: Caller, item: wire.OutboxItem,
 
 
 def _apply_once(session: Session, caller: Caller, item: wire.OutboxItem, digest: str,
-                index: int = 0) -> wire.ItemResult:
-    """The item's effect, its changes and the record of its key, in the session's transaction."""
+                index: int = 0, changes: list[PendingChange] | None = None
+                ) -> wire.ItemResult:
+    """The item's effect, its changes and the record of its key, in the session's transaction.
+    The changes are recorded now, or added to `changes` for the caller to record."""
     key = str(item.idempotency_key)
     earlier = session.get(models.PushItem, key)
     if earlier is not None:
@@ -166,7 +174,10 @@ def _apply_once(session: Session, caller: Caller, item: wire.OutboxItem, digest:
         kind=item.kind, status=outcome.status, reason=outcome.reason,
         message=outcome.message, detail=outcome.detail, received_at=utcnow(),
         body_sha256=digest))
-    record_changes(session, outcome.changes)
+    if changes is None:
+        record_changes(session, outcome.changes)
+    else:
+        changes.extend(outcome.changes)
     session.flush()  # the next item of the request sees this one (its key, its claims)
     return wire.ItemResult(idempotency_key=item.idempotency_key, status=outcome.status,
                            reason=outcome.reason, message=outcome.message,
@@ -184,7 +195,14 @@ def _apply(session: Session, caller: Caller, item: wire.OutboxItem) -> Outcome:
     now = utcnow()
     try:
         with session.begin_nested():
-            return HANDLERS[item.kind](session, caller, item, now)
+            outcome = HANDLERS[item.kind](session, caller, item, now)
+            if outcome.status == "accepted" and item.kind in _MOVES_APPLICATION - {
+                    "application"}:  # an acceptance records its own, from what it holds
+                application = session.get(models.Application,
+                                          (outcome.detail or {})["application_id"])
+                if application is not None:
+                    outcome.changes.append(application_change(session, application))
+            return outcome
     except Refusal as refusal:
         return refusal.outcome()
     except DataError:  # e.g. a NUL byte PostgreSQL's text columns cannot hold: the item only

@@ -90,5 +90,8 @@ def apply_signature(session: Session, caller: Caller, item: wire.OutboxItem,
                                  proof=payload.proof.signature if payload.proof else None,
                                  card_confirmed=payload.card_confirmed))
     application.status = status
+    # when the district accepted it: an 审批人's signature places the application in that
+    # month, at the counter as here (desktop.domain.clock.settlement_month)
     return Outcome("accepted", detail={"application_id": application_id,
-                                       "status": application.status})
+                                       "status": application.status,
+                                       "accepted_at": now.isoformat()})

@@ -4,31 +4,37 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from datetime import date
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from desktop.domain.clock import month_range
 from district import models
 from district.schemas import MONTH_PATTERN, MonthlySummary, ProgramTotals, StreetTotals
 from district.services.states import PAYABLE
 from district.values import from_fen
 
 
-def month_bounds(month: str) -> tuple[date, date]:
-    """"2026-05" → (2026-05-01, 2026-06-01); ValueError for anything but MONTH_PATTERN."""
+def month_bounds(month: str) -> tuple[datetime, datetime]:
+    """"2026-05" → the instants [start, end) of May 2026 in Shanghai (desktop.domain.clock's
+    one month rule); ValueError for anything but MONTH_PATTERN."""
     if re.fullmatch(MONTH_PATTERN, month) is None:
         raise ValueError(f"not a month of 2000-2099: {month!r}")
     year, mon = (int(part) for part in month.split("-"))
-    start = date(year, mon, 1)
-    end = date(year + 1, 1, 1) if mon == 12 else date(year, mon + 1, 1)
-    return start, end
+    return month_range(year, mon)
 
 
 def monthly_summary(session: Session, month: str, street_codes: list[str]) -> MonthlySummary:
+    """The month's applications: those whose 审批人's signature the district accepted in the
+    month, Shanghai time (desktop.domain.clock.settlement_month, the rule the counter's report
+    uses too), and that are still payable."""
     start, end = month_bounds(month)
     app = models.Application
-    in_month = (app.application_date >= start, app.application_date < end,
+    approved_in_month = select(models.Signature.application_id).where(
+        models.Signature.role == "approver", models.Signature.received_at >= start,
+        models.Signature.received_at < end)
+    in_month = (app.id.in_(approved_in_month),
                 # only what the 审批人 approved is paid (district.services.states)
                 app.street_code.in_(street_codes), app.status.in_(PAYABLE))
     heads = session.execute(

@@ -124,11 +124,13 @@ class Snapshot:
     fee_rows: dict[str, dict[str, Any]] = field(default_factory=dict)
     claims: dict[str, dict[str, Any]] = field(default_factory=dict)
     parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
+    applications: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def apply(self, changes: list[wire.Change]) -> None:
         tables = {"person": self.persons, "category_span": self.spans,
                   "institution": self.institutions, "fee_row": self.fee_rows,
-                  "claim": self.claims, "parameter_version": self.parameters}
+                  "claim": self.claims, "parameter_version": self.parameters,
+                  "application": self.applications}
         for change in changes:
             table = tables[change.entity]
             if change.op == "delete":

@@ -134,15 +134,18 @@ def apply(store: Store, person_id: str, rows: Sequence[str], *, program: str = "
 
 
 def district_answers(store: Store, application_id: uuid.UUID, kind: str = "application",
-                     status: str = "accepted", reason: str | None = None) -> None:
-    """The district's answer to this application's outbox item, recorded as push does."""
+                     status: str = "accepted", reason: str | None = None, *,
+                     role: str | None = None, detail: dict[str, Any] | None = None) -> None:
+    """The district's answer to this application's outbox item (of `kind`, and for a
+    signature of `role`), recorded as push does."""
     with store.session() as session:
         rows = session.scalars(select(OutboxRecord).where(OutboxRecord.kind == kind))
-        row = next(r for r in rows if r.payload["application_id"] == str(application_id))
+        row = next(r for r in rows if r.payload["application_id"] == str(application_id)
+                   and (role is None or r.payload.get("role") == role))
         item = wire.OutboxItem(idempotency_key=row.idempotency_key, kind=row.kind,
                                payload=row.payload, created_at=row.created_at)
         result = wire.ItemResult(idempotency_key=row.idempotency_key, status=status,
-                                 reason=reason, message=reason)
+                                 reason=reason, message=reason, detail=detail)
         mark_all_delivered(session, {row.idempotency_key: result.model_dump(mode="json")})
         record_push_result(session, item, result)
 
@@ -152,6 +155,9 @@ def approve(store: Store, application_id: uuid.UUID, at: datetime) -> None:
          now=at - timedelta(minutes=5))
     sign(store, application_id, role="approver", username="zhao", password=SECRET, now=at,
          confirm_card=True)
+    # the district accepts the approver's signature a minute later: that places the month
+    district_answers(store, application_id, "signature", role="approver",
+                     detail={"accepted_at": (at + timedelta(minutes=1)).isoformat()})
 
 
 def record_approval(store: Store, application_id: uuid.UUID, at: datetime) -> None:
@@ -166,6 +172,7 @@ def record_approval(store: Store, application_id: uuid.UUID, at: datetime) -> No
         application.signatures.append(SignatureRecord(role="approver", username="zhao",
                                                       signed_at=at))
         application.status = "approved"
+        application.approval_accepted_at = at  # the district accepted it then
 
 
 def review_only(store: Store, application_id: uuid.UUID, at: datetime) -> None:

@@ -21,8 +21,9 @@ def summary(
     identity: SessionDep,
     db: DbDep,
     month: Annotated[str, Query(pattern=MONTH_PATTERN,
-                                description="YYYY-MM (2000-01 to 2099-12), by application "
-                                            "date")],
+                                description="YYYY-MM (2000-01 to 2099-12): the month in "
+                                            "which the district accepted the approver's "
+                                            "signature, Shanghai time")],
     street_code: Annotated[str | None, Query(pattern=STREET_CODE_PATTERN)] = None,
 ) -> MonthlySummary:
     """A street's staff see their street; a district administrator sees every street of the
