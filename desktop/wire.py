@@ -14,6 +14,16 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 API_PREFIX = "/api/v1"
+# The wire's protocol version, sent by the counter with every request and by the server with
+# every answer (PROTOCOL_HEADER). The server serves this version and the one before it; a
+# request without the header is version 1 (counters from before the header). History:
+#   1: persons, spans, institutions, fee rows, claims and parameter versions in the feed;
+#   2: applications in the feed too (ApplicationData, issue 10).
+PROTOCOL_HEADER = "X-Counter-Protocol"
+PROTOCOL_VERSION = 2
+OLDEST_PROTOCOL = PROTOCOL_VERSION - 1
+# what a version before 2 does not know, and is not sent
+ENTITIES_SINCE: dict[str, int] = {"application": 2}
 Money = str  # "123.45": validated with desktop.policy.money.parse_amount where it matters
 
 Entity = Literal["person", "category_span", "institution", "fee_row", "claim", "parameter_version",

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from fastapi import FastAPI, Request, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from desktop.wire import API_PREFIX
+from desktop.wire import API_PREFIX, OLDEST_PROTOCOL, PROTOCOL_HEADER, PROTOCOL_VERSION
 from district.api.errors import error_response, install_error_handlers
 from district.api.main import api_router
 from district.config import Settings
@@ -92,6 +92,38 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
+def _protocol_of(request: Request) -> int | Response:
+    """The request's protocol version, or the 426 answer to one this server does not serve."""
+    if not request.url.path.startswith(API_PREFIX):
+        return PROTOCOL_VERSION
+    text = request.headers.get(PROTOCOL_HEADER)
+    if text is None:
+        return OLDEST_PROTOCOL if OLDEST_PROTOCOL <= 1 else _too_old(1)
+    try:
+        version = int(text)
+    except ValueError:
+        return error_response(400, "invalid_protocol",
+                              f"请求头 {PROTOCOL_HEADER} 应为协议版本号（整数）。",
+                              PROTOCOL_HEADER)
+    if version < OLDEST_PROTOCOL:
+        return _too_old(version)
+    if version > PROTOCOL_VERSION:
+        return error_response(
+            426, "server_outdated",
+            f"区服务器的版本比柜台程序旧（服务器支持通信协议 {OLDEST_PROTOCOL}–"
+            f"{PROTOCOL_VERSION}，柜台为 {version}），请联系区医保事务中心升级区服务器。",
+            PROTOCOL_HEADER)
+    return version
+
+
+def _too_old(version: int) -> Response:
+    return error_response(
+        426, "upgrade_required",
+        f"请升级柜台程序：它使用的通信协议 {version} 区服务器已不再支持（支持 "
+        f"{OLDEST_PROTOCOL}–{PROTOCOL_VERSION}）。升级前本机数据保留，不会丢失。",
+        PROTOCOL_HEADER)
+
+
 def create_app(settings: Settings, db: Database) -> FastAPI:
     app = FastAPI(
         title="医疗救助柜台 — 区服务器",
@@ -105,6 +137,19 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     app.state.db = db
     install_error_handlers(app)
     app.include_router(api_router, prefix=API_PREFIX)
+
+    @app.middleware("http")
+    async def protocol(request: Request,
+                       call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        """The counter's protocol version: this one or the one before it is served (a request
+        without it is version 1); any other is answered 426 with what to upgrade."""
+        version = _protocol_of(request)
+        if isinstance(version, Response):
+            return version
+        request.state.protocol = version
+        response = await call_next(request)
+        response.headers[PROTOCOL_HEADER] = str(PROTOCOL_VERSION)
+        return response
 
     @app.middleware("http")
     async def log_request(request: Request,

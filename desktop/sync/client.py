@@ -101,7 +101,7 @@ class DistrictClient:
     # -- plumbing ----------------------------------------------------------------------------
 
     def _headers(self, auth: bool) -> dict[str, str]:
-        headers: dict[str, str] = {}
+        headers: dict[str, str] = {wire.PROTOCOL_HEADER: str(wire.PROTOCOL_VERSION)}
         if auth and self._device_token is not None:
             token = self._device_token()
             if token:

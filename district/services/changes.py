@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+from typing import Any
 
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
@@ -15,7 +16,8 @@ MAX_PAGE = 5000
 
 
 def changes_page(session: Session, street_code: str, cursor: int, limit: int, *,
-                 count: bool = False) -> wire.ChangesPage:
+                 count: bool = False, protocol: int = wire.PROTOCOL_VERSION
+                 ) -> wire.ChangesPage:
     """One page after `cursor`, read as of the newest change visible when the request began.
 
     The street's changes and the shared ones (street_code NULL) are read as two ranges of the
@@ -27,7 +29,10 @@ def changes_page(session: Session, street_code: str, cursor: int, limit: int, *,
         raise ValueError(f"cursor {cursor} or limit {limit} out of bounds")
     change = models.Change
     newest = session.scalar(select(func.max(change.seq))) or 0
-    window = (change.seq > cursor, change.seq <= newest)
+    window: tuple[Any, ...] = (change.seq > cursor, change.seq <= newest)
+    unknown = sorted(e for e, since in wire.ENTITIES_SINCE.items() if protocol < since)
+    if unknown:  # a counter of an older protocol: what it cannot apply is not sent to it
+        window = (*window, change.entity.not_in(unknown))
     columns = (change.seq, change.entity, change.key, change.op, change.data)
     ranges = [
         session.execute(select(*columns).where(street, *window).order_by(change.seq)

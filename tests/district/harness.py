@@ -163,6 +163,9 @@ class Counter:
         self.keys: dict[str, tuple[Ed25519PrivateKey, str]] = {}
         # what this counter's applications were saved with: the signed acts are over it
         self.saved: dict[str, tuple[dict[str, Any], str, str | None, datetime]] = {}
+        # the wire protocol this counter speaks (desktop.wire.PROTOCOL_VERSION); None: it
+        # sends no version, as counters before the header did
+        self.protocol: int | None = wire.PROTOCOL_VERSION
 
     @classmethod
     def register(cls, base_url: str, code: str, name: str = "柜台1") -> Counter:
@@ -181,6 +184,8 @@ class Counter:
 
     def headers(self) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {self.registered.token}"}
+        if self.protocol is not None:
+            headers[wire.PROTOCOL_HEADER] = str(self.protocol)
         if self.session_token:
             headers["X-Session-Token"] = self.session_token
         return headers

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 import uuid
-from datetime import UTC
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -310,7 +310,22 @@ def test_a_full_approval(district: SeededDistrict) -> None:
         counter.signature(app, "approver", district.user(street, "approver")),
     ])
     assert [r.status for r in results] == ["accepted"] * 3, results
-    assert results[-1].detail == {"application_id": app, "status": "approved"}
+    detail = results[-1].detail or {}
+    assert {k: detail[k] for k in ("application_id", "status")} == {
+        "application_id": app, "status": "approved"}
+    # when the district accepted the approver's signature: the month it is paid in
+    accepted_at = datetime.fromisoformat(detail["accepted_at"])
+    assert abs(datetime.now(UTC) - accepted_at) < timedelta(minutes=5)
+    # the street's counters learn each step; the last holds the three signatures
+    states = [c.data for c in counter.pull() if c.entity == "application" and c.key == app]
+    assert [s["status"] for s in states if s] == ["accepted", "reviewed", "approved"]
+    final = wire.ApplicationData.model_validate(states[-1])
+    assert [(s.role, s.username) for s in final.signatures] == [
+        ("handler", counter.user.username if counter.user else ""),
+        ("reviewer", district.user(street, "reviewer")),
+        ("approver", district.user(street, "approver"))]
+    assert final.signatures[-1].accepted_at == accepted_at
+    assert sorted(final.fee_row_ids) == sorted(item.payload["fee_row_ids"])
 
 
 def test_bad_items_are_refused_not_failed(district: SeededDistrict) -> None:

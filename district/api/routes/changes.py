@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from desktop import wire
 from district.api.deps import DbDep, SessionDep, require_session
@@ -15,6 +15,7 @@ router = APIRouter(tags=["sync"], dependencies=[Depends(require_session)])
 
 @router.get("/changes", response_model=wire.ChangesPage)
 def changes(
+    request: Request,
     identity: SessionDep,
     db: DbDep,
     cursor: Annotated[int, Query(ge=0, le=MAX_SEQ,
@@ -24,7 +25,8 @@ def changes(
                                              "(total); costs a scan, ask once per pull")] = False,
 ) -> Response:
     with db.read() as session:
-        page = changes_page(session, identity.device.street_code, cursor, limit, count=count)
+        page = changes_page(session, identity.device.street_code, cursor, limit, count=count,
+                            protocol=request.state.protocol)
     # Serialised once, here: returned as a model, FastAPI would validate the page again
     # against response_model (which stays, for the OpenAPI document) before serialising it.
     return Response(page.model_dump_json(), media_type="application/json")
