@@ -93,10 +93,10 @@ def test_the_counter_shows_the_upgrade_message(district: SeededDistrict,
     the server's message, and the sync status line shows it as is."""
     counter = district.counter(pull=False)
     monkeypatch.setattr(wire, "PROTOCOL_VERSION", wire.OLDEST_PROTOCOL - 1)
-    with DistrictClient(district.base_url.removesuffix(wire.API_PREFIX),
-                        lambda: counter.registered.token) as client:
-        with pytest.raises(ServerRefused) as refused:
-            client.login(district.user(counter.street_code, "clerk1"), "whatever")
+    with (DistrictClient(district.base_url.removesuffix(wire.API_PREFIX),
+                         lambda: counter.registered.token) as client,
+          pytest.raises(ServerRefused) as refused):
+        client.login(district.user(counter.street_code, "clerk1"), "whatever")
     assert refused.value.status == 426
     assert "请升级柜台程序" in describe_failure(refused.value)
 
