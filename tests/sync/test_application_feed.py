@@ -86,9 +86,9 @@ def test_an_approval_at_another_counter_reaches_the_counter_that_submitted(
                          for p in summary.programs if p.applications},
                         {(x.program, x.bucket, x.amount) for x in summary.buckets if x.amount}))
     assert figures[0] == figures[1]
-    c = a.client
-    answer = c._http.get("/monthly-summary", params={"month": f"{year}-{month:02d}"},
-                         headers=c._headers(True))
+    client = a.client
+    answer = client._http.get("/monthly-summary", params={"month": f"{year}-{month:02d}"},
+                              headers=client._headers(True))
     assert answer.status_code == 200, answer.text
     (street,) = answer.json()["streets"]
     district_figures = (
