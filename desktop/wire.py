@@ -24,6 +24,7 @@ PROTOCOL_VERSION = 2
 OLDEST_PROTOCOL = PROTOCOL_VERSION - 1
 # what a version before 2 does not know, and is not sent
 ENTITIES_SINCE: dict[str, int] = {"application": 2}
+FIELDS_SINCE: dict[str, int] = {"generation": 2, "newest": 2, "count": 2}
 Money = str  # "123.45": validated with desktop.policy.money.parse_amount where it matters
 
 Entity = Literal["person", "category_span", "institution", "fee_row", "claim", "parameter_version",
@@ -232,6 +233,12 @@ class ChangesPage(Strict):
     # changes after the request's cursor at the time of the request, when the request asked
     # (count=true): counting reads every one of them, so a pull asks on its first page only
     total: int | None = None
+    # protocol 2: the district's generation (new after a restore from a backup), the newest seq
+    # the server read for this page (a counter whose cursor is past it talks to a district that
+    # lost changes), and how many items the server put in this page
+    generation: str | None = None
+    newest: int | None = None
+    count: int | None = None
 
 
 # -- what counters push -------------------------------------------------------------------
@@ -373,6 +380,19 @@ class ItemResult(Strict):
 
 class PushResult(Strict):
     results: list[ItemResult]
+    generation: str | None = None  # protocol 2: the district's generation
+
+
+class KnownItems(Strict):
+    """Which of these idempotency keys, pushed from this PC, the district holds (after a
+    restore from a backup it may have lost some)."""
+
+    keys: list[UUID] = Field(max_length=5000)
+
+
+class KnownAnswer(Strict):
+    known: list[UUID]
+    generation: str
 
 
 class ErrorBody(Strict):

@@ -24,7 +24,10 @@ log = logging.getLogger("district.requests")
 # application with its case being a few kilobytes. Every other body is a small form.
 PUSH_BODY_LIMIT = 8 * 1024 * 1024
 BODY_LIMIT = 64 * 1024
-_LARGE_BODIES = {f"{API_PREFIX}/push": PUSH_BODY_LIMIT}
+# /push/known asks about up to 5,000 keys (desktop.wire.KnownItems), about 40 bytes each
+KNOWN_BODY_LIMIT = 512 * 1024
+_LARGE_BODIES = {f"{API_PREFIX}/push": PUSH_BODY_LIMIT,
+                 f"{API_PREFIX}/push/known": KNOWN_BODY_LIMIT}
 
 
 def body_limit(path: str) -> int:

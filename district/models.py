@@ -386,6 +386,18 @@ class Change(Base):
     at: Mapped[datetime]
 
 
+class DistrictGeneration(Base):
+    """One row: the district's generation, new at every initialisation and every restore from
+    a backup (district.services.generation); counters compare it with the one they synced
+    with."""
+
+    __tablename__ = "district_generation"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    generation: Mapped[str] = mapped_column(String(36))
+    since: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(String(32))  # initialised | restored
+
+
 class ChangeCounter(Base):
     """One row: the last sequence number given out. Updating it serialises the writers of
     changes, so sequence numbers become visible in order and a cursor never skips one."""

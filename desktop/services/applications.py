@@ -197,7 +197,8 @@ def _record_signature_verdict(session: Session, item: wire.OutboxItem,
     undone = ("reviewer", "approver") if refused_role == "reviewer" else (refused_role,)
     for signature in [s for s in application.signatures if s.role in undone]:
         application.signatures.remove(signature)
-    application.status = _status_held(application)
+    if application.status != "review":  # the district refused the application itself
+        application.status = _status_held(application)
     append_audit(session, "district", "signature.refused", f"application:{application.id}",
                  {"role": item.payload.get("role"), "username": item.payload.get("username"),
                   "reason": result.reason, "message": result.message}, push=False)
@@ -339,8 +340,9 @@ def _refused_act(session: Session, item: wire.OutboxItem, result: wire.ItemResul
     application = session.get(ApplicationRecord, uuid.UUID(str(item.payload["application_id"])))
     if application is None:
         return None
-    application.server_reason = result.reason
-    application.server_message = f"{what}未被区里接受：{result.message or result.reason}"
+    if application.status != "review":  # keep why the application itself was refused
+        application.server_reason = result.reason
+        application.server_message = f"{what}未被区里接受：{result.message or result.reason}"
     return application
 
 

@@ -6,6 +6,7 @@ TLS certificates are always verified; a district with its own CA passes its CA f
 from __future__ import annotations
 
 import ssl
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -97,6 +98,10 @@ class DistrictClient:
 
     def push(self, items: list[wire.OutboxItem]) -> wire.PushResult:
         return self._call("POST", "/push", wire.PushResult, wire.Push(items=items))
+
+    def known(self, keys: list[uuid.UUID]) -> wire.KnownAnswer:
+        """Which of these keys, pushed from this PC, the district holds (at most 5,000)."""
+        return self._call("POST", "/push/known", wire.KnownAnswer, wire.KnownItems(keys=keys))
 
     # -- plumbing ----------------------------------------------------------------------------
 

@@ -23,8 +23,9 @@ from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from desktop.store import Store, outbox_waiting_count
 from desktop.store.local_state import note_time_seen
 from desktop.sync.client import CertificateRefused, DistrictClient, Offline, ServerRefused
-from desktop.sync.pull import MalformedChanges, pull
+from desktop.sync.pull import DistrictRestored, MalformedChanges, pull
 from desktop.sync.push import OnResult, push
+from desktop.sync.recover import recover
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ class SyncStatus:
     progress: tuple[int, int] | None = None  # (done, total) while pulling
     failures: int = 0  # cycles failed in a row
     retry_at: datetime | None = None  # the next automatic attempt after a failure (UTC)
+    notice: str | None = None  # Chinese: what the last recovery did (desktop.sync.recover)
 
 
 def backoff_delay(failures: int, first: float = BACKOFF_FIRST, most: float = BACKOFF_MAX
@@ -131,7 +133,12 @@ class SyncWorker:
         with self._lock:
             try:
                 push(self.store, self.client, on_result=self.on_result)
-                pull(self.store, self.client, progress=self._progress)
+                try:
+                    pull(self.store, self.client, progress=self._progress)
+                except DistrictRestored as restored:
+                    recovery = recover(self.store, self.client, restored.reason,
+                                       on_result=self.on_result, progress=self._progress)
+                    self._set(notice=recovery.message)
                 with self.store.session() as session:
                     note_time_seen(session, self.clock())
             except Exception as exc:

@@ -59,10 +59,12 @@ class SyncStatusWidget(QWidget):
             parts.append(status.last_error)
             if status.retry_at is not None:
                 parts.append(f"{status.retry_at.astimezone(SHANGHAI):%H:%M:%S} 自动重试")
+        if status.notice:  # what a recovery did: the clerk and the supervisor must see it
+            parts.append(status.notice)
         text = " · ".join(parts)
         self.label.setText(text)
         self.label.setToolTip(text)  # an error may be longer than the status bar
-        trouble = not status.online or bool(status.last_error)
+        trouble = not status.online or bool(status.last_error) or bool(status.notice)
         self.label.setStyleSheet("color: #c00000;" if trouble else "")
 
 

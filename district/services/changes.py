@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from desktop import wire
 from district import models
+from district.services.generation import current_generation
 
 MAX_SEQ = 2**63 - 1  # a seq is a BIGINT: a cursor past it is refused, not sent to the database
 MAX_PAGE = 5000
@@ -51,4 +52,11 @@ def changes_page(session: Session, street_code: str, cursor: int, limit: int, *,
     return wire.ChangesPage.model_construct(
         items=[wire.Change.model_construct(seq=c.seq, entity=c.entity, key=c.key, op=c.op,
                                            data=c.data) for c in items],
-        next_cursor=items[-1].seq if items else cursor, more=more, total=total)
+        next_cursor=items[-1].seq if items else cursor, more=more, total=total,
+        generation=current_generation(session), newest=newest, count=len(items))
+
+
+def page_json(page: wire.ChangesPage, protocol: int) -> str:
+    """The page as `protocol` reads it: without the fields a version before them refuses."""
+    since = wire.FIELDS_SINCE
+    return page.model_dump_json(exclude={f for f, v in since.items() if protocol < v} or None)

@@ -83,6 +83,11 @@ def test_the_previous_version_is_served_without_what_it_cannot_read(
         if not page.more:
             break
     assert seen and "application" not in {c.entity for c in seen}
+    # nor the fields version 1's strict schema would refuse
+    raw = old.get("/changes", cursor=0, limit=1).json()
+    assert set(raw) == {"items", "next_cursor", "more", "total"}
+    pushed = old.http.post("/push", json={"items": []}, headers=old.headers())
+    assert pushed.status_code == 200 and pushed.json() == {"results": []}
     assert len(seen) == total
     assert {"person", "fee_row", "claim"} <= {c.entity for c in seen}
 
@@ -116,6 +121,10 @@ def test_the_recorded_exchange_still_reads_and_writes_the_same() -> None:
     _same(wire.ChangesPage, recorded["changes"])
     _same(wire.Push, recorded["push"]["request"])
     _same(wire.PushResult, recorded["push"]["response"])
+    _same(wire.KnownItems, recorded["known"]["request"])
+    _same(wire.KnownAnswer, recorded["known"]["response"])
+    page = recorded["changes"]
+    assert page["count"] == len(page["items"]) and page["generation"] and page["newest"]
     entities = {c["entity"] for c in recorded["changes"]["items"]}
     assert entities == set(wire.Entity.__args__)  # type: ignore[attr-defined]
     schemas: dict[str, type[BaseModel]] = {

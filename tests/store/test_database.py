@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import uuid
 import warnings
 from contextlib import closing
 from datetime import UTC, date, datetime, timedelta, timezone
@@ -81,7 +83,8 @@ def test_the_migrations_ship_next_to_the_module() -> None:
         "0001_initial_schema.py", "0002_person_search_keys.py",
         "0003_user_password_verifier.py", "0004_application_bank_account.py",
         "0005_enrolment.py", "0006_application_applicant.py",
-        "0007_application_accepted_at.py", "0008_trust.py", "0009_audit_chain.py"]
+        "0007_application_accepted_at.py", "0008_trust.py", "0009_audit_chain.py",
+        "0010_application_feed.py"]
     assert not list(MIGRATIONS_DIR.parent.glob("alembic.ini"))
 
 
@@ -89,7 +92,7 @@ def test_an_empty_file_is_migrated_to_head(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "folder" / "store.sqlite"
     with open_store(path) as store:
         assert path.is_file()
-        assert current_revision(store.engine) == head_revision() == "0009"
+        assert current_revision(store.engine) == head_revision() == "0010"
         with store.session() as session:
             tables = set(session.execute(text(
                 "SELECT name FROM sqlite_master WHERE type = 'table'")).scalars())
@@ -250,3 +253,33 @@ def test_upgrading_from_0002_keeps_users_and_adds_their_password_verifier(
         li = session.get(UserRecord, "li")
         assert li is not None and li.verified_at == datetime(2026, 3, 1, 1, 30, tzinfo=UTC)
         assert li.password_verifier is not None and li.password_verifier.startswith("scrypt$")
+
+
+def test_migration_0010_places_approvals_made_before_it_by_the_districts_answer(
+        tmp_path: Path) -> None:
+    """An application approved before 0010 takes, as the moment the district accepted its
+    审批人's signature, the moment this counter received that acceptance: the month report
+    places it (desktop.domain.clock.settlement_month)."""
+    engine = create_store_engine(tmp_path / "old.sqlite")
+    run_migrations(engine, "0009")
+    app_id = uuid.uuid4()
+    with engine.begin() as conn:
+        conn.exec_driver_sql(
+            "INSERT INTO application (id, program, district, person_id, auto_enrolled, status,"
+            " payable, buckets, parameter_versions, created_at, created_by, updated_at) VALUES"
+            " (?, 'assistance', 'changning', 'P1', 0, 'approved', '10.00', '{}', '[]',"
+            " '2026-06-01T01:00:00+00:00', 'li', '2026-06-01T01:00:00+00:00')", (app_id.hex,))
+        for kind, role, at, status in (
+                ("signature", "reviewer", "2026-06-30T15:00:00+00:00", "accepted"),
+                ("signature", "approver", "2026-06-30T16:30:00+00:00", "accepted")):
+            payload = json.dumps({"application_id": str(app_id), "role": role})
+            conn.exec_driver_sql(
+                "INSERT INTO outbox (idempotency_key, kind, payload, created_at, attempts,"
+                " delivered_at, result) VALUES (?, ?, ?, ?, 0, ?, ?)",
+                (uuid.uuid4().hex, kind, payload, at, at, json.dumps({"status": status})))
+    run_migrations(engine)
+    with engine.connect() as conn:
+        (value,) = conn.exec_driver_sql(
+            "SELECT approval_accepted_at FROM application").one()
+    assert value == "2026-06-30T16:30:00+00:00"  # 00:30 on 1 July in Shanghai: July's
+    engine.dispose()

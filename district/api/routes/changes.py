@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from desktop import wire
 from district.api.deps import DbDep, SessionDep, require_session
-from district.services.changes import MAX_PAGE, MAX_SEQ, changes_page
+from district.services.changes import MAX_PAGE, MAX_SEQ, changes_page, page_json
 
 router = APIRouter(tags=["sync"], dependencies=[Depends(require_session)])
 
@@ -29,4 +29,4 @@ def changes(
                             protocol=request.state.protocol)
     # Serialised once, here: returned as a model, FastAPI would validate the page again
     # against response_model (which stays, for the OpenAPI document) before serialising it.
-    return Response(page.model_dump_json(), media_type="application/json")
+    return Response(page_json(page, request.state.protocol), media_type="application/json")
