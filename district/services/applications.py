@@ -36,7 +36,14 @@ from district.changelog import (
 )
 from district.reference import STREETS_BY_CODE
 from district.services import states
-from district.services.outcome import Caller, Outcome, Refusal
+from district.services.outcome import (
+    EXISTING_APPLICATIONS,
+    Caller,
+    Outcome,
+    Refusal,
+    known_absent,
+    note_added,
+)
 from district.services.signing_keys import verify_act
 from district.services.users import find_staff
 from district.values import SHANGHAI, as_aware, fen_of, from_fen, shanghai_date, to_fen
@@ -61,7 +68,8 @@ def apply_application(session: Session, caller: Caller, item: wire.OutboxItem,
     created_at = states.bounded("created_at", "申请的保存时间", payload.created_at, now,
                                 caller.offline_allowance)
     application_id = str(payload.application_id)
-    if session.get(models.Application, application_id) is not None:
+    absent = known_absent(session, EXISTING_APPLICATIONS, application_id)
+    if not absent and session.get(models.Application, application_id) is not None:
         raise Refusal("application_exists", "该申请已经提交过（申请号重复）。",
                       {"application_id": application_id})
     person = locked_person(session, caller, payload.person_id)
@@ -105,9 +113,9 @@ def apply_application(session: Session, caller: Caller, item: wire.OutboxItem,
         handler_proof=payload.handler_proof.signature if payload.handler_proof else None,
         waivers=[w.model_dump(mode="json") for w in payload.waivers] or None)
     session.add(application)
+    note_added(session, EXISTING_APPLICATIONS, application_id)
     session.add_all(models.ApplicationBucket(application_id=application_id, bucket=b,
                                              amount_fen=fen) for b, fen in buckets.items())
-    session.flush()
     # Inserted in id order so that two transactions on PostgreSQL never wait on each other in
     # a cycle; the primary key refuses a row claimed by a transaction that committed first.
     claims = [models.Claim(fee_row_id=row_id, application_id=application_id,

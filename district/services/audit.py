@@ -31,7 +31,14 @@ from desktop.domain.audit_chain import (
 )
 from district import models
 from district.services.applications import parse_payload
-from district.services.outcome import Caller, Outcome, Refusal
+from district.services.outcome import (
+    EXISTING_EVENTS,
+    Caller,
+    Outcome,
+    Refusal,
+    known_absent,
+    note_added,
+)
 from district.values import as_aware
 
 log = logging.getLogger(__name__)
@@ -49,7 +56,8 @@ def apply_audit_event(session: Session, caller: Caller, item: wire.OutboxItem,
     if detail_size(payload.detail) > DETAIL_LIMIT:
         raise Refusal("invalid_payload", f"审计事件的 detail 超过 {DETAIL_LIMIT} 字节。",
                       {"field": "detail"})
-    if session.get(models.AuditEvent, event_id) is not None:
+    absent = known_absent(session, EXISTING_EVENTS, event_id)
+    if not absent and session.get(models.AuditEvent, event_id) is not None:
         raise Refusal("event_exists", "该审计事件已经记录过。", {"event_id": event_id})
     content = AuditContent(event_id, as_aware(payload.at), payload.actor, payload.action,
                            payload.subject, payload.detail)
@@ -78,6 +86,7 @@ def apply_audit_event(session: Session, caller: Caller, item: wire.OutboxItem,
     row.row_hash = _district_hash(row)
     session.add(row)
     session.flush()  # a row the database refuses fails here, before the heads move on
+    note_added(session, EXISTING_EVENTS, event_id)
     chain["district"] = (seq, row.row_hash)
     devices[caller.device_id] = row
     broken = _link_problem(previous, payload.prev_hash, payload.row_hash)

@@ -42,3 +42,23 @@ class Refusal(Exception):
 
     def outcome(self) -> Outcome:
         return Outcome("refused", self.reason, self.message, self.detail)
+
+
+# session.info keys a push request fills with what its items would otherwise look up one by
+# one (district.services.push._prefetch); absent, each item looks it up itself
+EXISTING_APPLICATIONS = "push_existing_applications"
+EXISTING_EVENTS = "push_existing_events"
+SIGNING_KEYS = "push_signing_keys"
+
+
+def known_absent(session: Any, key: str, value: str) -> bool | None:
+    """True when the request's prefetch says `value` does not exist yet, False when it does,
+    None when there was no prefetch (look it up)."""
+    seen: set[str] | None = session.info.get(key)
+    return None if seen is None else value not in seen
+
+
+def note_added(session: Any, key: str, value: str) -> None:
+    seen: set[str] | None = session.info.get(key)
+    if seen is not None:
+        seen.add(value)

@@ -32,7 +32,13 @@ from district.db import Database
 from district.services.applications import apply_application
 from district.services.audit import apply_audit_event
 from district.services.enrolment import apply_enrolment
-from district.services.outcome import Caller, Outcome, Refusal
+from district.services.outcome import (
+    EXISTING_APPLICATIONS,
+    EXISTING_EVENTS,
+    Caller,
+    Outcome,
+    Refusal,
+)
 from district.services.returns import apply_return
 from district.services.signatures import apply_signature
 from district.services.withdrawals import apply_withdrawal
@@ -49,6 +55,7 @@ HANDLERS: dict[str, Handler] = {
     "return": apply_return,
 }
 _ATTEMPTS = 5
+_RECORDED = "push_keys_recorded"  # session.info: the keys a lookup may find
 # Kinds whose acceptance changes an application's state: its street's counters are told.
 _MOVES_APPLICATION = frozenset({"application", "signature", "return", "withdrawal"})
 
@@ -86,9 +93,10 @@ def _hashes(push: wire.Push) -> list[str]:
     return hashes
 
 
-def _check_keys(session: Session, push: wire.Push, hashes: list[str]) -> None:
+def _check_keys(session: Session, push: wire.Push, hashes: list[str]) -> set[str]:
     """Raise IdempotencyKeyReused if any item's key is bound to another body, by an earlier
-    request or by an earlier item of this one; before anything of the request is applied."""
+    request or by an earlier item of this one; before anything of the request is applied.
+    Returns the keys an earlier request recorded."""
     seen: dict[str, str] = {}
     keys = [str(item.idempotency_key) for item in push.items]
     known = {row.idempotency_key: row.body_sha256 for row in session.scalars(
@@ -98,6 +106,7 @@ def _check_keys(session: Session, push: wire.Push, hashes: list[str]) -> None:
         bound = seen.setdefault(key, known.get(key) or digest)
         if bound != digest:
             raise IdempotencyKeyReused(index, key)
+    return set(known)
 
 
 def apply_push(db: Database, caller: Caller, push: wire.Push) -> wire.PushResult:
@@ -112,7 +121,9 @@ def apply_push(db: Database, caller: Caller, push: wire.Push) -> wire.PushResult
     hashes = _hashes(push)
     try:
         with db.write() as session:
-            _check_keys(session, push, hashes)
+            # keys recorded before: only these (and this request's own) are looked up again
+            session.info[_RECORDED] = _check_keys(session, push, hashes)
+            _prefetch(session, push)
             changes: list[PendingChange] = []
             results = [_apply_once(session, caller, item, digest, index, changes)
                        for index, (item, digest) in enumerate(zip(push.items, hashes,
@@ -135,6 +146,24 @@ def apply_push(db: Database, caller: Caller, push: wire.Push) -> wire.PushResult
     for item, result in zip(push.items, results, strict=True):
         _log_applied(caller, item, result)
     return wire.PushResult(results=results)
+
+
+def _prefetch(session: Session, push: wire.Push) -> None:
+    """What the request's items look up one by one, read in one query each: which of the
+    applications and audit events they add exist already (district.services.applications,
+    district.services.audit keep the sets up to date as they add)."""
+    ids: dict[str, set[str]] = {"application": set(), "audit_event": set()}
+    for item in push.items:
+        field = {"application": "application_id", "audit_event": "event_id"}.get(item.kind)
+        value = item.payload.get(field) if field else None
+        if isinstance(value, str):
+            ids[item.kind].add(value)
+    session.info[EXISTING_APPLICATIONS] = set(session.scalars(select(
+        models.Application.id).where(models.Application.id.in_(ids["application"])))
+    ) if ids["application"] else set()
+    session.info[EXISTING_EVENTS] = set(session.scalars(select(
+        models.AuditEvent.event_id).where(models.AuditEvent.event_id.in_(ids["audit_event"])))
+    ) if ids["audit_event"] else set()
 
 
 def apply_item(db: Database, caller: Caller, item: wire.OutboxItem,
@@ -163,7 +192,9 @@ def _apply_once(session: Session, caller: Caller, item: wire.OutboxItem, digest:
     """The item's effect, its changes and the record of its key, in the session's transaction.
     The changes are recorded now, or added to `changes` for the caller to record."""
     key = str(item.idempotency_key)
-    earlier = session.get(models.PushItem, key)
+    recorded: set[str] | None = session.info.get(_RECORDED)
+    earlier = (session.get(models.PushItem, key) if recorded is None or key in recorded
+               else None)
     if earlier is not None:
         if earlier.body_sha256 not in (None, digest):
             raise IdempotencyKeyReused(index, key)
@@ -174,6 +205,8 @@ def _apply_once(session: Session, caller: Caller, item: wire.OutboxItem, digest:
         kind=item.kind, status=outcome.status, reason=outcome.reason,
         message=outcome.message, detail=outcome.detail, received_at=utcnow(),
         body_sha256=digest))
+    if recorded is not None:
+        recorded.add(key)
     if changes is None:
         record_changes(session, outcome.changes)
     else:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from desktop import wire
 from desktop.domain import signing
 from district import models
-from district.services.outcome import Caller, Refusal
+from district.services.outcome import SIGNING_KEYS, Caller, Refusal
 from district.services.states import CLOCK_SLACK
 from district.services.users import Staff, find_staff
 from district.values import as_aware
@@ -108,7 +108,11 @@ def verify_act(session: Session, caller: Caller, act: signing.SignedAct | None,
     if proof is None or act is None:
         raise Refusal("unsigned", f"{what}没有电子签名，区里无法确认是本人所为，不予受理。",
                       {"rule": "signature_required"})
-    key = session.get(models.SigningKey, proof.key_id)
+    # a request's items are mostly signed with a few keys: each is read once per transaction
+    keys: dict[str, models.SigningKey | None] = session.info.setdefault(SIGNING_KEYS, {})
+    if proof.key_id not in keys:
+        keys[proof.key_id] = session.get(models.SigningKey, proof.key_id)
+    key = keys[proof.key_id]
     staff = find_staff(session, act.username)
     if key is None or staff is None or key.user_id != staff.id:
         raise Refusal("bad_signature",
