@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, sessionmaker
 log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _WRITE = "district_write"
+_MIGRATION_LOCK = 8470_0001  # the advisory lock the processes of one district migrate under
 
 
 class Database:
@@ -78,6 +79,7 @@ class Database:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self._write_lock, self.engine.begin() as conn:
+            self._one_migrator(conn)
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
 
@@ -86,8 +88,16 @@ class Database:
         config = Config()
         config.set_main_option("script_location", str(MIGRATIONS))
         with self._write_lock, self.engine.begin() as conn:
+            self._one_migrator(conn)
             config.attributes["connection"] = conn
             command.downgrade(config, "base")
+
+    def _one_migrator(self, conn: Any) -> None:
+        """Several `serve` processes may start at once on one PostgreSQL: one migrates, the
+        others wait for its commit and then find nothing to do (a transaction-scoped advisory
+        lock; SQLite serves one process, whose own lock is enough)."""
+        if not self.is_sqlite:
+            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK})
 
     def dispose(self) -> None:
         self.engine.dispose()

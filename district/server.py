@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 
 import uvicorn
+from sqlalchemy import select
 
+from district import models
 from district.app import create_app
 from district.changelog import record_changes
 from district.config import Settings
@@ -18,6 +20,11 @@ log = logging.getLogger("district")
 def prepare(db: Database) -> None:
     db.migrate()
     with db.write() as session:
+        # the change counter's row lock (the one record_changes takes): two processes starting
+        # at once add the policy's parameter versions one after the other, the second finding
+        # them there
+        session.execute(select(models.ChangeCounter.id)
+                        .where(models.ChangeCounter.id == 1).with_for_update())
         changes = sync_parameter_versions(session)
         record_changes(session, changes)
     if changes:

@@ -2,8 +2,9 @@
 continuation of what counters synced with — at initialisation, and after a restore from a
 backup (`python -m district restored`, which the operator runs before starting the servers).
 
-It lives in the database, not in a process (several server processes share one PostgreSQL), and
-is read in the transaction of the page or the push it is sent with.
+It lives in the database, not in a process (several server processes share one PostgreSQL). A
+page reads it in the page's own transaction; a push answer reads it just after the push's
+transaction (the servers are stopped while a backup is restored, so the two cannot differ).
 """
 
 from __future__ import annotations
