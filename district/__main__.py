@@ -1,10 +1,12 @@
-"""`python -m district serve | seed | migrate | audit verify`: the district server's commands."""
+"""`python -m district serve | seed | migrate | import | restored | audit verify`: the district
+server's commands."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from district.config import DEFAULT_HOST, SettingsError, load_settings
@@ -44,6 +46,20 @@ def main(argv: list[str] | None = None) -> int:
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
     migrate.add_argument("--database-url", help="sqlite:///PATH or postgresql+psycopg://…")
 
+    imports = commands.add_parser(
+        "import", help="import a real data file whole or not at all (docs/data-import.md)")
+    imports.add_argument("kind", choices=("persons", "fees"),
+                         help="persons: the 民政 list; fees: the 医保 settlement export")
+    imports.add_argument("file", type=Path, help=".csv (UTF-8 or GBK) or .xlsx")
+    imports.add_argument("--report", type=Path,
+                         help="where to write the rejection report (default: beside FILE)")
+    imports.add_argument("--database-url", help="sqlite:///PATH or postgresql+psycopg://…")
+
+    restored = commands.add_parser(
+        "restored", help="mark the database as restored from a backup (a new generation): run "
+                         "it after the restore, before starting the servers")
+    restored.add_argument("--database-url", help="sqlite:///PATH or postgresql+psycopg://…")
+
     audit = commands.add_parser("audit", help="the audit trail")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
     verify = audit_commands.add_parser(
@@ -82,8 +98,20 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             print_credentials(report, as_json=args.json)
             return 0
+        if args.command == "import":
+            from district.imports.command import run_import
+
+            return run_import(db, args.kind, args.file, args.report)
         if args.command == "audit":
             return _verify_audit(db)
+        if args.command == "restored":
+            from district.services.generation import mark_restored
+
+            db.migrate()
+            generation = mark_restored(db)
+            print(f"已标记为从备份恢复：新的数据代号 {generation}。各柜台下次同步时会重新下载"
+                  "全部数据，并重新提交区服务器丢失的内容。")
+            return 0
         db.migrate()
         log.info("schema up to date", extra={"database": db.display_url})
         return 0

@@ -40,14 +40,7 @@ def record_changes(session: Session, changes: list[PendingChange],
     """Give `changes` the next sequence numbers and write them, in this transaction."""
     if not changes:
         return
-    session.flush()
-    last = session.execute(
-        update(models.ChangeCounter)
-        .where(models.ChangeCounter.id == 1)
-        .values(last_seq=models.ChangeCounter.last_seq + len(changes))
-        .returning(models.ChangeCounter.last_seq)
-    ).scalar_one()
-    first = last - len(changes) + 1
+    first = allocate_seqs(session, len(changes))
     moment = at or utcnow()
     table = models.table_of(models.Change)
     for start in range(0, len(changes), _CHUNK):
@@ -56,6 +49,20 @@ def record_changes(session: Session, changes: list[PendingChange],
              "street_code": c.street_code, "data": c.data, "at": moment}
             for i, c in enumerate(changes[start:start + _CHUNK])
         ])
+
+
+def allocate_seqs(session: Session, count: int) -> int:
+    """The first of `count` new sequence numbers, in this transaction: the one-row counter is
+    moved on by `count` as the last step before the changes are written (its row lock
+    serialises the writers of changes, so the numbers become visible in order)."""
+    session.flush()
+    last = session.execute(
+        update(models.ChangeCounter)
+        .where(models.ChangeCounter.id == 1)
+        .values(last_seq=models.ChangeCounter.last_seq + count)
+        .returning(models.ChangeCounter.last_seq)
+    ).scalar_one()
+    return int(last) - count + 1
 
 
 def _dump(model: wire.Strict) -> dict[str, Any]:

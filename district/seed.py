@@ -1,19 +1,25 @@
 """`seed`: a synthetic district in the database, with its staff and enrolment codes.
 
-The rows are drawn by `district.synthetic` and written with bulk inserts in one transaction,
-together with their changes, so counters pull the seeded district like any other change.
-Passwords and enrolment codes are printed once; only their hashes are stored.
+The rows are drawn by `district.synthetic`. Persons, their category spans and their fee rows
+take the path real data takes: written as the two import files (docs/data-import.md) and loaded
+by `district.imports`, so the demo exercises the importer. Streets, institutions (before the fee
+rows that name them), staff, devices, enrolment codes and the applications settled before are
+written with bulk inserts. All of it is one transaction, with the changes, so counters pull the
+seeded district like any other change. Passwords and enrolment codes are printed once; only
+their hashes are stored.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import tempfile
 import time as clock
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
@@ -24,13 +30,12 @@ from district import models
 from district.changelog import (
     PendingChange,
     claim_data,
-    fee_row_data,
     institution_change,
-    person_data,
     record_changes,
-    span_change,
 )
 from district.db import Database
+from district.imports import ImportRejected, import_fees, import_persons
+from district.imports.files import write_fees, write_persons
 from district.reference import DISTRICT_NAMES, INSTITUTIONS, STREETS, STREETS_BY_CODE, StreetInfo
 from district.security import (
     enrolment_code_hash,
@@ -39,7 +44,7 @@ from district.security import (
     new_password,
 )
 from district.services.parameters import sync_parameter_versions
-from district.synthetic import DistrictGenerator
+from district.synthetic import District, DistrictGenerator
 from district.values import shanghai_today, utcnow
 
 log = logging.getLogger(__name__)
@@ -102,8 +107,8 @@ def seed_district(db: Database, options: SeedOptions) -> SeedReport:
 
     if options.visit_scale < 0:
         raise ValueError(f"--visit-scale: must be 0 or more, not {options.visit_scale}")
-    generator = DistrictGenerator(options.seed, streets, options.today or shanghai_today(),
-                                  options.visit_scale)
+    today = options.today or shanghai_today()
+    generator = DistrictGenerator(options.seed, streets, today, options.visit_scale)
     district = generator.generate(options.persons)
     report = SeedReport(db.display_url, streets)
     users = _staff(generator, streets, options.password)
@@ -111,7 +116,9 @@ def seed_district(db: Database, options: SeedOptions) -> SeedReport:
         hashes = list(pool.map(hash_password, [u.password for u in users]))
     report.users = users
 
-    with db.write() as session:
+    with tempfile.TemporaryDirectory(prefix="district-seed-") as folder, \
+            db.write() as session:
+        persons_file, fees_file = write_files(district, Path(folder))
         now = utcnow()
         _insert(session, models.Street, [
             {"code": s.code, "name": s.name, "district": s.district, "kind": s.kind,
@@ -139,39 +146,66 @@ def seed_district(db: Database, options: SeedOptions) -> SeedReport:
                        "created_at": now, "used_at": None, "device_id": None}
                       for c in report.enrolment_codes[street.code]]
         _insert(session, models.EnrolmentCode, codes)
-        _insert(session, models.Person, district.persons)
-        _insert(session, models.CategorySpan, district.spans)
-        _insert(session, models.FeeRow, district.fee_rows)
+        changes = [institution_change(i) for i in institutions]
+        changes += sync_parameter_versions(session)
+        record_changes(session, changes, at=now)
+
+        try:
+            persons = import_persons(session, persons_file, today=today)
+            fees = import_fees(session, fees_file, today=today)
+        except ImportRejected as exc:  # a bug in the generator or the importer, not bad input
+            first = exc.result.rejections[:5]
+            raise RuntimeError(f"the synthetic district fails its own import: {first}") from exc
+        _check_numbering(session, district)
         _insert(session, models.Application, district.applications)
         _insert(session, models.ApplicationBucket, district.buckets)
         _insert(session, models.Claim, district.claims)
         _insert(session, models.Signature, district.signatures)
-
-        changes = [institution_change(i) for i in institutions]
-        changes += sync_parameter_versions(session)
-        street_of = {p["id"]: p["street_code"] for p in district.persons}
-        changes += [PendingChange("person", p["id"], p["street_code"], person_data(_row(p)))
-                    for p in district.persons]
-        changes += [span_change(_row(s), street_of[s["person_id"]]) for s in district.spans]
-        changes += [PendingChange("fee_row", r["id"], r["street_code"], fee_row_data(_row(r)))
-                    for r in district.fee_rows]
         program_of = {a["id"]: a["program"] for a in district.applications}
-        changes += [PendingChange("claim", c["fee_row_id"], c["street_code"],
-                                  claim_data(_row(c), program_of[c["application_id"]]))
-                    for c in district.claims]
-        record_changes(session, changes, at=now)
+        claims = [PendingChange("claim", c["fee_row_id"], c["street_code"],
+                                claim_data(_row(c), program_of[c["application_id"]]))
+                  for c in district.claims]
+        record_changes(session, claims, at=now)
 
     report.counts = {
-        "streets": len(streets), "persons": len(district.persons),
-        "category_spans": len(district.spans), "fee_rows": len(district.fee_rows),
+        "streets": len(streets), "persons": persons.counts["new"],
+        "category_spans": persons.counts["spans_new"], "fee_rows": fees.counts["new"],
         "institutions": len(institutions), "applications": len(district.applications),
         "claims": len(district.claims), "users": len(users),
-        "enrolment_codes": len(codes), "changes": len(changes),
+        "enrolment_codes": len(codes),
+        "changes": len(changes) + persons.changes + fees.changes + len(claims),
     }
     report.seconds = round(clock.perf_counter() - started, 2)
     log.info("district seeded", extra={"database": db.display_url, "counts": report.counts,
                                        "seconds": report.seconds})
     return report
+
+
+def write_files(district: District, folder: Path) -> tuple[Path, Path]:
+    """The synthetic persons and fee rows as the two import files (UTF-8 CSV)."""
+    spans: dict[str, list[dict[str, Any]]] = {}
+    for span in district.spans:
+        spans.setdefault(span["person_id"], []).append(span)
+    persons_file, fees_file = folder / "persons.csv", folder / "fees.csv"
+    write_persons(persons_file, ((p, spans.get(p["id"], [])) for p in district.persons))
+    write_fees(fees_file, district.fee_rows,
+               {p["id"]: (p["id_number"], p["name"]) for p in district.persons},
+               {i.code: (i.name, i.in_shanghai) for i in INSTITUTIONS})
+    return persons_file, fees_file
+
+
+def _check_numbering(session: Session, district: District) -> None:
+    """The settled applications name persons and fee rows by the generator's ids: the importer,
+    numbering new rows in file order on an empty district, must have given the same ones."""
+    persons = {number: person_id for number, person_id in
+               session.execute(select(models.Person.id_number, models.Person.id))}
+    rows = {(code, number): row_id for row_id, code, number in session.execute(
+        select(models.FeeRow.id, models.FeeRow.institution_code, models.FeeRow.receipt_no))}
+    if any(persons[p["id_number"]] != p["id"] for p in district.persons) or any(
+            rows[(r["institution_code"], r["receipt_no"])] != r["id"]
+            for r in district.fee_rows):
+        raise RuntimeError("the importer numbered the seeded persons or fee rows unlike the "
+                           "generator: the settled applications would name the wrong rows")
 
 
 def _chosen_streets(codes: list[str] | None) -> list[StreetInfo]:

@@ -13,6 +13,7 @@ import json
 import random
 import uuid
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Literal
@@ -80,6 +81,10 @@ class DistrictGenerator:
         self.institutions = INSTITUTIONS
         self._ids: set[str] = set()
         self._receipt_counters: dict[str, int] = {}
+        # (institution, receipt number) taken: the import knows a fee row by that pair, and
+        # two issuers (years) of one institution could otherwise draw the same number
+        self._receipts_taken: set[int] = set()
+        self._institution_index = {i.code: n for n, i in enumerate(self.institutions)}
         self._span_seq = 0
         self._fee_seq = 0
         self._source_seq: dict[str, int] = defaultdict(int)
@@ -90,19 +95,33 @@ class DistrictGenerator:
         district = District()
         history_devices = {s.code: self._history_device(s) for s in self.streets}
         district.devices.extend(history_devices.values())
+        for person, spans in self._people(count):
+            district.persons.append(person.row)
+            district.spans.extend(spans)
+            district.fee_rows.extend(person.fee_rows)
+            self._history(person, district, history_devices[person.street.code]["id"])
+        return district
+
+    def people(self, count: int) -> Iterator[tuple[dict[str, Any], list[dict[str, Any]],
+                                                   list[dict[str, Any]]]]:
+        """(person, spans, fee rows) one person at a time, without the settled applications:
+        for files of a million fee rows (bench/bench_import.py), which `generate` would hold
+        in memory."""
+        for person, spans in self._people(count):
+            yield person.row, spans, person.fee_rows
+
+    def _people(self, count: int) -> Iterator[tuple[_Person, list[dict[str, Any]]]]:
         for index in range(1, count + 1):
             person = self._person(index)
-            district.persons.append(person.row)
+            spans = []
             for code, start, end in person.spans:
                 self._span_seq += 1
-                district.spans.append({
+                spans.append({
                     "id": f"C{self._span_seq:08d}", "person_id": person.row["id"], "code": code,
                     "start_date": start, "end_date": end,
                     "source": self._category_source(person.street, start)})
             person.fee_rows = self._fee_rows(person)
-            district.fee_rows.extend(person.fee_rows)
-            self._history(person, district, history_devices[person.street.code]["id"])
-        return district
+            yield person, spans
 
     def _person(self, index: int) -> _Person:
         rnd = self.rnd
@@ -297,7 +316,7 @@ class DistrictGenerator:
         first_span = min((s[1] for s in person.spans), default=None)
         self._fee_seq += 1
         issuer = f"{inst.province}06{day.year % 100:02d}{int(inst.code[-2:]):02d}"
-        receipt_no = self._next_receipt_no(issuer)
+        receipt_no = self._next_receipt_no(issuer, inst.code)
         check = "".join(rnd.choice("0123456789abcdef") for _ in range(6))
         return {
             "id": f"F{self._fee_seq:09d}", "person_id": person.row["id"],
@@ -320,11 +339,15 @@ class DistrictGenerator:
                                     and day < first_span and rnd.random() < 0.5),
         }
 
-    def _next_receipt_no(self, issuer: str) -> str:
+    def _next_receipt_no(self, issuer: str, institution: str) -> str:
         current = self._receipt_counters.get(issuer)
         if current is None:
             current = self.rnd.randrange(10**5, 10**8)
+        taken = self._institution_index[institution] << 40
         current += self.rnd.randint(1, 40)
+        while (taken | current) in self._receipts_taken:
+            current += self.rnd.randint(1, 40)
+        self._receipts_taken.add(taken | current)
         self._receipt_counters[issuer] = current
         return f"{current:010d}"
 
