@@ -28,6 +28,8 @@ from desktop.store.models import (
 )
 
 GENERATION = "district_generation"
+# a pull found changes missing after its pages were written: the next one starts again
+RESYNC_NEEDED = "district_resync_needed"
 
 
 def district_generation(session: Session) -> str | None:
@@ -44,6 +46,20 @@ def set_district_generation(session: Session, generation: str) -> None:
         row.value = generation
 
 
+def resync_needed(session: Session) -> str | None:
+    """Why the cache must be pulled again from zero, if a pull found it must."""
+    row = session.get(LocalStateRecord, RESYNC_NEEDED)
+    return None if row is None else row.value
+
+
+def mark_resync_needed(session: Session, reason: str) -> None:
+    row = session.get(LocalStateRecord, RESYNC_NEEDED)
+    if row is None:
+        session.add(LocalStateRecord(name=RESYNC_NEEDED, value=reason))
+    else:
+        row.value = reason
+
+
 def forget_district_data(session: Session) -> None:
     """Every row pulled from the district, the tombstones and parked changes, the cursors and
     the generation: the next pull starts from zero. Applications stay, without the seq of the
@@ -52,7 +68,8 @@ def forget_district_data(session: Session) -> None:
                   InstitutionRecord, ParameterVersionRecord, TombstoneRecord,
                   ParkedChangeRecord, SyncCursorRecord):
         session.execute(delete(model))
-    session.execute(delete(LocalStateRecord).where(LocalStateRecord.name == GENERATION))
+    session.execute(delete(LocalStateRecord).where(
+        LocalStateRecord.name.in_((GENERATION, RESYNC_NEEDED))))
     session.execute(update(ApplicationRecord).values(district_seq=None))
     session.expire_all()
 

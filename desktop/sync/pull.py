@@ -15,7 +15,12 @@ from typing import Literal
 
 from desktop import wire
 from desktop.store import Store, apply_changes, get_cursor, set_cursor
-from desktop.store.resync import district_generation, set_district_generation
+from desktop.store.resync import (
+    district_generation,
+    mark_resync_needed,
+    resync_needed,
+    set_district_generation,
+)
 from desktop.sync.client import DistrictClient
 
 STREAM = "district"
@@ -73,6 +78,9 @@ def pull(
     with store.session() as session:
         cursor = get_cursor(session, STREAM)
         generation = district_generation(session)
+        pending = resync_needed(session)
+    if pending == "changes_missing":  # found by an earlier pull, whose pages are written
+        raise DistrictRestored("changes_missing", "found by an earlier pull")
     done = pages = 0
     total: int | None = None
     newest: int | None = None  # the district's newest seq when the pull began
@@ -104,6 +112,8 @@ def pull(
             if not page.more:
                 break
     if newest is not None and total is not None and in_window != total:
+        with store.session() as session:  # the pages are written: remember to start again
+            mark_resync_needed(session, "changes_missing")
         raise DistrictRestored("changes_missing",
                                f"received {in_window} of the {total} changes declared")
     if progress is not None:

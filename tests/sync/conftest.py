@@ -64,8 +64,10 @@ class DistrictServer:
                 if u["street_code"] == STREET and role in u["roles"]][nth]
 
 
-def seed_and_serve(tmp: Path, persons: int = 40) -> DistrictServer:
-    database_url = f"sqlite:///{tmp / 'district.sqlite'}"
+def seed_and_serve(tmp: Path, persons: int = 40, database_url: str | None = None
+                   ) -> DistrictServer:
+    """A seeded district (SQLite in `tmp`, or the empty database at `database_url`), served."""
+    database_url = database_url or f"sqlite:///{tmp / 'district.sqlite'}"
     done = subprocess.run(
         [sys.executable, "-m", "district", "seed", "--persons", str(persons), "--streets", STREET,
          "--password", PASSWORD, "--database-url", database_url, "--json"],

@@ -17,19 +17,28 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import psycopg
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from desktop.services.applications import record_push_result
-from desktop.store.models import AuditEventRecord, OutboxRecord
+from desktop.store import Store, get_cursor
+from desktop.store.models import (
+    AuditEventRecord,
+    ClaimRecord,
+    FeeRowRecord,
+    OutboxRecord,
+    PersonRecord,
+)
 from desktop.store.resync import district_generation
-from desktop.sync.credentials import MemoryKeyring
-from desktop.sync.pull import DistrictRestored, pull
+from desktop.sync.client import DistrictClient
+from desktop.sync.credentials import MemoryKeyring, load_device_token
+from desktop.sync.pull import DistrictRestored, MalformedChanges, pull
 from desktop.sync.push import push
 from desktop.sync.worker import SyncWorker
 from tests.district.conftest import PgCluster, pg_cluster  # noqa: F401 - the fixture
-from tests.sync.conftest import PASSWORD, ROOT, STREET, DistrictServer, free_port
+from tests.sync.conftest import ROOT, DistrictServer, seed_and_serve
 from tests.sync.test_sync_e2e import counter, save_first, status_of
 
 PG_BIN = sorted(glob.glob("/usr/lib/postgresql/*/bin"))
@@ -95,14 +104,7 @@ def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[DistrictS
             pytest.skip("PostgreSQL is not installed")
         cluster: PgCluster = request.getfixturevalue("pg_cluster")
         url = cluster.create_database()
-    done = subprocess.run(
-        [sys.executable, "-m", "district", "seed", "--persons", "40", "--streets", STREET,
-         "--password", PASSWORD, "--database-url", url, "--json"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=True)
-    seed = json.loads(done.stdout[done.stdout.index("{\n"):])
-    port = free_port()
-    server = DistrictServer(f"http://127.0.0.1:{port}", url, port, seed)
-    server.start()
+    server = seed_and_serve(tmp_path, database_url=url)
     yield server
     server.kill()
 
@@ -212,3 +214,73 @@ def test_known_items_answers_only_for_this_pc(served: DistrictServer,
     assert a.client.known([uuid.uuid4()]).known == []
     a.close()
     b.close()
+
+
+class LossyNetwork(httpx.HTTPTransport):
+    """The real network to the real server, losing one change of the next page it carries
+    (as a broken proxy might), and, with `recount`, mending the page's count to hide it."""
+
+    def __init__(self, *, recount: bool) -> None:
+        super().__init__()
+        self.recount = recount
+        self.armed = False
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = super().handle_request(request)
+        if not (self.armed and request.url.path.endswith("/changes")):
+            return response
+        response.read()
+        page = json.loads(response.content)
+        if len(page["items"]) < 2:
+            return response
+        self.armed = False
+        del page["items"][len(page["items"]) // 2]
+        if self.recount:
+            page["count"] = len(page["items"])
+        return httpx.Response(response.status_code, headers={"Content-Type": "application/json"},
+                              content=json.dumps(page).encode())
+
+
+def _lossy_counter(served: DistrictServer, path: Path, code: str,
+                   network: LossyNetwork) -> tuple[Store, DistrictClient]:
+    first = counter(served, path, code)  # registered, signed in, its key registered
+    first.client.close()
+    client = DistrictClient(served.url, lambda: load_device_token(served.url, path.stem),
+                            transport=network)
+    client.session_token = first.client.session_token
+    return first.store, client
+
+
+def test_a_page_missing_a_change_of_its_count_is_not_applied(
+        served: DistrictServer, memory_keyring: MemoryKeyring, tmp_path: Path) -> None:
+    network = LossyNetwork(recount=False)
+    store, client = _lossy_counter(served, tmp_path / "a.sqlite", served.codes()[0], network)
+    network.armed = True
+    with pytest.raises(MalformedChanges):
+        pull(store, client, page_size=50)
+    with store.session() as session:
+        assert get_cursor(session, "district") == 0  # nothing of the page was written
+    assert pull(store, client, page_size=50).complete  # the next pull gets it whole
+    store.close()
+    client.close()
+
+
+def test_a_pull_that_received_fewer_changes_than_declared_pulls_again(
+        served: DistrictServer, memory_keyring: MemoryKeyring, tmp_path: Path) -> None:
+    network = LossyNetwork(recount=True)
+    store, client = _lossy_counter(served, tmp_path / "a.sqlite", served.codes()[0], network)
+    network.armed = True
+    with pytest.raises(DistrictRestored) as missing:
+        pull(store, client, page_size=50)
+    assert missing.value.reason == "changes_missing"
+    status = SyncWorker(store, client, on_result=record_push_result).sync_now()
+    assert status.notice is not None and "少于区服务器声明的数量" in status.notice
+    reference = counter(served, tmp_path / "b.sqlite", served.codes()[1], clerk=1)
+    pull(reference.store, reference.client)
+    with store.session() as mine, reference.store.session() as theirs:
+        for model in (PersonRecord, FeeRowRecord, ClaimRecord):
+            assert mine.scalar(select(func.count()).select_from(model)) == theirs.scalar(
+                select(func.count()).select_from(model))
+    reference.close()
+    store.close()
+    client.close()
