@@ -341,6 +341,9 @@ def test_the_months_reports_from_the_reports_tab(qtbot: QtBot, store: Store,
          now=datetime(2026, 6, 11, 2, tzinfo=UTC))
     sign(store, saved.application_id, role="approver", username="wang", password=SECRET,
          now=datetime(2026, 6, 12, 2, tzinfo=UTC))
+    # the district accepts the approval in June: that places it in June's report
+    district_answers(store, saved.application_id, "signature", role="approver",
+                     detail={"accepted_at": "2026-06-12T02:05:00+00:00"})
     context = PrintContext(street_name="华阳路街道", street_code="310105001")
     clerk = ReportsView(store, CounterUser("li", "李经办", ("clerk",)),
                         today=lambda: date(2026, 7, 3), print_context=context)
