@@ -57,6 +57,8 @@ def test_bundle_carries_resources_and_forms(bundle: Path) -> None:
     assert bundled == shipped
     migrations = data_root(bundle) / "desktop" / "store" / "migrations" / "versions"
     assert (migrations / "0001_initial_schema.py").is_file()
+    # nothing the app does not use: numpy (about 42 MB) came with zxing-cpp and is not needed
+    assert not [p for p in bundle.rglob("numpy*") if p.is_dir()]
 
 
 @pytest.mark.slow
