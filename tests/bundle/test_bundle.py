@@ -96,3 +96,50 @@ def test_bundle_calc_command(bundle: Path, tmp_path: Path) -> None:
     lines = refused.stderr.splitlines()
     assert len(lines) == 1, refused.stderr
     assert lines[0].startswith("error: fees[0].self_pay: ")
+
+
+# -- the Windows installer's script (installer/counter-desk.iss) ---------------------------------
+
+ISS = ROOT / "installer" / "counter-desk.iss"
+
+
+def _iss_sources() -> list[str]:
+    """The Source of every [Files] line that takes something from the bundle."""
+    text = ISS.read_text("utf-8")
+    files = text.split("[Files]", 1)[1].split("\n[", 1)[0]
+    sources = []
+    for line in files.splitlines():
+        line = line.strip()
+        if line.startswith("Source:") and "{#BundleDir}" in line:
+            sources.append(line.split('"')[1].replace("{#BundleDir}\\", ""))
+    return sources
+
+
+@pytest.mark.slow
+def test_the_installer_takes_only_what_the_bundle_has(bundle: Path) -> None:
+    sources = _iss_sources()
+    assert {"counter-desk.exe", "counter-desk-cli.exe", "_internal\\*"} <= set(sources)
+    for source in sources:
+        relative = source.removesuffix("\\*").replace("\\", "/")
+        if sys.platform != "win32":  # the same programs, without the .exe, when built here
+            relative = relative.removesuffix(".exe")
+        assert (bundle / relative).exists(), f"{source} is not in the bundle"
+    text = ISS.read_text("utf-8")
+    for line in text.splitlines():  # files the script takes from the repository itself
+        if line.startswith("SetupIconFile="):
+            icon = line.split("=", 1)[1].replace("..\\", "").replace("\\", "/")
+            assert (ROOT / icon).is_file()
+    # uninstall keeps the data unless asked, and asks with "no" as the default
+    assert "MB_DEFBUTTON2" in text and "usPostUninstall" in text
+
+
+@pytest.mark.slow
+def test_the_console_program_prints_and_the_window_program_is_beside_it(
+        bundle: Path, tmp_path: Path) -> None:
+    cli = bundle / ("counter-desk-cli.exe" if sys.platform == "win32" else "counter-desk-cli")
+    case = tmp_path / "case.json"
+    case.write_text(json.dumps(EXAMPLE_CASE, ensure_ascii=False), encoding="utf-8")
+    done = run([str(cli), "calc", str(case)], RUN_TIMEOUT_S)
+    assert done.returncode == 0, done.stderr
+    assert "payable" in json.loads(done.stdout)
+    assert executable(bundle).is_file()
