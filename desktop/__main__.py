@@ -1,4 +1,6 @@
-"""Entry point: `counter-desk` opens the counter window; `counter-desk calc CASE.json` computes."""
+"""Entry point: `counter-desk` opens the counter window; `counter-desk calc CASE.json` computes;
+`counter-desk audit …` checks the audit trail; `counter-desk enrol --server URL --code CODE`
+registers this PC with the district (scripted installs)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,10 @@ def main(argv: list[str] | None = None) -> int:
         from desktop.audit_command import run as run_audit
 
         return run_audit(args[1:], sys.stdout, sys.stderr)
+    if args and args[0] == "enrol":
+        from desktop.enrol_command import run as run_enrol
+
+        return run_enrol(args[1:], sys.stdout, sys.stderr)
     from desktop.ui.app import run_gui
 
     return int(run_gui([sys.argv[0], *args]))

@@ -6,6 +6,11 @@ this counter, signs in the demo clerk and opens the main window. `--screenshots 
 `--demo`) writes PNGs of the main screens and quits; `--exit-when-ready` quits as soon as the
 first window is ready (the startup benchmark).
 
+A fresh counter PC: the deployment file (desktop.deployment, `counter-desk.toml`) may give the
+district server, the CA file and the cache's folder; the sign-in window's 设置 button opens the
+settings before anyone signs in, where the PC is registered with a one-time enrolment code, after
+which the sign-in goes online. A bad deployment file is shown in the sign-in window, not fatal.
+
 COUNTER_DESK_SMOKE=1 shows the first window, reports it on stdout and quits by itself, so the
 bundle can be checked on a build machine without anyone clicking.
 """
@@ -24,6 +29,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from desktop.deployment import NO_DEPLOYMENT, Deployment, DeploymentError, load_deployment
 from desktop.printing.context import PrintContext
 from desktop.store import Store
 from desktop.sync.client import DistrictClient
@@ -31,6 +37,8 @@ from desktop.sync.worker import SyncStatus, SyncWorker
 from desktop.ui.main_window import WINDOW_TITLE, CounterUser, MainWindow, apply_ui_font
 
 if TYPE_CHECKING:
+    from desktop.services.device import ServerSettings
+    from desktop.ui.login import LoginDialog
     from desktop.ui.scanner import ScanBurstDetector
 
 log = logging.getLogger(__name__)
@@ -59,8 +67,18 @@ def run_gui(argv: list[str]) -> int:
     apply_ui_font(app)
     if os.environ.get(SMOKE_ENV) == "1":
         return _smoke(app)
+    deployment, deployment_problem = NO_DEPLOYMENT, None
+    if not args.demo:
+        try:
+            deployment = load_deployment()
+        except DeploymentError as exc:  # shown at sign-in; the counter still starts
+            log.error("bad deployment file: %s", exc)
+            deployment_problem = str(exc)
+            _report(f"counter-desk: {exc}")
     try:
-        counter = CounterApp.for_demo(app) if args.demo else CounterApp.installed(app, args.store)
+        counter = (CounterApp.for_demo(app) if args.demo
+                   else CounterApp.installed(app, args.store, deployment,
+                                             deployment_problem=deployment_problem))
     except Exception as exc:  # said in words, never a traceback at the counter
         log.error("the counter could not start: %r", exc)
         message = f"柜台程序无法启动：{exc or type(exc).__name__}"
@@ -100,7 +118,10 @@ class CounterApp:
     the signed-in user's window, the scanner and the idle lock."""
 
     def __init__(self, app: QApplication, store: Store, *, client: DistrictClient | None = None,
-                 today: Callable[[], date] = date.today, on_close: Callable[[], None] = lambda: None
+                 today: Callable[[], date] = date.today,
+                 on_close: Callable[[], None] = lambda: None,
+                 settings: QSettings | None = None, deployment: Deployment = NO_DEPLOYMENT,
+                 server: ServerSettings | None = None, deployment_problem: str | None = None
                  ) -> None:
         from desktop.ui.login import IdleWatch
         from desktop.ui.settings_dialog import idle_minutes
@@ -109,7 +130,10 @@ class CounterApp:
         self.store = store
         self.client = client
         self.today = today
-        self.settings = QSettings()
+        self.settings = QSettings() if settings is None else settings
+        self.deployment = deployment
+        self.deployment_problem = deployment_problem  # a bad deployment file, in words
+        self.server = server  # what `client` talks to (None: the demo's, or none)
         self.window: MainWindow | None = None
         self.worker: SyncWorker | None = None
         self.demo_users: dict[str, str] = {}
@@ -120,7 +144,7 @@ class CounterApp:
         self.scanner.scanned.connect(self._scanned)
         # installed after the scanner, so it sees every key first (Qt calls the application's
         # filters newest first): a scan is activity too
-        self.idle = IdleWatch(idle_minutes(self.settings))
+        self.idle = IdleWatch(idle_minutes(self.settings, deployment))
         self.idle.idle.connect(self.lock)
         app.installEventFilter(self.idle)
         self.last_clerk: str | None = None
@@ -147,14 +171,24 @@ class CounterApp:
         return counter
 
     @classmethod
-    def installed(cls, app: QApplication, store_path: Path | None) -> CounterApp:
+    def installed(cls, app: QApplication, store_path: Path | None,
+                  deployment: Deployment = NO_DEPLOYMENT, *, settings: QSettings | None = None,
+                  deployment_problem: str | None = None) -> CounterApp:
+        """The counter of a real installation. The cache is at `store_path` (`--store`), else
+        in the deployment file's `data_folder`, else in the per-user data folder."""
         from desktop.services.device import district_client
+        from desktop.store.database import FILE_NAME
         from desktop.ui.settings_dialog import server_settings
 
+        if store_path is None and deployment.data_folder is not None:
+            store_path = deployment.data_folder / FILE_NAME
         store = open_sealed_store(store_path)
-        server = server_settings(QSettings())
+        settings = QSettings() if settings is None else settings
+        server = server_settings(settings, deployment)
         client = district_client(server) if server is not None else None
-        counter = cls(app, store, client=client, on_close=store.close)
+        counter = cls(app, store, client=client, on_close=store.close, settings=settings,
+                      deployment=deployment, server=server,
+                      deployment_problem=deployment_problem)
         if client is not None:
             counter.start_sync()
         return counter
@@ -206,11 +240,10 @@ class CounterApp:
     def _ask_sign_in(self) -> None:
         from desktop.ui.login import LoginDialog
 
-        dialog: LoginDialog[CounterUser] = LoginDialog(self.authenticate)
+        dialog: LoginDialog[CounterUser] = LoginDialog(
+            self.authenticate, open_settings=self.settings_before_sign_in)
         self.login_dialog = dialog
-        if self.client is None:
-            dialog.error.setText("尚未设置区服务器：只能离线登录（曾在本机联网登录过的账号）。"
-                                 "请在登录后打开“设置”。")
+        self._sign_in_notice(dialog)
 
         def done() -> None:
             if dialog.user is not None:
@@ -222,6 +255,58 @@ class CounterApp:
         dialog.accepted.connect(done)
         dialog.rejected.connect(self.app.quit)
         dialog.show()
+
+    def _sign_in_notice(self, dialog: LoginDialog[CounterUser]) -> None:
+        """What a clerk must know before signing in: no server yet, this PC not registered,
+        a bad deployment file."""
+        from desktop.services.device import is_registered
+
+        notes: list[str] = []
+        if self.deployment_problem:
+            notes.append(self.deployment_problem)
+        if self.client is None:
+            notes.append("尚未设置区服务器：只能离线登录（曾在本机联网登录过的账号）。"
+                         "新装的柜台请点“设置”，填写区服务器地址和一次性注册码，注册本柜台。")
+        elif self.server is not None and not is_registered(self.server):
+            notes.append("本柜台尚未注册：只能离线登录（曾在本机联网登录过的账号）。"
+                         "请点“设置”，填写一次性注册码，注册本柜台。")
+        dialog.error.setText("\n".join(notes))
+
+    def settings_before_sign_in(self) -> None:
+        """The sign-in window's 设置: server, CA file, this PC's registration, before anyone
+        has signed in. Afterwards the counter talks to the server that is now set."""
+        from desktop.ui.settings_dialog import SettingsDialog
+
+        login = self.login_dialog
+        dialog = SettingsDialog(self.settings, login, deployment=self.deployment)
+        self.settings_dialog = dialog
+
+        def closed(_result: int) -> None:  # saved or not: a registration is kept either way
+            self._settings_changed()
+            if login.isVisible():
+                self._sign_in_notice(login)
+                login.username.setFocus()
+
+        dialog.finished.connect(closed)
+        dialog.open()
+
+    def _settings_changed(self) -> None:
+        """Take up the idle time, and a district server set (or changed) before sign-in."""
+        from desktop.services.device import district_client
+        from desktop.ui.settings_dialog import idle_minutes, server_settings
+
+        self.idle.set_minutes(idle_minutes(self.settings, self.deployment))
+        server = server_settings(self.settings, self.deployment)
+        if server is None or (server == self.server and self.client is not None):
+            return  # the client reads the token from the keyring per call: a new one is used
+        if self.worker is not None:
+            self.worker.stop()
+            self.worker = None
+        if self.client is not None:
+            self.client.close()
+        self.server = server
+        self.client = district_client(server)
+        self.start_sync()
 
     def sign_out(self) -> None:
         from desktop.services.signing import forget
@@ -269,9 +354,9 @@ class CounterApp:
     def edit_settings(self) -> None:
         from desktop.ui.settings_dialog import SettingsDialog, idle_minutes
 
-        dialog = SettingsDialog(self.settings, self.window)
+        dialog = SettingsDialog(self.settings, self.window, deployment=self.deployment)
         if dialog.exec():
-            self.idle.set_minutes(idle_minutes(self.settings))
+            self.idle.set_minutes(idle_minutes(self.settings, self.deployment))
             QMessageBox.information(self.window, "设置",
                                     "设置已保存。区服务器地址的更改在重新启动后生效。")
 

@@ -1,7 +1,9 @@
 """Signing in, and the lock screen after the counter was left idle.
 
 Both ask `authenticate(username, password)`, which the app wires to the accounts service;
-a refusal arrives as an exception whose text is the Chinese message to show.
+a refusal arrives as an exception whose text is the Chinese message to show. The sign-in
+window (not the lock screen) can have a 设置 button, so a fresh PC can be given its district
+server and registered before anyone has signed in.
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from typing import Generic, TypeVar
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtWidgets import (
     QDialog,
+    QDialogButtonBox,
     QFormLayout,
     QLabel,
     QLineEdit,
+    QPushButton,
     QWidget,
 )
 
@@ -26,7 +30,8 @@ T = TypeVar("T")
 
 class LoginDialog(QDialog, Generic[T]):
     def __init__(self, authenticate: Callable[[str, str], T], *, username: str = "",
-                 locked_for: str | None = None, parent: QWidget | None = None) -> None:
+                 locked_for: str | None = None, parent: QWidget | None = None,
+                 open_settings: Callable[[], object] | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(WINDOW_TITLE if locked_for is None else f"{WINDOW_TITLE} — 已锁定")
         self.setObjectName("loginDialog" if locked_for is None else "lockDialog")
@@ -45,6 +50,17 @@ class LoginDialog(QDialog, Generic[T]):
             self.username.setReadOnly(True)
         dialog_frame(self, form, self.error, "登录" if locked_for is None else "解锁",
                      cancel=False, above=intro)
+        self.settings_button: QPushButton | None = None
+        if open_settings is not None and locked_for is None:
+            buttons = self.findChild(QDialogButtonBox)
+            assert buttons is not None
+            button = QPushButton("设置(&S)…")
+            button.setObjectName("loginSettings")
+            button.setAutoDefault(False)  # Enter in the password field still signs in
+            button.setToolTip("区服务器地址、证书文件、注册本柜台")
+            button.clicked.connect(lambda: open_settings())
+            buttons.addButton(button, QDialogButtonBox.ButtonRole.ResetRole)
+            self.settings_button = button
         (self.password if username else self.username).setFocus()
 
     def accept(self) -> None:

@@ -1,6 +1,9 @@
 """Settings and first run: district server, this PC's registration, printer, idle lock.
 
 Values live in QSettings; the device token goes to the keyring through the device service.
+The deployment file (desktop.deployment) gives the defaults, and when it names a district server
+that server (and its CA file) wins over QSettings and is shown read-only.
+Usable before anyone signs in: the sign-in window opens it too (a fresh PC registers there).
 """
 
 from __future__ import annotations
@@ -22,13 +25,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.deployment import NO_DEPLOYMENT, Deployment, DeploymentError, register_here
 from desktop.services.device import (
     DeviceSetupError,
     ServerSettings,
     check_ca_file,
     check_server_url,
     is_registered,
-    register_counter,
 )
 from desktop.ui.widgets import dialog_frame, error_label
 
@@ -41,7 +44,11 @@ KEY_STREET_CODE = "counter/streetCode"  # from the registration: whose month the
 DEFAULT_IDLE_MINUTES = 10
 
 
-def server_settings(settings: QSettings) -> ServerSettings | None:
+def server_settings(settings: QSettings, deployment: Deployment = NO_DEPLOYMENT
+                    ) -> ServerSettings | None:
+    """The deployment file's server when it names one (IT's choice wins), else the setting's."""
+    if deployment.server:
+        return ServerSettings(deployment.server, deployment.ca_file)
     url = settings.value(KEY_URL, "")
     if not url:
         return None
@@ -49,19 +56,40 @@ def server_settings(settings: QSettings) -> ServerSettings | None:
     return ServerSettings(str(url), Path(str(ca)) if ca else None)
 
 
-def idle_minutes(settings: QSettings) -> int:
+def idle_minutes(settings: QSettings, deployment: Deployment = NO_DEPLOYMENT) -> int:
+    """The clerk's own setting; else the deployment file's; else 10 minutes."""
+    default = deployment.idle_minutes or DEFAULT_IDLE_MINUTES
     try:
-        return max(1, int(str(settings.value(KEY_IDLE, DEFAULT_IDLE_MINUTES))))
+        return max(1, int(str(settings.value(KEY_IDLE, default))))
     except ValueError:
-        return DEFAULT_IDLE_MINUTES
+        return default
+
+
+def printer_name(settings: QSettings, deployment: Deployment = NO_DEPLOYMENT) -> str:
+    """The clerk's own choice ("" is the system default); else the deployment file's."""
+    if settings.contains(KEY_PRINTER):
+        return str(settings.value(KEY_PRINTER, "") or "")
+    return deployment.printer or ""
+
+
+def save_registration(settings: QSettings, server: ServerSettings, street_name: str,
+                      street_code: str) -> None:
+    """What a registration leaves in the settings (the token is already in the keyring)."""
+    settings.setValue(KEY_URL, server.url)
+    settings.setValue(KEY_CA, str(server.ca_file) if server.ca_file else "")
+    settings.setValue(KEY_STREET, street_name)
+    settings.setValue(KEY_STREET_CODE, street_code)
+    settings.sync()
 
 
 class SettingsDialog(QDialog):
-    def __init__(self, settings: QSettings, parent: QWidget | None = None) -> None:
+    def __init__(self, settings: QSettings, parent: QWidget | None = None, *,
+                 deployment: Deployment = NO_DEPLOYMENT) -> None:
         super().__init__(parent)
         self.setWindowTitle("设置")
         self.setObjectName("settingsDialog")
         self.settings = settings
+        self.deployment = deployment
         self.url = QLineEdit(str(settings.value(KEY_URL, "")))
         self.url.setObjectName("serverUrl")
         self.url.setAccessibleName("区服务器地址")
@@ -71,6 +99,16 @@ class SettingsDialog(QDialog):
         self.ca.setAccessibleName("证书文件（可选）")
         browse = QPushButton("选择…")
         browse.clicked.connect(self._browse)
+        locked_note = None
+        if deployment.server:  # IT's deployment file decides the server: not editable here
+            self.url.setText(deployment.server)
+            self.ca.setText(str(deployment.ca_file) if deployment.ca_file else "")
+            for field in (self.url, self.ca):
+                field.setReadOnly(True)
+            browse.setEnabled(False)
+            locked_note = QLabel(f"区服务器由部署文件设定：{deployment.source}")
+            locked_note.setObjectName("serverFromDeployment")
+            locked_note.setWordWrap(True)
         self.device_name = QLineEdit()
         self.device_name.setObjectName("deviceName")
         self.device_name.setAccessibleName("柜台名称")
@@ -87,13 +125,16 @@ class SettingsDialog(QDialog):
         self.printer.addItem("系统默认打印机", "")
         for name in QPrinterInfo.availablePrinterNames():
             self.printer.addItem(name, name)
-        index = self.printer.findData(settings.value(KEY_PRINTER, ""))
+        chosen = printer_name(settings, deployment)
+        if chosen and self.printer.findData(chosen) < 0:  # configured, but not installed here
+            self.printer.addItem(f"{chosen}（未找到）", chosen)
+        index = self.printer.findData(chosen)
         self.printer.setCurrentIndex(max(0, index))
         self.idle = QSpinBox()
         self.idle.setObjectName("idleMinutes")
         self.idle.setRange(1, 120)
         self.idle.setSuffix(" 分钟")
-        self.idle.setValue(idle_minutes(settings))
+        self.idle.setValue(idle_minutes(settings, deployment))
         self.error = error_label("settingsError")
 
         ca_row = QHBoxLayout()
@@ -102,6 +143,8 @@ class SettingsDialog(QDialog):
         form = QFormLayout()
         form.addRow("区服务器地址(&S)", self.url)
         form.addRow("证书文件（区自建证书时）", ca_row)
+        if locked_note is not None:
+            form.addRow("", locked_note)
         form.addRow("柜台名称(&N)", self.device_name)
         form.addRow("一次性注册码(&C)", self.code)
         form.addRow("", self.register_button)
@@ -129,16 +172,17 @@ class SettingsDialog(QDialog):
 
     def register(self) -> None:
         try:
-            registration = register_counter(self._server(), self.code.text(),
-                                            self.device_name.text())
-        except DeviceSetupError as exc:
+            server = self._server()
+            registration = register_here(self.deployment, server, self.code.text(),
+                                         self.device_name.text())
+        except (DeviceSetupError, DeploymentError) as exc:
             self.error.setText(str(exc))
+            self._show_registration()
             return
         self.code.clear()
         self.error.clear()
-        self._save_server()
-        self.settings.setValue(KEY_STREET, registration.street_name)
-        self.settings.setValue(KEY_STREET_CODE, registration.street_code)
+        save_registration(self.settings, server, registration.street_name,
+                          registration.street_code)
         self.registered.setText(
             f"已注册（{registration.street_name}，设备 {registration.device_id}）")
 
@@ -154,7 +198,13 @@ class SettingsDialog(QDialog):
         except DeviceSetupError as exc:
             self.error.setText(str(exc))
             return
-        self.settings.setValue(KEY_PRINTER, self.printer.currentData())
-        self.settings.setValue(KEY_IDLE, self.idle.value())
+        # the deployment file's defaults stay defaults until the clerk chooses otherwise
+        printer = str(self.printer.currentData() or "")
+        if self.settings.contains(KEY_PRINTER) or printer != (self.deployment.printer or ""):
+            self.settings.setValue(KEY_PRINTER, printer)
+        idle = self.idle.value()
+        if self.settings.contains(KEY_IDLE) or idle != (
+                self.deployment.idle_minutes or DEFAULT_IDLE_MINUTES):
+            self.settings.setValue(KEY_IDLE, idle)
         self.settings.sync()
         super().accept()
