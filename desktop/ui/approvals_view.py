@@ -42,7 +42,7 @@ from desktop.services.approvals import (
 from desktop.services.counter import format_amount
 from desktop.services.export import ExportFailed, export_application
 from desktop.store import Store
-from desktop.ui.counter_view import table_look
+from desktop.ui.counter_view import elide_columns, table_look
 from desktop.ui.dialogs import CredentialsDialog
 from desktop.ui.main_window import CounterUser
 from desktop.ui.models import RowsTableModel
@@ -89,6 +89,7 @@ class ApprovalsView(QWidget):
         self.rows.setObjectName("applicationRows")
         self.rows.setModel(self.rows_model)
         table_look(self.rows)
+        elide_columns(self.rows, (1, 7))  # 医疗机构 and 原因: elided, the whole as tooltip
         self.trace = QPlainTextEdit()
         self.trace.setObjectName("applicationTrace")
         self.trace.setReadOnly(True)

@@ -97,6 +97,7 @@ class CounterView(QWidget):
         self.results.setAccessibleName("查找结果")
         self.results.setModel(self.results_model)
         table_look(self.results)
+        elide_columns(self.results, PersonResultsModel.ELASTIC)
         self.card = QLabel("请先查找并打开一位对象。")
         self.card.setObjectName("personCard")
         self.card.setAccessibleName("对象信息")
@@ -130,6 +131,7 @@ class CounterView(QWidget):
         self.fee_table.setAccessibleName("费用明细（空格键勾选）")
         self.fee_table.setModel(self.rows_filter)
         table_look(self.fee_table)
+        elide_columns(self.fee_table, FeeRowsModel.ELASTIC)
         self.fee_table.installEventFilter(self)
         self.ticked_label = QLabel()
         self.ticked_label.setObjectName("tickedTotal")
@@ -674,3 +676,18 @@ def table_look(view: QTableView) -> None:
     view.horizontalHeader().setResizeContentsPrecision(40)
     view.horizontalHeader().setStretchLastSection(True)
     view.setAlternatingRowColors(True)
+
+
+def elide_columns(view: QTableView, elastic: tuple[int, ...]) -> None:
+    """The columns in `elastic` share what the others leave, and elide (…) what does not fit
+    (the model gives the whole text as the tooltip); the others stay as wide as their text,
+    so the key ones (date, amounts, receipt) are never cut on a 1366-wide screen."""
+    header = view.horizontalHeader()
+    header.setStretchLastSection(False)
+    for column in elastic:
+        header.setSectionResizeMode(column, QHeaderView.ResizeMode.Stretch)
+    # an elided column still shows its first characters: a name, the start of a reason
+    header.setMinimumSectionSize(max(header.minimumSectionSize(),
+                                     view.fontMetrics().horizontalAdvance("一二三…") + 12))
+    view.setTextElideMode(Qt.TextElideMode.ElideRight)
+    view.setWordWrap(False)

@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
 from desktop.domain.bank_card import check_bank_card
 from desktop.domain.errors import DomainError
 from desktop.domain.id_number import parse_id_number
+from desktop.ui.screen_fit import fit_to_screen
 from desktop.ui.widgets import dialog_frame, error_label, line_edit
 
 
@@ -107,7 +108,7 @@ class TraceDialog(QDialog):
         layout = QVBoxLayout(self)
         layout.addWidget(self.text)
         layout.addWidget(buttons)
-        self.resize(820, 520)
+        fit_to_screen(self, 820, 520)
 
 
 class CredentialsDialog(QDialog):

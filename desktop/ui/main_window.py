@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence, QShortcut
+from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
     QLabel,
@@ -32,6 +32,7 @@ from desktop.store import Store
 from desktop.ui.calc_view import CalcView
 from desktop.ui.counter_view import CounterView
 from desktop.ui.monthly_view import MonthlyView
+from desktop.ui.screen_fit import fit_to_screen, keep_on_screen
 from desktop.ui.sync_status import SyncStatusWidget
 from desktop.ui.workers import run_in_background
 
@@ -137,7 +138,8 @@ class MainWindow(QMainWindow):
         run_in_background(default_parameters, lambda _p: None, lambda _e: None)
         if check_audit and SUPERVISORS & set(user.roles):
             self.check_audit_trail()
-        self.resize(1360, 820)
+        fit_to_screen(self, 1360, 820)  # 1360×820 is taller than a 1366×768 screen (issue 11)
+        self._placed = False  # checked against the screen once shown, when its frame is known
         self._restore()
 
     def check_audit_trail(self) -> None:
@@ -186,6 +188,12 @@ class MainWindow(QMainWindow):
         state = self.settings.value("window/counterSplitter")
         if isinstance(state, QByteArray):
             self.counter.splitter.restoreState(state)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        if not self._placed:  # a geometry restored from a larger screen: back inside this one
+            self._placed = True
+            keep_on_screen(self)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())

@@ -53,6 +53,7 @@ class _Table(QAbstractTableModel):
 
 class PersonResultsModel(_Table):
     COLUMNS = ("姓名", "身份证号", "电话", "居委", "匹配")
+    ELASTIC = (0, 3)  # 姓名 and 居委 may be long: the view elides them, the tooltip is whole
 
     def __init__(self) -> None:
         super().__init__()
@@ -70,7 +71,7 @@ class PersonResultsModel(_Table):
         if not index.isValid():
             return None
         hit = self.hits[index.row()]
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
             return (hit.name, hit.masked_id_number, hit.phone_masked or "", hit.committee or "",
                     MATCH_LABELS.get(hit.match_kind.value, ""))[index.column()]
         if role == Qt.ItemDataRole.UserRole:
@@ -83,6 +84,7 @@ class FeeRowsModel(_Table):
 
     COLUMNS = ("勾选", "日期", "医疗机构", "级别", "类别", "总金额", "自费", "自负",
                "票据号码", "不能计入的原因")
+    ELASTIC = (2, 9)  # 医疗机构 and the reason share the width left; elided, whole as tooltip
     LEVELS: ClassVar[dict[int, str]] = {1: "一级", 2: "二级", 3: "三级"}
 
     def __init__(self, on_tick: Callable[[str, bool], bool]) -> None:
@@ -131,8 +133,9 @@ class FeeRowsModel(_Table):
                     else Qt.CheckState.Unchecked)
         if role == Qt.ItemDataRole.DisplayRole:
             return self._text(row, column)
-        if role == Qt.ItemDataRole.ToolTipRole:
-            return row.reason or row.waived_by or ""
+        if role == Qt.ItemDataRole.ToolTipRole:  # why not tickable; 医疗机构: its whole name too
+            why = row.reason or row.waived_by or ""
+            return f"{row.institution}\n{why}".strip() if column == 2 else why
         if role == Qt.ItemDataRole.ForegroundRole and not row.tickable:
             return _GREY
         if role == Qt.ItemDataRole.TextAlignmentRole and column in (5, 6, 7):
@@ -211,8 +214,8 @@ class RowsTableModel(_Table):
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if not index.isValid():
             return None
-        if role == Qt.ItemDataRole.DisplayRole:
-            return self.rows[index.row()][index.column()]
+        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+            return self.rows[index.row()][index.column()]  # the tip: all of an elided text
         if role == Qt.ItemDataRole.UserRole:
             return self.keys[index.row()]
         return None

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.ui.screen_fit import fit_to_screen
 from desktop.ui.widgets import error_label
 
 # (reason or None) -> the PDF to print; raises ValueError with a Chinese message to show
@@ -95,7 +96,7 @@ class PrintPreview(QDialog):
         layout.addWidget(self.view, 1)
         layout.addWidget(self.error)
         layout.addLayout(buttons)
-        self.resize(820, 960)
+        fit_to_screen(self, 820, 960)  # an A4 page at fit-to-width, less on a small screen
         self.ask_reason = self._ask_reason  # replaced in tests
         self.choose_printer = self._choose_printer  # replaced in tests
 
