@@ -396,10 +396,19 @@ class CounterApp:
                     person_id=None)
 
     def close(self) -> None:
+        """Stop the sync, close every window and dialog this counter opened, and take its
+        event filters (scanner, idle watch) off the application: nothing of it stays behind
+        to hold the keyboard or swallow keys."""
         if self.worker is not None:
             self.worker.stop()
+        for name in ("settings_dialog", "lock_dialog", "login_dialog"):
+            dialog = getattr(self, name, None)
+            if dialog is not None:
+                dialog.close()
         if self.window is not None:
             self.window.close()
+        self.app.removeEventFilter(self.scanner)
+        self.app.removeEventFilter(self.idle)
         self._on_close()
 
 

@@ -172,3 +172,25 @@ def test_the_named_widgets_fonts_and_tab_order(qtbot: QtBot, store: Store,
             widget = widget.nextInFocusChain()
         chain.append(widget.objectName())
     assert chain.index("personResults") < chain.index("feeTable")
+
+
+def test_a_closed_counter_leaves_nothing_that_takes_the_keyboard(qtbot: QtBot,
+                                                                 store: Store) -> None:
+    """Closing the counter closes its sign-in window and takes its scanner and idle watch off
+    the application: fast typing afterwards is typing, not a scan held back."""
+    from desktop.ui.app import CounterApp
+
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    counter = CounterApp(app, store)
+    counter.show_first_window()
+    login = counter.login_dialog
+    assert login.isVisible()
+    counter.close()
+    assert not login.isVisible()
+    edit = QLineEdit()
+    qtbot.addWidget(edit)
+    edit.show()
+    edit.setFocus()
+    qtbot.keyClicks(edit, "310105195804121450")  # as fast as a scanner
+    assert edit.text() == "310105195804121450"
