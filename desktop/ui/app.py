@@ -140,6 +140,7 @@ class CounterApp:
         self.street_name = ""  # the demo's street; an installed counter's comes from settings
         self.street_code = ""
         self._on_close = on_close
+        _set_icon(app)
         self.scanner = _scanner(app)
         self.scanner.scanned.connect(self._scanned)
         # installed after the scanner, so it sees every key first (Qt calls the application's
@@ -424,6 +425,18 @@ def open_sealed_store(store_path: Path | None = None) -> Store:
 
     path = store_path or default_path()
     return open_store(path, key=load_or_create_cache_key(path))
+
+
+def _set_icon(app: QApplication) -> None:
+    """The counter's icon on every window and the taskbar (resources/icons, drawn by
+    scripts/make_icon.py; the Windows bundle's programs carry the .ico)."""
+    from PySide6.QtGui import QIcon
+
+    from desktop.paths import resources_dir
+
+    icon = resources_dir() / "icons" / "counter-desk.png"
+    if icon.is_file():
+        app.setWindowIcon(QIcon(str(icon)))
 
 
 def _scanner(app: QApplication) -> ScanBurstDetector:

@@ -183,6 +183,7 @@ def test_a_closed_counter_leaves_nothing_that_takes_the_keyboard(qtbot: QtBot,
     app = QApplication.instance()
     assert isinstance(app, QApplication)
     counter = CounterApp(app, store)
+    assert not app.windowIcon().isNull()  # the counter's own icon, on every window
     counter.show_first_window()
     login = counter.login_dialog
     assert login.isVisible()
