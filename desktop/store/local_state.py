@@ -18,17 +18,32 @@ from desktop.store.types import utc_text
 LATEST_SEEN_AT = "latest_seen_at"
 
 
+def state_value(session: Session, name: str) -> str | None:
+    """A named value this PC keeps (None: never set)."""
+    row = session.get(LocalStateRecord, name)
+    return None if row is None else row.value
+
+
+def set_state_value(session: Session, name: str, value: str) -> None:
+    """Set a named value, in the session's transaction."""
+    row = session.get(LocalStateRecord, name)
+    if row is None:
+        session.add(LocalStateRecord(name=name, value=value))
+    else:
+        row.value = value
+
+
 def latest_seen_at(session: Session) -> datetime | None:
     """The latest time this PC has recorded (UTC), or None before the first record.
 
     A value that is not a time (a hand-edited row) reads as None rather than failing the
     sign-in that asks; a time without zone is taken as UTC, as the store keeps its times.
     """
-    row = session.get(LocalStateRecord, LATEST_SEEN_AT)
-    if row is None:
+    value = state_value(session, LATEST_SEEN_AT)
+    if value is None:
         return None
     try:
-        seen = datetime.fromisoformat(row.value)
+        seen = datetime.fromisoformat(value)
     except ValueError:
         return None
     return seen.replace(tzinfo=UTC) if seen.tzinfo is None else seen.astimezone(UTC)
@@ -42,9 +57,5 @@ def note_time_seen(session: Session, now: datetime) -> datetime:
     seen = latest_seen_at(session)
     if seen is not None and seen >= now:
         return seen
-    row = session.get(LocalStateRecord, LATEST_SEEN_AT)
-    if row is None:
-        session.add(LocalStateRecord(name=LATEST_SEEN_AT, value=utc_text(now)))
-    else:
-        row.value = utc_text(now)
+    set_state_value(session, LATEST_SEEN_AT, utc_text(now))
     return now.astimezone(UTC)

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from desktop.store.local_state import set_state_value, state_value
 from desktop.store.models import (
     ApplicationRecord,
     CategorySpanRecord,
@@ -34,30 +35,20 @@ RESYNC_NEEDED = "district_resync_needed"
 
 def district_generation(session: Session) -> str | None:
     """The generation of the district this counter last synced with (None: not known yet)."""
-    row = session.get(LocalStateRecord, GENERATION)
-    return None if row is None else row.value
+    return state_value(session, GENERATION)
 
 
 def set_district_generation(session: Session, generation: str) -> None:
-    row = session.get(LocalStateRecord, GENERATION)
-    if row is None:
-        session.add(LocalStateRecord(name=GENERATION, value=generation))
-    else:
-        row.value = generation
+    set_state_value(session, GENERATION, generation)
 
 
 def resync_needed(session: Session) -> str | None:
     """Why the cache must be pulled again from zero, if a pull found it must."""
-    row = session.get(LocalStateRecord, RESYNC_NEEDED)
-    return None if row is None else row.value
+    return state_value(session, RESYNC_NEEDED)
 
 
 def mark_resync_needed(session: Session, reason: str) -> None:
-    row = session.get(LocalStateRecord, RESYNC_NEEDED)
-    if row is None:
-        session.add(LocalStateRecord(name=RESYNC_NEEDED, value=reason))
-    else:
-        row.value = reason
+    set_state_value(session, RESYNC_NEEDED, reason)
 
 
 def forget_district_data(session: Session) -> None:

@@ -56,8 +56,9 @@ HANDLERS: dict[str, Handler] = {
 }
 _ATTEMPTS = 5
 _RECORDED = "push_keys_recorded"  # session.info: the keys a lookup may find
-# Kinds whose acceptance changes an application's state: its street's counters are told.
-_MOVES_APPLICATION = frozenset({"application", "signature", "return", "withdrawal"})
+# Kinds whose acceptance changes an application's state: its street's counters are told (an
+# accepted application records its own change, from what it holds).
+_MOVES_APPLICATION = frozenset({"signature", "return", "withdrawal"})
 
 
 class IdempotencyKeyReused(Exception):
@@ -229,8 +230,7 @@ def _apply(session: Session, caller: Caller, item: wire.OutboxItem) -> Outcome:
     try:
         with session.begin_nested():
             outcome = HANDLERS[item.kind](session, caller, item, now)
-            if outcome.status == "accepted" and item.kind in _MOVES_APPLICATION - {
-                    "application"}:  # an acceptance records its own, from what it holds
+            if outcome.status == "accepted" and item.kind in _MOVES_APPLICATION:
                 application = session.get(models.Application,
                                           (outcome.detail or {})["application_id"])
                 if application is not None:

@@ -84,3 +84,11 @@ def district(tmp_path: Path) -> Iterator[DistrictServer]:
     server = seed_and_serve(tmp_path)
     yield server
     server.kill()
+
+
+@pytest.fixture(scope="module", name="served")
+def served_district(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DistrictServer]:
+    """One seeded district for a whole test module (two enrolment codes for 华阳路街道)."""
+    server = seed_and_serve(tmp_path_factory.mktemp("district"), persons=10)
+    yield server
+    server.kill()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import keyring
@@ -20,16 +19,8 @@ from desktop.services.device import district_client, is_registered
 from desktop.store import open_store
 from desktop.sync.credentials import MemoryKeyring
 from desktop.ui.settings_dialog import KEY_STREET_CODE, server_settings
-from tests.sync.conftest import PASSWORD, ROOT, STREET, DistrictServer, free_port, seed_and_serve
+from tests.sync.conftest import PASSWORD, ROOT, STREET, DistrictServer, free_port
 from tests.sync.test_tls import tls_server  # noqa: F401  (a TLS server of an unknown CA)
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DistrictServer]:
-    """One seeded district for the module (two enrolment codes for 华阳路街道)."""
-    server = seed_and_serve(tmp_path_factory.mktemp("district"), persons=10)
-    yield server
-    server.kill()
 
 
 @pytest.fixture

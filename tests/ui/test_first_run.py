@@ -3,7 +3,6 @@ deployment file's server and data folder, registration, then an online sign-in."
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,15 +15,11 @@ from desktop.services.device import ServerSettings, is_registered
 from desktop.sync.credentials import MemoryKeyring
 from desktop.ui.app import CounterApp
 from desktop.ui.settings_dialog import KEY_STREET, KEY_URL, SettingsDialog
-from tests.sync.conftest import PASSWORD, DistrictServer, seed_and_serve
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DistrictServer]:
-    """One seeded district for the module (two enrolment codes for 华阳路街道)."""
-    server = seed_and_serve(tmp_path_factory.mktemp("district"), persons=10)
-    yield server
-    server.kill()
+from tests.sync.conftest import (  # served: one seeded district for the module
+    PASSWORD,
+    DistrictServer,
+    served_district,  # noqa: F401
+)
 
 
 @pytest.fixture
