@@ -17,7 +17,7 @@ from desktop import wire
 from desktop.sync.client import DistrictClient, ServerRefused
 from desktop.sync.worker import describe_failure
 from tests.district.conftest import SeededDistrict
-from tests.district.harness import claimable_rows, fresh_recipients
+from tests.district.harness import MINHANG_STREET, claimable_rows, fresh_recipients
 
 RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / f"wire-v{wire.PROTOCOL_VERSION}.json"
 
@@ -139,3 +139,24 @@ def test_the_recorded_exchange_still_reads_and_writes_the_same() -> None:
         "audit_event": wire.AuditEventPayload}
     for item in recorded["push"]["request"]["items"]:
         _same(payloads[item["kind"]], item["payload"])
+
+
+def test_known_items_are_answered_only_to_the_pc_that_pushed_them(
+        district: SeededDistrict) -> None:
+    """POST /push/known: anonymous or session-less asks are refused; a PC of this street or
+    of another street learns nothing of another PC's keys."""
+    pusher = district.counter()
+    person = district.take_person(fresh_recipients(pusher))
+    item = pusher.application(person, claimable_rows(pusher, person))
+    assert pusher.push_one(item).status == "accepted"
+    body = {"keys": [str(item.idempotency_key)]}
+    assert pusher.http.post("/push/known", json=body,
+                            headers=pusher.headers()).json()["known"] == body["keys"]
+    anonymous = pusher.http.post("/push/known", json=body,
+                                 headers={wire.PROTOCOL_HEADER: str(wire.PROTOCOL_VERSION)})
+    assert anonymous.status_code == 401
+    no_session = {k: v for k, v in pusher.headers().items() if k != "X-Session-Token"}
+    assert pusher.http.post("/push/known", json=body, headers=no_session).status_code == 401
+    for other in (district.counter(), district.counter(MINHANG_STREET)):
+        answer = other.http.post("/push/known", json=body, headers=other.headers())
+        assert answer.status_code == 200 and answer.json()["known"] == []
