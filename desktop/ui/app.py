@@ -12,7 +12,8 @@ settings before anyone signs in, where the PC is registered with a one-time enro
 which the sign-in goes online. A bad deployment file is shown in the sign-in window, not fatal.
 
 COUNTER_DESK_SMOKE=1 shows the first window, reports it on stdout and quits by itself, so the
-bundle can be checked on a build machine without anyone clicking.
+bundle can be checked on a build machine without anyone clicking; with `--demo` that window is
+the main window, the demo clerk signed in (the in-process district started, and stopped again).
 """
 
 from __future__ import annotations
@@ -65,7 +66,8 @@ def run_gui(argv: list[str]) -> int:
     app.setApplicationName("counter-desk")
     app.setApplicationDisplayName(WINDOW_TITLE)
     apply_ui_font(app)
-    if os.environ.get(SMOKE_ENV) == "1":
+    smoke = os.environ.get(SMOKE_ENV) == "1"
+    if smoke and not args.demo:
         return _smoke(app)
     deployment, deployment_problem = NO_DEPLOYMENT, None
     if not args.demo:
@@ -83,15 +85,18 @@ def run_gui(argv: list[str]) -> int:
         log.error("the counter could not start: %r", exc)
         message = f"柜台程序无法启动：{exc or type(exc).__name__}"
         _report(f"counter-desk: {message}")
-        if os.environ.get("QT_QPA_PLATFORM") != "offscreen":
+        if os.environ.get("QT_QPA_PLATFORM") != "offscreen" and not smoke:
             QMessageBox.critical(None, WINDOW_TITLE, message)
         return 1
-    if args.exit_when_ready:
+    if args.exit_when_ready or smoke:
         def ready() -> None:
+            if smoke and counter.window is not None:  # --demo: the main window, signed in
+                _report(f"counter-desk: window shown: {counter.window.windowTitle()}")
+                _report(f"counter-desk: signed in: {counter.last_clerk}")
             _report("counter-desk: ready")
             app.quit()
 
-        QTimer.singleShot(0, ready)
+        QTimer.singleShot(SMOKE_QUIT_MS if smoke else 0, ready)
         counter.show_first_window()
         app.exec()
         counter.close()

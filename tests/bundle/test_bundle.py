@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -16,6 +18,7 @@ from desktop.ui.calc_view import EXAMPLE_CASE
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_TIMEOUT_S = 15 * 60
 RUN_TIMEOUT_S = 120
+DEMO_TIMEOUT_S = 300  # seeding and starting the district take longer than the window alone
 
 
 def run(args: list[str], timeout: float, **env: str) -> subprocess.CompletedProcess[str]:
@@ -59,6 +62,14 @@ def test_bundle_carries_resources_and_forms(bundle: Path) -> None:
     assert (migrations / "0001_initial_schema.py").is_file()
     # nothing the app does not use: numpy (about 42 MB) came with zxing-cpp and is not needed
     assert not [p for p in bundle.rglob("numpy*") if p.is_dir()]
+    # the demo's district (run inside the counter): its migrations as files, and of Faker's
+    # locales the demo's zh_CN and the fallbacks only
+    district = data_root(bundle) / "district" / "migrations"
+    assert (district / "env.py").is_file()
+    assert (district / "versions" / "0001_district_schema.py").is_file()
+    faker = data_root(bundle) / "faker" / "providers" / "person"
+    assert (faker / "zh_CN" / "__init__.py").is_file()
+    assert not (faker / "fr_FR").exists()
 
 
 @pytest.mark.slow
@@ -76,6 +87,52 @@ def test_bundle_shows_the_window(bundle: Path, tmp_path: Path) -> None:
     assert "counter-desk: forms written: 6" in lines
     approval = (tmp_path / "forms" / "approval.pdf").read_bytes()
     assert approval.startswith(b"%PDF") and b"/FontFile2" in approval
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    """Processes (Linux: /proc) whose command line or environment names `text`; empty where
+    there is no /proc to read."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        for part in ("cmdline", "environ"):
+            try:
+                if text.encode() in (entry / part).read_bytes():
+                    found.append(int(entry.name))
+                    break
+            except OSError:  # gone, or another user's
+                continue
+    return found
+
+
+@pytest.mark.slow
+def test_bundle_demo_reaches_the_main_window_and_leaves_nothing(
+        bundle: Path, tmp_path: Path) -> None:
+    """`counter-desk --demo` from the bundle: the district is seeded and served inside the
+    counter (no Python, no `district` command beside it), the demo clerk's main window opens,
+    and at exit neither the demo's folder nor a server is left."""
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    shown = run([str(executable(bundle)), "--demo"], DEMO_TIMEOUT_S,
+                COUNTER_DESK_SMOKE="1", QT_QPA_PLATFORM="offscreen",
+                TMPDIR=str(temp), TEMP=str(temp), TMP=str(temp),
+                # a keyring that keeps nothing: the demo falls back to one in memory, and the
+                # machine's own keyring is not touched
+                PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring",
+                XDG_CONFIG_HOME=str(tmp_path / "config"))
+    assert shown.returncode == 0, shown.stdout + shown.stderr
+    lines = shown.stdout.splitlines()
+    assert [line for line in lines
+            if line.startswith("counter-desk: window shown: 医疗救助柜台 — ")], shown.stdout
+    assert "counter-desk: signed in: huayang.clerk1" in lines
+    assert "counter-desk: ready" in lines
+    assert "Traceback" not in shown.stderr
+    assert list(temp.glob("counter-desk-demo-*")) == []
+    url = re.search(r"区服务器 (http://127\.0\.0\.1:(\d+))", shown.stdout)
+    assert url is not None, shown.stdout
+    with socket.socket() as probe:  # nothing listens on the demo district's port any more
+        probe.settimeout(2)
+        assert probe.connect_ex(("127.0.0.1", int(url.group(2)))) != 0
+    assert _processes_mentioning(str(temp)) == []
 
 
 @pytest.mark.slow
