@@ -1,5 +1,5 @@
 # One command to set up and start the application, one to set up and run the tests.
-.PHONY: run test bench lint setup
+.PHONY: run test bench lint setup lock windows-deps
 
 setup:
 	@bash scripts/setup.sh
@@ -10,6 +10,7 @@ run: setup
 	.venv/bin/python -m desktop $(ARGS)
 
 test: setup
+	.venv/bin/python scripts/windows_deps.py --if-reachable
 	QT_QPA_PLATFORM=offscreen .venv/bin/python -m ruff check .
 	QT_QPA_PLATFORM=offscreen .venv/bin/python -m mypy
 	QT_QPA_PLATFORM=offscreen .venv/bin/python -m pytest
@@ -18,3 +19,13 @@ bench: setup
 	.venv/bin/python bench/bench_calc.py
 	QT_QPA_PLATFORM=offscreen .venv/bin/python bench/bench_counter.py
 	.venv/bin/python bench/bench_forms.py
+
+# Regenerates requirements/lock.txt from pyproject.toml's ranges (scripts/lock.sh):
+# `make lock LOCK_ARGS=--upgrade` moves every pin to the newest in range.
+LOCK_ARGS ?=
+lock:
+	@bash scripts/lock.sh $(LOCK_ARGS)
+
+# Every locked dependency as a Windows wheel (win_amd64, CPython 3.11) into .cache/windows-wheels.
+windows-deps: setup
+	.venv/bin/python scripts/windows_deps.py

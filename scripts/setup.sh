@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Sets up everything the application and its tests need on a fresh Debian machine:
 # the system libraries Qt and the forms need (when run as root), then the virtual
-# environment in .venv with the project and its test extra. Safe to run again:
-# it only installs what is missing or what changed in pyproject.toml.
+# environment in .venv with the project's locked dependencies (requirements/lock.txt, hashes
+# checked; `make lock` regenerates it) and the project itself, editable. Safe to run again:
+# it only installs what is missing or what changed in pyproject.toml or the lock.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,10 +32,12 @@ PY=${PYTHON:-python3}
 if [ ! -x .venv/bin/python ]; then
   "$PY" -m venv .venv
 fi
-stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+lock=requirements/lock.txt
+stamp=.venv/.installed-$(cat pyproject.toml "$lock" | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[test,build]"
+  .venv/bin/python -m pip install -q --require-hashes -r "$lock"
+  .venv/bin/python -m pip install -q --no-deps -e .
   rm -f .venv/.installed-*
   touch "$stamp"
 fi
