@@ -35,7 +35,7 @@ from district.changelog import (
     person_change,
 )
 from district.reference import STREETS_BY_CODE
-from district.services import states
+from district.services import prefetch, states
 from district.services.outcome import (
     EXISTING_APPLICATIONS,
     Caller,
@@ -73,8 +73,7 @@ def apply_application(session: Session, caller: Caller, item: wire.OutboxItem,
         raise Refusal("application_exists", "该申请已经提交过（申请号重复）。",
                       {"application_id": application_id})
     person = locked_person(session, caller, payload.person_id)
-    rows = {r.id: r for r in session.scalars(
-        select(models.FeeRow).where(models.FeeRow.id.in_(payload.fee_row_ids)))}
+    rows = _fee_rows(session, payload.fee_row_ids)
     unknown = [i for i in payload.fee_row_ids
                if i not in rows or rows[i].person_id != person.id]
     if unknown:
@@ -124,6 +123,7 @@ def apply_application(session: Session, caller: Caller, item: wire.OutboxItem,
               for row_id in sorted(payload.fee_row_ids)]
     session.add_all(claims)
     session.flush()
+    prefetch.claimed(session, person.id, payload.program, claims, rows)
     changes = [claim_change(c, payload.program) for c in claims]
     allowance = buckets.get("allowance", 0)
     if allowance:
@@ -143,6 +143,10 @@ def apply_application(session: Session, caller: Caller, item: wire.OutboxItem,
 def first_claim(session: Session, fee_row_ids: list[str]) -> models.Claim | None:
     """The earliest claim on any of these rows. A fast, friendly answer only: the claims
     table's primary key is what makes a row claimable once under concurrency."""
+    cache = prefetch.cached(session)
+    if cache is not None and cache.has_rows(fee_row_ids):
+        found = [cache.claims[r][0] for r in fee_row_ids if r in cache.claims]
+        return min(found, key=lambda c: (c.claimed_at, c.fee_row_id), default=None)
     return session.scalars(
         select(models.Claim).where(models.Claim.fee_row_id.in_(fee_row_ids))
         .order_by(models.Claim.claimed_at, models.Claim.fee_row_id)).first()
@@ -185,8 +189,10 @@ def locked_application(session: Session, caller: Caller, application_id: str
 def locked_person(session: Session, caller: Caller, person_id: str) -> models.Person:
     """The caller's street's person, row-locked: items for one person (applications,
     enrolments) are checked one after the other, each seeing what the previous one left."""
-    person = session.scalars(select(models.Person).where(models.Person.id == person_id)
-                             .with_for_update()).first()
+    cache = prefetch.cached(session)
+    person = (cache.persons.get(person_id) if cache is not None and cache.has_person(person_id)
+              else session.scalars(select(models.Person).where(models.Person.id == person_id)
+                             .with_for_update()).first())
     if person is None or person.street_code != caller.street_code:
         raise Refusal("unknown_person", "本街镇没有该人员的资料，请先同步。",
                       {"person_id": person_id})
@@ -273,8 +279,7 @@ def _check_case(session: Session, caller: Caller, payload: wire.ApplicationPaylo
     case_settled = [f for f in case.fees if f.settled]
     if sorted(f.id for f in case_ticked) != sorted(payload.fee_row_ids):
         raise _mismatch("case.fees", "勾选的费用明细与申请不符")
-    history = {r.id: r for r in session.scalars(
-        select(models.FeeRow).where(models.FeeRow.id.in_([f.id for f in case_settled])))}
+    history = _fee_rows(session, [f.id for f in case_settled])
     for f in case_settled:
         if f.id not in history or history[f.id].person_id != person.id:
             raise _mismatch(f"case.fees[{case.fees.index(f)}].id", "已结算明细不是该人员的")
@@ -293,8 +298,10 @@ def _check_case(session: Session, caller: Caller, payload: wire.ApplicationPaylo
 
 def _check_person(session: Session, payload: wire.ApplicationPayload, case: Case,
                   person: models.Person) -> None:
-    spans = session.scalars(select(models.CategorySpan)
-                            .where(models.CategorySpan.person_id == person.id)).all()
+    cache = prefetch.cached(session)
+    spans = (cache.spans.get(person.id, []) if cache is not None and cache.has_person(person.id)
+             else session.scalars(select(models.CategorySpan)
+                                  .where(models.CategorySpan.person_id == person.id)).all())
     ours = sorted((s.code, s.start_date, s.end_date or date.max) for s in spans)
     theirs = sorted((s.code, s.start, s.end or date.max) for s in case.person.categories)
     if ours != theirs:
@@ -324,6 +331,10 @@ def _check_person(session: Session, payload: wire.ApplicationPayload, case: Case
 def _settled_before(session: Session, person_id: str, program: str, years: set[int]) -> set[str]:
     """The person's rows already claimed under `program` in the invoice years of this
     application: the history H of POLICY.md §0.4, which the case must include."""
+    cache = prefetch.cached(session)
+    if cache is not None and cache.has_person(person_id):
+        return {row_id for row_id, day in cache.settled.get((person_id, program), {}).items()
+                if day.year in years}
     rows = session.execute(
         select(models.FeeRow.id, models.FeeRow.receipt_date)
         .join(models.Claim, models.Claim.fee_row_id == models.FeeRow.id)
@@ -337,10 +348,22 @@ def _claim_programs(session: Session, row_ids: list[str]) -> dict[str, str]:
     """For each of these rows that is claimed, the program it was claimed under."""
     if not row_ids:
         return {}
+    cache = prefetch.cached(session)
+    if cache is not None and cache.has_rows(row_ids):
+        return {r: cache.claims[r][1] for r in row_ids if r in cache.claims}
     return {row_id: program for row_id, program in session.execute(
         select(models.Claim.fee_row_id, models.Application.program)
         .join(models.Application, models.Application.id == models.Claim.application_id)
         .where(models.Claim.fee_row_id.in_(row_ids)))}
+
+
+def _fee_rows(session: Session, row_ids: list[str]) -> dict[str, models.FeeRow]:
+    """These fee rows, by id (those that exist)."""
+    cache = prefetch.cached(session)
+    if cache is not None and cache.has_rows(row_ids):
+        return {r: cache.rows[r] for r in row_ids if r in cache.rows}
+    return {r.id: r for r in session.scalars(
+        select(models.FeeRow).where(models.FeeRow.id.in_(row_ids)))} if row_ids else {}
 
 
 def policy_row(row: models.FeeRow, settled: bool = False) -> PolicyRow:

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -29,6 +29,7 @@ from desktop.domain.signing import canonical_json, sha256_hex
 from district import models
 from district.changelog import PendingChange, application_change, record_changes
 from district.db import Database
+from district.services import prefetch
 from district.services.applications import apply_application
 from district.services.audit import apply_audit_event
 from district.services.enrolment import apply_enrolment
@@ -56,6 +57,8 @@ HANDLERS: dict[str, Handler] = {
 }
 _ATTEMPTS = 5
 _RECORDED = "push_keys_recorded"  # session.info: the keys a lookup may find
+# session.info: the request's own records of its keys, written together after its last item
+_WRITTEN = "push_items_written"
 # Kinds whose acceptance changes an application's state: its street's counters are told (an
 # accepted application records its own change, from what it holds).
 _MOVES_APPLICATION = frozenset({"signature", "return", "withdrawal"})
@@ -124,11 +127,15 @@ def apply_push(db: Database, caller: Caller, push: wire.Push) -> wire.PushResult
         with db.write() as session:
             # keys recorded before: only these (and this request's own) are looked up again
             session.info[_RECORDED] = _check_keys(session, push, hashes)
+            written: dict[str, models.PushItem] = session.info.setdefault(_WRITTEN, {})
             _prefetch(session, push)
             changes: list[PendingChange] = []
             results = [_apply_once(session, caller, item, digest, index, changes)
                        for index, (item, digest) in enumerate(zip(push.items, hashes,
                                                                   strict=True))]
+            # one statement for the request's keys (the primary key still refuses a key
+            # another transaction recorded first: the race is handled below)
+            session.execute(insert(models.PushItem), [_columns(p) for p in written.values()])
             # the request's changes get their numbers together, as the last step before the
             # commit (district.changelog): one counter update instead of one per item
             record_changes(session, changes)
@@ -165,6 +172,8 @@ def _prefetch(session: Session, push: wire.Push) -> None:
     session.info[EXISTING_EVENTS] = set(session.scalars(select(
         models.AuditEvent.event_id).where(models.AuditEvent.event_id.in_(ids["audit_event"])))
     ) if ids["audit_event"] else set()
+    prefetch.prefetch(session, [item.payload for item in push.items
+                                if item.kind == "application"])
 
 
 def apply_item(db: Database, caller: Caller, item: wire.OutboxItem,
@@ -194,28 +203,36 @@ def _apply_once(session: Session, caller: Caller, item: wire.OutboxItem, digest:
     The changes are recorded now, or added to `changes` for the caller to record."""
     key = str(item.idempotency_key)
     recorded: set[str] | None = session.info.get(_RECORDED)
-    earlier = (session.get(models.PushItem, key) if recorded is None or key in recorded
+    written: dict[str, models.PushItem] | None = session.info.get(_WRITTEN)
+    earlier = (written.get(key) if written is not None and key in written
+               else session.get(models.PushItem, key) if recorded is None or key in recorded
                else None)
     if earlier is not None:
         if earlier.body_sha256 not in (None, digest):
             raise IdempotencyKeyReused(index, key)
         return _duplicate(item, earlier, caller)
     outcome = _apply(session, caller, item)
-    session.add(models.PushItem(
+    record = models.PushItem(
         idempotency_key=key, device_id=caller.device_id, username=caller.username,
         kind=item.kind, status=outcome.status, reason=outcome.reason,
         message=outcome.message, detail=outcome.detail, received_at=utcnow(),
-        body_sha256=digest))
-    if recorded is not None:
-        recorded.add(key)
+        body_sha256=digest)
+    if written is not None:  # the next item of the request sees it there
+        written[key] = record
+    else:
+        session.add(record)
     if changes is None:
         record_changes(session, outcome.changes)
     else:
         changes.extend(outcome.changes)
-    session.flush()  # the next item of the request sees this one (its key, its claims)
     return wire.ItemResult(idempotency_key=item.idempotency_key, status=outcome.status,
                            reason=outcome.reason, message=outcome.message,
                            detail=outcome.detail)
+
+
+def _columns(record: models.PushItem) -> dict[str, Any]:
+    return {column.key: getattr(record, column.key)
+            for column in models.PushItem.__mapper__.column_attrs}
 
 
 def _log_applied(caller: Caller, item: wire.OutboxItem, result: wire.ItemResult) -> None:

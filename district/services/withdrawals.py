@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from desktop import wire
 from district import models
 from district.changelog import PendingChange, person_change
-from district.services import states
+from district.services import prefetch, states
 from district.services.applications import locked_application, parse_payload
 from district.services.outcome import Caller, Outcome, Refusal
 from district.services.signatures import application_act
@@ -49,6 +49,7 @@ def apply_withdrawal(session: Session, caller: Caller, item: wire.OutboxItem,
         models.Claim.application_id == application_id)))
     for claim in claims:
         session.delete(claim)
+    prefetch.forget(session)  # the request's later items must not see these claims
     changes = [PendingChange("claim", c.fee_row_id, c.street_code, None, op="delete")
                for c in claims]
     # what acceptance took off the member's card (MA-2021 四(一)) goes back on it: the

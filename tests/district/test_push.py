@@ -214,10 +214,7 @@ def test_an_amount_the_rules_do_not_give_is_refused(district: SeededDistrict) ->
     assert counter.push_one(honest).status == "accepted"
 
 
-def test_history_must_be_in_the_case(district: SeededDistrict) -> None:
-    """Rows settled before in the same year are H of POLICY.md §0.4: leaving them out would
-    pay more than the rules give, so the server insists on them."""
-    counter = district.counter()
+def _two_rows_of_one_year(district: SeededDistrict, counter: Counter) -> tuple[str, list[str]]:
     for person in fresh_recipients(counter):
         years: dict[str, list[str]] = {}
         for row in claimable_rows(counter, person):
@@ -225,9 +222,15 @@ def test_history_must_be_in_the_case(district: SeededDistrict) -> None:
         rows = next((r for r in years.values() if len(r) >= 2), None)
         if rows and person not in district.used_persons:
             district.used_persons.add(person)
-            break
-    else:
-        raise AssertionError("no person with two claimable rows of one year")
+            return person, rows
+    raise AssertionError("no person with two claimable rows of one year")
+
+
+def test_history_must_be_in_the_case(district: SeededDistrict) -> None:
+    """Rows settled before in the same year are H of POLICY.md §0.4: leaving them out would
+    pay more than the rules give, so the server insists on them."""
+    counter = district.counter()
+    person, rows = _two_rows_of_one_year(district, counter)
     assert counter.push_one(counter.application(person, rows[:1])).status == "accepted"
     counter.pull()
     later = counter.application(person, rows[1:])
@@ -239,6 +242,47 @@ def test_history_must_be_in_the_case(district: SeededDistrict) -> None:
     assert refused.status == "refused" and refused.reason == "case_mismatch"
     assert refused.detail == {"field": "case.fees"}
     assert counter.push_one(later).status == "accepted"
+
+
+def test_a_request_sees_what_its_earlier_items_claimed_and_released(
+        district: SeededDistrict) -> None:
+    """A request's applications are checked against what is read for the whole request at
+    once (district.services.prefetch), kept true as its items go: a later item sees the rows
+    an earlier one claimed (POLICY.md §0.4: its history H), and after a withdrawal in the same
+    request, the rows it released."""
+    counter = district.counter()
+    reviewer = district.user(CHANGNING_STREET, "reviewer")
+    person, rows = _two_rows_of_one_year(district, counter)
+    first = counter.application(person, rows[:1])
+    forgetful = counter.application(person, rows[1:])  # built before the first was claimed
+    counter.snapshot.claims[rows[0]] = {"fee_row_id": rows[0]}  # as a pull would tell it
+    mindful = counter.application(person, rows[1:])  # the first's row in its history
+    assert [f["id"] for f in mindful.payload["case"]["fees"] if f.get("settled")] == rows[:1]
+    double = counter.application(person, rows[:1])
+    raced = district.server.log().count("push batch raced")
+    results = counter.push([first, forgetful, mindful, double])
+    # answered by the request's own checks, not by the claims' key after a failed commit
+    # (the item-by-item retry that follows a race looks everything up again)
+    assert district.server.log().count("push batch raced") == raced
+    assert [r.status for r in results] == ["accepted", "refused", "accepted", "refused"]
+    assert (results[1].reason, results[1].detail) == ("case_mismatch", {"field": "case.fees"})
+    assert results[3].reason == "already_claimed"
+    assert results[3].detail is not None
+    assert results[3].detail["application_id"] == _application_of(first)
+    # sent back, withdrawn and claimed again, all in one request: the release is seen
+    counter.pull()
+    first_id = _application_of(first)
+    back = counter.send_back(first_id, reviewer)
+    withdrawn = counter.withdrawal(first_id, district.user(CHANGNING_STREET, "clerk1"))
+    del counter.snapshot.claims[rows[0]]
+    again = counter.application(person, rows[:1])
+    raced = district.server.log().count("push batch raced")
+    results = counter.push([back, withdrawn, again])
+    assert district.server.log().count("push batch raced") == raced
+    assert [r.status for r in results] == ["accepted"] * 3, results
+    claims = {c.key: c.data for c in counter.pull() if c.entity == "claim"}
+    claim = claims[rows[0]]
+    assert claim is not None and claim["application_id"] == _application_of(again)
 
 
 def test_street_scoping_on_push(district: SeededDistrict) -> None:
