@@ -54,10 +54,14 @@ def enqueue(session: Session, kind: str, payload: dict[str, Any],
     return row.idempotency_key
 
 
-def pending_outbox(session: Session, limit: int) -> list[OutboxRecord]:
-    """The oldest items not yet delivered, in the order they were saved."""
-    query = (select(OutboxRecord).where(OutboxRecord.delivered_at.is_(None))
-             .order_by(OutboxRecord.id).limit(limit))
+def pending_outbox(session: Session, limit: int, after: int | None = None
+                   ) -> list[OutboxRecord]:
+    """The oldest items not yet delivered, in the order they were saved (those after the
+    outbox row `after`, when given)."""
+    query = select(OutboxRecord).where(OutboxRecord.delivered_at.is_(None))
+    if after is not None:
+        query = query.where(OutboxRecord.id > after)
+    query = query.order_by(OutboxRecord.id).limit(limit)
     return list(session.scalars(query))
 
 

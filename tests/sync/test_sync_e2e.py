@@ -247,3 +247,48 @@ def _snapshot(store: Store) -> dict[str, list[str]]:
             "fee_rows": sorted(f"{r.id}:{r.self_pay}:{r.claim_status}" for r in
                                session.scalars(select(FeeRowRecord))),
         }
+
+
+def test_an_answer_is_recorded_when_the_next_request_fails(
+    district: DistrictServer, memory_keyring: MemoryKeyring, tmp_path: Path
+) -> None:
+    """Push records one request's answer while the district works on the next (desktop.sync.
+    push): when the next one fails, the answer before it is still recorded, the rest waits with
+    the failure noted, and pushing again later sends only what was not answered."""
+    c = counter(district, tmp_path / "a.sqlite", district.codes()[0])
+    pull(c.store, c.client)
+    saved: list[SavedApplication] = []
+    candidates = claimable(c.store)
+    for _ in range(3):  # three persons
+        application, person, _ = save_first(c, candidates)
+        candidates = [(p, rows) for p, rows in candidates if p != person]
+        saved.append(application)
+    with c.store.session() as session:
+        order = [(r.kind, r.payload.get("application_id")) for r in session.scalars(
+            select(OutboxRecord).where(OutboxRecord.delivered_at.is_(None))
+            .order_by(OutboxRecord.id))]
+    assert order[0] == ("application", str(saved[0].application_id))
+    answered: list[int] = []
+
+    def server_dies_after_the_first_answer(sent: int, total: int) -> None:
+        answered.append(sent)
+        district.kill()
+
+    with pytest.raises(Offline):
+        push(c.store, c.client, batch=1, progress=server_dies_after_the_first_answer,
+             on_result=record_push_result)
+    assert answered == [1]
+    assert status_of(c.store, saved[0].application_id).status == "accepted"
+    assert status_of(c.store, saved[1].application_id).status == "saved"
+    with c.store.session() as session:
+        rows = list(session.scalars(select(OutboxRecord).order_by(OutboxRecord.id)))
+        waiting = [r for r in rows if r.delivered_at is None]
+        assert len(waiting) == len(order) - 1
+        assert waiting[0].attempts == 1 and waiting[0].last_error  # the failed request's item
+        assert all(r.attempts == 0 for r in waiting[1:])  # never sent
+    district.start()
+    stats = push(c.store, c.client, batch=2, on_result=record_push_result)
+    assert (stats.sent, stats.duplicates) == (len(order) - 1, 0)
+    records = [status_of(c.store, s.application_id) for s in saved]
+    assert [r.status for r in records] == ["accepted"] * 3, [r.server_message for r in records]
+    c.close()
