@@ -308,6 +308,11 @@ class ApplicationRecord(Base):
     # accepted its 审批人's signature: the month it is reported in (desktop.domain.clock)
     district_seq: Mapped[int | None]
     approval_accepted_at: Mapped[dt.datetime | None]
+    # migration 0011: the human number (street short name, year, this PC's number, sequence:
+    # 华阳-2026-03-0042), unique without the network; and the documents the clerk confirmed
+    # receiving with it (CN-2026 4.6), e.g. {"medical_records": ["F01", ...]}
+    number: Mapped[str | None] = mapped_column(String(32), index=True, unique=True)
+    documents: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     # draft | saved | submitted | accepted | refused | reviewed | approved | ...: services decide
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     payable: Mapped[Decimal] = mapped_column(default=ZERO)
