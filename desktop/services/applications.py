@@ -101,10 +101,18 @@ def save_application(
     waivers: Iterable[Waiver] = (),
     now: datetime | None = None,
     signer: Signer | None = None,
+    bank_name: str | None = None,
+    household_address: str | None = None,
+    medical_records: Iterable[str] = (),
 ) -> SavedApplication:
     """Compute and save one application, signed by its 经办人 (`signer`, by default the
     handler's open key: desktop.services.signing); everything or nothing is written.
-    Raises SigningUnavailable when the handler has no open key."""
+    Raises SigningUnavailable when the handler has no open key.
+
+    `bank_name` (开户银行) and `household_address` (户籍地址), as the applicant gave them at the
+    counter, are kept with the applicant as at saving and printed on the 申请表;
+    `medical_records` names the ticked 门诊大病 / 住院 rows whose 病史资料 the clerk received
+    (CN-2026 4.6), kept in the application's `documents`."""
     now = now or datetime.now(UTC)
     signer = signer or handler_signer(handler)
     if signer.username != handler:
@@ -149,10 +157,17 @@ def save_application(
                                  case_sha256=signing.case_digest(case_json),
                                  payable=output["payable"], card=bank_account, signed_at=now)
         handler_proof = signer.prove(handler_act)
+        applicant = applicant_snapshot(session, person_id, application_date)
+        for field, value in (("bank_name", bank_name),
+                             ("household_address", household_address)):
+            if value and value.strip():
+                applicant[field] = value.strip()
+        received = sorted(set(medical_records) & set(claimed))
         application = ApplicationRecord(
             card_on_file=card_on_file,
             id=application_id, program=program, district=district, person_id=person_id,
-            applicant=applicant_snapshot(session, person_id, application_date),
+            applicant=applicant,
+            documents={"medical_records": received} if received else None,
             proxy_name=proxy_name, proxy_id_number=proxy_id_number,
             auto_enrolled=auto_enrolled, bank_account=bank_account, status="saved",
             payable=result.payable,

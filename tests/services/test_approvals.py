@@ -618,3 +618,27 @@ def save_on_the_seeded_district(store: Store, clerk: str) -> uuid.UUID:
         except NothingToClaim:
             continue
     pytest.fail("the seeded district has no claimable person")
+
+
+def test_bank_name_household_address_and_medical_records_are_kept_with_the_application(
+        store: Store) -> None:
+    """What the submit dialog asks (issue 12): 开户银行 and 户籍地址 go with the applicant as at
+    saving; the 病史资料 received (CN-2026 4.6) are kept for the ticked rows only."""
+    person_id, rows = new_person(store, "1000.00", "200.00")
+    open_signer("li")
+    application_id = save_application(
+        store, person_id=person_id, program="assistance", district="changning",
+        application_date=TODAY, ticked=rows, handler="li", now=NOW,
+        bank_name=" 中国工商银行 ", household_address="上海市长宁区华阳路1号",
+        medical_records=[rows[0], "NOT-TICKED"]).application_id
+    with store.read_session() as session:
+        application = session.get(ApplicationRecord, application_id)
+        assert application is not None and application.applicant is not None
+        assert application.applicant["bank_name"] == "中国工商银行"
+        assert application.applicant["household_address"] == "上海市长宁区华阳路1号"
+        assert application.documents == {"medical_records": [rows[0]]}
+    plain = saved(store)
+    with store.read_session() as session:
+        application = session.get(ApplicationRecord, plain)
+        assert application is not None and application.applicant is not None
+        assert "bank_name" not in application.applicant and application.documents is None
