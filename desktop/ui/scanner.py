@@ -1,8 +1,12 @@
 """The scanner-burst detector: a keyboard-wedge scanner's keystrokes told apart from typing.
 
-Installed on the QApplication, it briefly holds printable key presses wherever the focus is.
-A fast burst (RECEIPTS.md "Telling a scan from typing") becomes one `scanned(text)` and never
-reaches the focused widget; anything else is replayed to the widget it was meant for, in order.
+Installed on the QApplication, it watches printable key presses wherever the focus is. Keys for
+a text field reach it at once (typing is never delayed); when a fast burst turns out to be a
+scan (RECEIPTS.md "Telling a scan from typing") the field is put back as it was before the
+burst, its terminator is swallowed, and `scanned(text)` is emitted. Widgets that act on a
+printable key in a way that cannot be taken back (a table's keyboard search, a combo box) still
+have those keys held for a moment and replayed if they were typing — except Space when nothing
+is held, so Space ticks a fee row at once (a scan payload does not start with a space).
 """
 
 from __future__ import annotations
@@ -14,7 +18,14 @@ from dataclasses import dataclass
 import shiboken6
 from PySide6.QtCore import QCoreApplication, QElapsedTimer, QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent
-from PySide6.QtWidgets import QApplication, QLineEdit, QWidget
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QLineEdit,
+    QPlainTextEdit,
+    QTextEdit,
+    QWidget,
+)
 
 MAX_GAP_MS = 50  # scanners type at ~5-60 ms a key; people are slower (RECEIPTS.md)
 END_PAUSE_MS = 150  # a scan with no Enter/Tab ends with this much silence
@@ -63,6 +74,42 @@ class _HeldKey:
 
 
 @dataclass(frozen=True)
+class _FieldBefore:
+    """A text field as it was before the burst's first key reached it: put back after a scan."""
+
+    field: QLineEdit | QPlainTextEdit | QTextEdit
+    text: str
+    cursor: int
+    selection: tuple[int, int] | None  # (start, length) of a QLineEdit's selection
+
+    @classmethod
+    def of(cls, field: QLineEdit | QPlainTextEdit | QTextEdit) -> _FieldBefore:
+        if isinstance(field, QLineEdit):
+            selection = ((field.selectionStart(), len(field.selectedText()))
+                         if field.hasSelectedText() else None)
+            return cls(field, field.text(), field.cursorPosition(), selection)
+        return cls(field, field.toPlainText(), field.textCursor().position(), None)
+
+    def restore(self) -> None:
+        field = self.field
+        if not shiboken6.isValid(field):
+            return
+        if isinstance(field, QLineEdit):
+            if field.text() != self.text:
+                field.setText(self.text)
+            if self.selection is not None:
+                field.setSelection(*self.selection)
+            else:
+                field.setCursorPosition(self.cursor)
+            return
+        if field.toPlainText() != self.text:
+            field.setPlainText(self.text)
+        cursor = field.textCursor()
+        cursor.setPosition(min(self.cursor, len(self.text)))
+        field.setTextCursor(cursor)
+
+
+@dataclass(frozen=True)
 class _Stamp:
     """When a key came: the event's own timestamp (0 if unknown) and the detector's clock."""
 
@@ -86,8 +133,10 @@ class ScanBurstDetector(QObject):
 
     A burst is printable key presses each within `max_gap_ms` of the one before, of at least
     `min_length` characters, ended by Enter/Tab/LF (not part of the text) or by `end_pause_ms`
-    of silence. Human typing reaches its widget unchanged, at most `typing_hold_ms` later.
-    Keys for password fields are never held.
+    of silence. Keys for a text field are never delayed: a scan is taken back out of the field
+    afterwards. Keys for other widgets are held (at most `typing_hold_ms`) and replayed if they
+    were typing, except a Space that starts nothing. Keys for password fields are never held
+    or read.
     """
 
     scanned = Signal(str)
@@ -109,9 +158,11 @@ class ScanBurstDetector(QObject):
         self._enabled = True
         self._replaying = False
         self._held: list[_HeldKey] = []
+        self._fields: dict[int, _FieldBefore] = {}  # text fields the burst typed into
         self._text: list[str] = []
         self._last: _Stamp | None = None
         self._unreleased: Counter[int] = Counter()  # burst keys pressed, not yet released
+        self._passed_unreleased: Counter[int] = Counter()  # of those, let through at once
         self._swallow_release: set[int] = set()  # keys whose press went into a scan
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -152,6 +203,11 @@ class ScanBurstDetector(QObject):
         """Whether key events are held, waiting for the burst to be decided."""
         return bool(self._held)
 
+    @property
+    def in_burst(self) -> bool:
+        """Whether fast keys are being watched (held or already in a text field)."""
+        return bool(self._text)
+
     # -- the filter --------------------------------------------------------------------------
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
@@ -176,20 +232,32 @@ class ScanBurstDetector(QObject):
             if self._held and key in _MODIFIER_KEYS:
                 self._held.append(_HeldKey.of(widget, event, in_scan=False))
                 return True
+            if key in _MODIFIER_KEYS:
+                return False  # Shift before a capital: the burst goes on
             self._flush_as_typing()
             return False
         stamp = _Stamp(event.timestamp(), self._clock())
         if self._last is not None and stamp.gap_since(self._last) > self.max_gap_ms:
             self._end_burst()  # too slow to belong to the burst held so far
-        self._held.append(_HeldKey.of(widget, event, in_scan=True))
+        field = _text_field(widget)
+        if field is None and not self._held and event.text() == " ":
+            # Space on a table or a button acts at once (it ticks a fee row): a scan does not
+            # start with a space, so it starts no burst.
+            self._flush_as_typing()
+            return False
         self._text.append(event.text())
         self._unreleased[key] += 1
         self._last = stamp
         self._timer.start(self.end_pause_ms if self._is_long_enough() else self.typing_hold_ms)
+        if field is not None:  # typed at once; taken back if the burst is a scan
+            self._fields.setdefault(id(field), _FieldBefore.of(field))
+            self._passed_unreleased[key] += 1
+            return False
+        self._held.append(_HeldKey.of(widget, event, in_scan=True))
         return True
 
     def _on_terminator(self, key: int) -> bool:
-        if not self._held:
+        if not self._text:
             return False
         if self._is_long_enough():
             self._finish_scan(terminator=key)
@@ -202,6 +270,10 @@ class ScanBurstDetector(QObject):
         if key in self._swallow_release and not event.isAutoRepeat():
             self._swallow_release.discard(key)
             return True
+        if self._passed_unreleased[key] > 0:  # its press went through: so does its release
+            self._passed_unreleased[key] -= 1
+            self._unreleased[key] -= 1
+            return False
         if not self._held:
             return False
         in_scan = self._unreleased[key] > 0
@@ -224,10 +296,14 @@ class ScanBurstDetector(QObject):
     def _finish_scan(self, *, terminator: int | None) -> None:
         text = "".join(self._text)
         leftovers = [held for held in self._held if not held.in_scan]
-        self._swallow_release.update(key for key, n in self._unreleased.items() if n > 0)
+        fields = list(self._fields.values())
+        held_unreleased = self._unreleased - self._passed_unreleased
+        self._swallow_release.update(key for key, n in held_unreleased.items() if n > 0)
         if terminator is not None:
             self._swallow_release.add(terminator)
         self._reset()
+        for before in fields:  # the scan's characters out of the fields they went into
+            before.restore()
         self._replay(leftovers)  # modifiers and other keys' releases, not the scan's text
         self.scanned.emit(text)
 
@@ -239,9 +315,11 @@ class ScanBurstDetector(QObject):
     def _reset(self) -> None:
         self._timer.stop()
         self._held = []
+        self._fields = {}
         self._text = []
         self._last = None
         self._unreleased.clear()
+        self._passed_unreleased.clear()
 
     def _replay(self, held: list[_HeldKey]) -> None:
         self._replaying = True
@@ -251,6 +329,16 @@ class ScanBurstDetector(QObject):
                     QApplication.sendEvent(key.receiver, key.event())
         finally:
             self._replaying = False
+
+
+def _text_field(widget: QWidget) -> QLineEdit | QPlainTextEdit | QTextEdit | None:
+    """The editable text a printable key goes into, when it can be taken back out."""
+    if isinstance(widget, QComboBox):
+        line = widget.lineEdit() if widget.isEditable() else None
+        return line if line is not None and not line.isReadOnly() else None
+    if isinstance(widget, QLineEdit | QPlainTextEdit | QTextEdit) and not widget.isReadOnly():
+        return widget
+    return None
 
 
 def _is_terminator(event: QKeyEvent) -> bool:

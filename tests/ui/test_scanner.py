@@ -1,5 +1,5 @@
-"""The scanner-burst detector on real widgets: scans are caught wherever the focus is and never
-typed into it; typing arrives unchanged and in order; password fields are never touched.
+"""The scanner-burst detector on real widgets: scans are caught wherever the focus is and taken
+back out of it; typing arrives at once, unchanged and in order; password fields are never touched.
 
 Key events are built with explicit timestamps (as the platform gives them), so the bursts do not
 depend on how fast the test machine runs.
@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
+import shiboken6
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeyEvent, QStandardItem, QStandardItemModel
 from PySide6.QtTest import QTest
@@ -137,12 +138,56 @@ def test_a_fast_burst_with_enter_is_one_scan_and_types_nothing(
     search.returnPressed.connect(lambda: returned.append(True))
     keys = Keyboard()
     keys.type(search, FISCAL, FAST)
-    assert detector.holding and scans == []  # held until the burst is decided
+    # typed at once (nothing held), still watched until the burst is decided
+    assert search.text() == FISCAL and not detector.holding and detector.in_burst
+    assert scans == []
     keys.enter(search)
     assert scans == [FISCAL]  # upper-case letters and punctuation intact, no Enter
-    assert search.text() == "" and returned == []
-    assert [e for e in seen.events if e[1] != Qt.Key.Key_Shift] == []  # no press, no release
-    assert not detector.holding
+    assert search.text() == "" and returned == []  # taken back out; Enter never reached it
+    assert Qt.Key.Key_Return not in [key for _kind, key, _text in seen.events]
+    assert not detector.holding and not detector.in_burst
+
+
+def test_a_scan_leaves_the_field_as_it_was(detector: ScanBurstDetector, scans: list[str],
+                                           window: tuple[QWidget, QLineEdit, QTableView]
+                                           ) -> None:
+    """Scanned in the middle of what the clerk had typed: the text and the cursor come back."""
+    _root, search, _table = window
+    search.setText("王秀")
+    search.setCursorPosition(1)
+    changes: list[str] = []
+    search.textChanged.connect(changes.append)
+    keys = Keyboard()
+    keys.type(search, "0000012345", FAST)
+    keys.enter(search)
+    assert scans == ["0000012345"]
+    assert search.text() == "王秀" and search.cursorPosition() == 1
+    assert changes[-1] == "王秀"  # whoever follows the field (the search) sees it restored
+
+
+def test_typing_in_a_text_field_is_not_delayed(detector: ScanBurstDetector, scans: list[str],
+                                               window: tuple[QWidget, QLineEdit, QTableView]
+                                               ) -> None:
+    """The character is in the field as soon as its key event is processed: no timer waits."""
+    _root, search, _table = window
+    keys = Keyboard()
+    for n, char in enumerate("zhang", start=1):
+        keys.type(search, char, FAST)  # even at a scanner's pace
+        assert search.text() == "zhang"[:n]
+    assert not detector.holding and scans == []
+
+
+def test_space_in_a_table_acts_at_once(detector: ScanBurstDetector, scans: list[str],
+                                       window: tuple[QWidget, QLineEdit, QTableView]) -> None:
+    """Space ticks a fee row: it is not held (a scan does not start with a space)."""
+    _root, _search, table = window
+    table.setFocus()
+    seen = Recorder(table)
+    keys = Keyboard()
+    keys.press(table, Qt.Key.Key_Space, " ")
+    assert (Press, int(Qt.Key.Key_Space), " ") in seen.events and not detector.holding
+    keys.press(table, Qt.Key.Key_Space, " ")  # and again, fast: still at once
+    assert seen.pressed_text == "  " and scans == []
 
 
 def test_a_burst_ended_by_a_pause_is_a_scan(qtbot: QtBot, detector: ScanBurstDetector,
@@ -317,12 +362,17 @@ def test_switched_off_it_lets_everything_through(qtbot: QtBot, detector: ScanBur
                                                  scans: list[str],
                                                  window: tuple[QWidget, QLineEdit,
                                                                QTableView]) -> None:
-    _root, search, _table = window
+    _root, search, table = window
     keys = Keyboard()
-    keys.type(search, "ab", FAST)
-    assert detector.holding and search.text() == ""
+    table.setFocus()
+    table.setCurrentIndex(table.model().index(0, 0))
+    keys.type(table, "c", FAST)  # a table's keyboard search is held a moment
+    assert detector.holding and table.currentIndex().row() == 0
     detector.enabled = False  # what is held is delivered first
-    assert search.text() == "ab" and not detector.enabled
+    assert table.currentIndex().row() == 2 and not detector.enabled
+    search.setFocus()
+    keys.type(search, "ab", FAST)
+    assert search.text() == "ab"
     keys.type(search, "0000012345", FAST)
     keys.enter(search)
     assert search.text() == "ab0000012345" and scans == []
@@ -335,12 +385,24 @@ def test_switched_off_it_lets_everything_through(qtbot: QtBot, detector: ScanBur
 
 def test_held_keys_for_a_closed_widget_are_dropped_safely(
         qtbot: QtBot, detector: ScanBurstDetector, scans: list[str]) -> None:
-    field = QLineEdit()
-    Keyboard().type(field, "ab", FAST)
+    table = QTableView()
+    Keyboard().type(table, "ab", FAST)
     assert detector.holding
-    field.deleteLater()
+    table.deleteLater()
     qtbot.waitUntil(settled(detector), timeout=WAIT)
     assert scans == []
+
+
+def test_a_field_closed_during_a_scan_is_left_alone(
+        qtbot: QtBot, detector: ScanBurstDetector, scans: list[str]) -> None:
+    field, other = QLineEdit(), QLineEdit()
+    qtbot.addWidget(other)
+    keys = Keyboard()
+    keys.type(field, "00000", FAST)
+    shiboken6.delete(field)  # closed mid-burst, before the scan is taken back out of it
+    keys.type(other, "12345", FAST)
+    keys.enter(other)
+    assert scans == ["0000012345"] and other.text() == ""
 
 
 def test_settings_are_checked() -> None:
