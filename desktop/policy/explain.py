@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 
 from desktop.policy.labels import KIND_LABELS, PROGRAM_LABELS, REASON_LABELS, REASON_SOURCES
@@ -11,6 +12,7 @@ from desktop.policy.labels import bucket_label as _bucket_label
 from desktop.policy.model import Limit, Result
 from desktop.policy.money import format_amount, percent, round_fen
 from desktop.policy.parameters import ParameterValue
+from desktop.policy.sources import ASSUMPTION, DOCUMENTS, cite, is_assumption_only, parameter_name
 
 _DISTRICT_LABELS = {"shanghai": "上海市（市级规则）", "changning": "长宁区", "minhang": "闵行区"}
 
@@ -93,3 +95,84 @@ def _parameter_line(entry: ParameterValue) -> str:
     end = f" 至 {entry.effective_to.isoformat()}" if entry.effective_to else ""
     return (f"参数 {entry.file.removesuffix('.yaml')}:{entry.key} = {shown}"
             f"（{entry.effective_from.isoformat()} 起{end}）〔{entry.source}〕")
+
+
+# -- the clerk's words -------------------------------------------------------------------------
+# The contract's trace (CALC-CONTRACT.md) names every parameter by its key and source key; the
+# counter, the approval screen and the printed forms show the same lines in the office's words.
+# `human_lines` rewrites trace (and warning) lines, so results stored before this rendering
+# existed read the same way.
+
+_PARAMETER_LINE = re.compile(
+    r"^参数 (?P<key>\S+) = (?P<value>.*?)（(?P<start>[\d-]+) 起(?: 至 (?P<end>[\d-]+))?）"
+    r"〔(?P<source>[^〕]*)〕$")
+_ROW_HEAD = re.compile(
+    r"^(?P<prefix>注意：)?(?P<settled>已结算)?费用 (?P<id>.+?)（(?P<date>\d{4}-\d{2}-\d{2})，"
+    r"(?P<kind>[^，]+)，票据号 (?P<no>[^，]*)，")
+_BRACKETED = re.compile(r"〔(?P<source>[^〕]*)〕")
+_ASSUMED = re.compile(r"参数 (?P<key>\S+) 是政策文件未明确时的假定值（(?P<source>[^）]*\)?)），")
+_DECIDED = re.compile(r"按 POLICY D\d+ ?")
+_DECISION_NOTE = re.compile(r"[，,；]\s*POLICY D\d+")
+_BARE_KEY = re.compile(r"(?P<key>" + "|".join(re.escape(k) for k in DOCUMENTS) + r")")
+_AMOUNT = re.compile(r"(?<![\d.,])(?P<int>\d{4,})(?P<frac>\.\d+)(?![\d])")
+
+
+def group_amounts(text: str) -> str:
+    """Thousands separators in every decimal amount: "130000.00" → "130,000.00"."""
+    return _AMOUNT.sub(lambda m: f"{int(m.group('int')):,}{m.group('frac')}", text)
+
+
+def human_lines(lines: Sequence[str], categories: Mapping[str, str] | None = None) -> list[str]:
+    """The trace (or warnings) in the office's words: parameters by their Chinese name and the
+    document's number and clause, decisions as "政策未明确，按本区口径", receipts instead of row
+    ids, amounts with thousands separators."""
+    labels = dict(categories) if categories is not None else _category_labels()
+    return [human_line(line, labels) for line in lines]
+
+
+def human_line(line: str, categories: Mapping[str, str]) -> str:
+    labels = dict(categories)
+    match = _PARAMETER_LINE.match(line)
+    if match is not None:
+        return group_amounts(_parameter_text(match, labels))
+    line = _ROW_HEAD.sub(_row_head, line)
+    line = _ASSUMED.sub(lambda m: f"{ASSUMPTION}：{_assumed(m, labels)}，", line)
+    line = _BRACKETED.sub(lambda m: f"（{cite(m.group('source'))}）", line)
+    line = _DECIDED.sub("按本区口径", line)
+    line = _DECISION_NOTE.sub("", line)
+    line = _BARE_KEY.sub(lambda m: DOCUMENTS[m.group("key")].cited, line)
+    return group_amounts(line)
+
+
+def _row_head(match: re.Match[str]) -> str:
+    prefix = (match.group("prefix") or "") + (match.group("settled") or "")
+    no = match.group("no").strip()
+    head = f"票据 {no}" if no else "费用"
+    return f"{prefix}{head}（{match.group('date')}，{match.group('kind')}，"
+
+
+def _assumed(match: re.Match[str], categories: dict[str, str]) -> str:
+    name, _unit = parameter_name(match.group("key"), categories)
+    cited = cite(match.group("source")).replace(ASSUMPTION, "").strip("；")
+    return f"{name}（{cited}）" if cited else name
+
+
+def _parameter_text(match: re.Match[str], categories: dict[str, str]) -> str:
+    name, unit = parameter_name(match.group("key"), categories)
+    value = match.group("value")
+    if re.fullmatch(r"\d+(\.\d+)?", value) and unit:
+        value = f"{value} {unit}"
+    elif "、" in value or value in categories:
+        value = "、".join(categories.get(code, code) for code in value.split("、"))
+    elif value == "inpatient":
+        value = "按住院"
+    source = match.group("source")
+    if is_assumption_only(source):
+        return f"{ASSUMPTION}：{name} {value}"
+    return f"{name} {value}（{cite(source)}）"
+
+
+def _category_labels() -> dict[str, str]:
+    from desktop.policy.contract import default_parameters  # the contract imports this module
+
+    return {code: c.label for code, c in default_parameters().categories.items()}
