@@ -18,9 +18,11 @@ from desktop.store.outbox import (
     pending_outbox,
 )
 from desktop.store.search import MatchKind, PersonHit, search_persons
+from desktop.store.search_numbers import NumberHit, search_numbers
 
 __all__ = [
     "MatchKind",
+    "NumberHit",
     "OutboxRecord",
     "OutboxRow",
     "PersonHit",
@@ -41,6 +43,7 @@ __all__ = [
     "open_store",
     "outbox_waiting_count",
     "pending_outbox",
+    "search_numbers",
     "search_persons",
     "set_cursor",
 ]

@@ -182,3 +182,36 @@ def test_every_query_is_an_index_search(store: Store, people: dict[str, dict[str
             # the one scan allowed: the partial index of the few long names
             assert "SCAN person" not in plan or "ix_person_long_name" in plan, \
                 f"{plan}\n{statement}"
+
+
+# -- numbers: a receipt or an application ---------------------------------------------------------
+
+def test_a_receipt_or_an_application_number_finds_its_person(
+        store: Store, people: dict[str, dict[str, Any]]) -> None:
+    import uuid
+
+    from desktop.store import NumberHit, search_numbers
+    from desktop.store.models import ApplicationRecord
+    from tests.store.conftest import fee_row_data
+
+    rows = [fee_row_data("FZ1", "ZS", "2026-04-01", "100.00", receipt_no="0000012345"),
+            fee_row_data("FL1", "LZS", "2026-04-02", "80.00", receipt_no="0000099999")]
+    application_id = uuid.uuid4()
+    with store.session() as session:
+        apply_changes(session, [upsert("fee_row", r["id"], r) for r in rows])
+        session.add(ApplicationRecord(id=application_id, program="assistance",
+                                      district="changning", person_id="ZSF",
+                                      number="华阳-2026-03-0042", status="saved",
+                                      created_by="clerk1"))
+
+    def find(query: str) -> list[NumberHit]:
+        with store.read_session() as session:
+            return search_numbers(session, query)
+
+    assert find(" 0000012345 ") == [NumberHit("receipt", "ZS", fee_row_id="FZ1")]
+    by_number = [NumberHit("application", "ZSF", application_id=application_id)]
+    assert find("华阳-2026-03-0042") == by_number
+    assert find(str(application_id)) == by_number
+    assert find(str(application_id).upper()) == by_number
+    assert find("00000123") == [] and find("华阳-2026") == [] and find("") == []  # exact only
+    assert find(str(uuid.uuid4())) == []
