@@ -47,10 +47,13 @@ from desktop.store.models import (
     PersonRecord,
 )
 from desktop.store.search import PersonHit, search_persons
+from desktop.store.search_numbers import NumberHit, search_numbers
 
 # The district whose rules apply, from the county part (first 6 digits) of the street code.
 DISTRICT_OF_COUNTY = {"310105": "changning", "310112": "minhang"}
 SEX_LABELS = {"M": "男", "F": "女"}
+# Rows whose 病史资料 the counter keeps with the application (CN-2026 4.6: 门诊大病及住院)
+MEDICAL_RECORD_KINDS = frozenset({Kind.INPATIENT.value, Kind.MAJOR_OUTPATIENT.value})
 
 
 class NotTickable(ValueError):
@@ -285,6 +288,23 @@ class CounterSession:
                 self._ticked[row_id] = None
         return self.quote()
 
+    def tick_countable(self, row_ids: Iterable[str] | None = None) -> Quote:
+        """Tick every row that can count (of `row_ids`, default all); greyed rows never."""
+        wanted = None if row_ids is None else set(row_ids)
+        return self.tick_all(v.id for v in self.rows
+                             if v.tickable and (wanted is None or v.id in wanted))
+
+    def first_countable(self, row_ids: Iterable[str]) -> str | None:
+        """The first of `row_ids` (in their order) that can be ticked: where the cursor starts."""
+        tickable = {v.id for v in self.rows if v.tickable}
+        return next((i for i in row_ids if i in tickable), None)
+
+    def needing_medical_records(self) -> tuple[str, ...]:
+        """The ticked 门诊大病 and 住院 rows: their 病史资料 must come with the application
+        (CN-2026 4.6)."""
+        kinds = {v.id: v.kind for v in self.rows}
+        return tuple(i for i in self._ticked if kinds.get(i) in MEDICAL_RECORD_KINDS)
+
     def clear(self) -> Quote:
         self._ticked.clear()
         return self.quote()
@@ -299,17 +319,29 @@ class CounterSession:
 
     def submit(self, *, proxy_name: str | None = None, proxy_id_number: str | None = None,
                auto_enrolled: bool = False, bank_account: str | None = None,
+               bank_name: str | None = None, household_address: str | None = None,
+               medical_records: Iterable[str] = (),
                now: datetime | None = None) -> SavedApplication:
-        """Save the application for the ticked rows (saved locally at once; synced later)."""
+        """Save the application for the ticked rows (saved locally at once; synced later).
+
+        `medical_records` names the ticked rows whose 病史资料 the clerk received; every
+        ticked 门诊大病 / 住院 row needs them (CN-2026 4.6), or nothing is saved."""
         if not self._ticked:
             raise NotTickable("请先勾选本次申请的费用。")
+        received = [i for i in medical_records if i in self._ticked]
+        missing = [i for i in self.needing_medical_records() if i not in received]
+        if missing:
+            receipts = "、".join(self.row(i).receipt_no for i in missing)
+            raise NotTickable(f"门诊大病、住院费用须附病史资料（CN-2026 4.6），"
+                              f"尚未确认收到：票据 {receipts}。")
         return save_application(
             self.store, person_id=self.person_id, program=self.program.value,
             district=self.district, application_date=self.application_date,
             ticked=list(self._ticked), handler=self.clerk, proxy_name=proxy_name,
             waivers=[w for i, w in self._waivers.items() if i in self._ticked],
             proxy_id_number=proxy_id_number, auto_enrolled=auto_enrolled,
-            bank_account=bank_account, now=now)
+            bank_account=bank_account, bank_name=bank_name,
+            household_address=household_address, medical_records=received, now=now)
 
     # -- building the views ------------------------------------------------------------------
 
@@ -417,6 +449,7 @@ __all__ = [
     "Quote",
     "StandingLine",
     "district_of",
+    "find_numbers",
     "find_persons",
     "format_amount",
     "program_label",
@@ -428,3 +461,11 @@ def find_persons(store: Store, query: str, limit: int = 50) -> list[PersonHit]:
     its initials, phone; best match first, ID numbers masked."""
     with store.read_session() as session:
         return search_persons(session, query, limit)
+
+
+def find_numbers(store: Store, query: str) -> list[NumberHit]:
+    """What a number typed or scanned into the search box names: an application (UUID or its
+    human number) or a receipt (票据号码), with the person it belongs to."""
+    with store.read_session() as session:
+        return search_numbers(session, query)
+

@@ -170,6 +170,19 @@ def record_scan(store: Store, *, raw_text: str, clerk: str, person_id: str | Non
                        claim=verdict.claim, differences=verdict.differences)
 
 
+def scan_owner(store: Store, raw_text: str) -> str | None:
+    """Whose receipt a scan is, when nobody is open at the counter: the one person the cached
+    rows for it belong to (None: unrecognised, not cached, or several persons' rows).
+
+    Reads only; the counter opens that person and then records the scan for them."""
+    parsed = parse_receipt_text(raw_text)
+    if not isinstance(parsed, ParsedReceipt):
+        return None
+    with store.read_session() as session:
+        owners = {row.person_id for row in _candidates(session, parsed)}
+    return owners.pop() if len(owners) == 1 else None
+
+
 def pending_scans(store: Store, *, person_id: str | None = None) -> list[PendingScan]:
     """The scans still pending, newest first; only those scanned for `person_id` if given."""
     query = select(ScannedReceiptRecord).where(ScannedReceiptRecord.status == "pending")
@@ -473,5 +486,6 @@ __all__ = [
     "preview",
     "record_scan",
     "rematch_pending",
+    "scan_owner",
     "short_id",
 ]

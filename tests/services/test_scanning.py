@@ -452,3 +452,15 @@ def test_rematch_after_a_sync_matches_what_arrived(store: Store) -> None:
                      garbage.scan_id: "unrecognised", nobody.scan_id: "no_person"}
     assert rematch_pending(store, clerk="clerk1") == 0
     assert len(audit_of(store, waiting.scan_id)) == 1  # unchanged scans are not re-audited
+
+
+def test_the_owner_of_a_scan_with_nobody_open(store: Store) -> None:
+    """Nobody open: the counter opens the one person the receipt's rows belong to."""
+    from desktop.services.scanning import scan_owner
+
+    assert scan_owner(store, fiscal("0000012345")) == P1
+    assert scan_owner(store, fiscal("0000099999", check="ffffff")) == P2
+    assert scan_owner(store, fiscal("0000077777")) is None  # not cached (yet)
+    assert scan_owner(store, "not a receipt") is None
+    with store.read_session() as session:  # read only: nothing recorded
+        assert session.scalar(select(func.count()).select_from(ScannedReceiptRecord)) == 0
