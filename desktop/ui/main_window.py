@@ -1,13 +1,16 @@
-"""The counter's main window: the counter, the supervisors' queues and the calculator, in tabs.
+"""The counter's main window: the counter, the day's work (今日受理), the supervisors' queues and
+the calculator, in tabs; 帮助 (F1) lists the shortcuts and the day's flow.
 
 The status bar always shows who is signed in and the sync state. The window remembers its size
 and splitters (QSettings); it holds no business rule — the views call the services. For a
 reviewer or approver it checks the audit trail's hash chains at start and shows a red banner when
-they are broken (desktop.services.audit_check).
+they are broken (desktop.services.audit_check). While the sync status says the district cannot
+be reached, a banner across the window says so; the status bar's 待上传 button lists what waits.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -18,6 +21,7 @@ from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
     QApplication,
+    QDialog,
     QLabel,
     QMainWindow,
     QTabWidget,
@@ -34,11 +38,13 @@ from desktop.ui.counter_view import CounterView
 from desktop.ui.monthly_view import MonthlyView
 from desktop.ui.screen_fit import fit_to_screen, keep_on_screen
 from desktop.ui.sync_status import SyncStatusWidget
+from desktop.ui.today_view import TodayView
 from desktop.ui.workers import run_in_background
 
 if TYPE_CHECKING:
     from desktop.services.audit_check import AuditCheck
     from desktop.ui.approvals_view import ApprovalsView
+    from desktop.ui.outbox_view import WaitingDialog
 
 WINDOW_TITLE = "医疗救助柜台"
 # Fonts a Windows PC has, then the ones a Linux build machine has; Qt falls back in order.
@@ -46,6 +52,7 @@ UI_FONTS = ["Microsoft YaHei UI", "Microsoft YaHei", "SimSun", "WenQuanYi Micro 
             "Noto Sans CJK SC"]
 ROLE_LABELS = {"clerk": "经办人", "reviewer": "审核人", "approver": "审批人"}
 SUPERVISORS = frozenset({"reviewer", "approver"})  # told when the audit trail is broken
+OFFLINE_BANNER = "离线：本机保存，联网后自动上传"
 
 
 @dataclass(frozen=True)
@@ -82,8 +89,12 @@ class MainWindow(QMainWindow):
         self.counter = CounterView(store, user.username, today=today,
                                    print_context=print_context)
         self.tabs.addTab(self.counter, "柜台受理(&1)")
+        self.today = TodayView(store, user.username, today=today, print_context=print_context)
+        self.tabs.addTab(self.today, "今日受理(&2)")
+        self.today.open_application.connect(self.open_application)
+        self.today.message.connect(lambda text: self.statusBar().showMessage(text, 15000))
         self.monthly = MonthlyView(store, user.username, today=today)
-        self.tabs.addTab(self.monthly, "免申即享(&2)")
+        self.tabs.addTab(self.monthly, "免申即享(&3)")
         self.monthly.open_requested.connect(self._open_auto_entry)
         self.approvals: ApprovalsView | None = None
         if {"reviewer", "approver"} & set(user.roles):
@@ -92,18 +103,18 @@ class MainWindow(QMainWindow):
             self.approvals = ApprovalsView(store, user, print_context=print_context)
             self.approvals.message.connect(
                 lambda text: self.statusBar().showMessage(text, 15000))
-            self.tabs.addTab(self.approvals, "审核审批(&3)")
+            self.tabs.addTab(self.approvals, "审核审批(&4)")
         from desktop.ui.attention_view import AttentionView
         from desktop.ui.reports_view import ReportsView
 
         self.attention = AttentionView(store, user)
-        self.tabs.addTab(self.attention, "待处理(&4)")
+        self.tabs.addTab(self.attention, "待处理(&5)")
         self.attention.message.connect(lambda text: self.statusBar().showMessage(text, 15000))
 
         self.reports = ReportsView(store, user, today=today, print_context=print_context)
-        self.tabs.addTab(self.reports, "月度报表(&5)")
+        self.tabs.addTab(self.reports, "月度报表(&6)")
         self.calculator = CalcView()
-        self.tabs.addTab(self.calculator, "计算器(&6)")
+        self.tabs.addTab(self.calculator, "计算器(&7)")
         self.tabs.currentChanged.connect(self._tab_shown)
         self.audit_warning = QLabel()
         self.audit_warning.setObjectName("auditWarning")
@@ -113,11 +124,21 @@ class MainWindow(QMainWindow):
             "QLabel { background: #fdecea; color: #8a1f11; border: 1px solid #e0a39a;"
             " padding: 6px; font-weight: bold; }")
         self.audit_warning.hide()
+        self.offline_banner = QLabel(OFFLINE_BANNER)
+        self.offline_banner.setObjectName("offlineBanner")
+        self.offline_banner.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.offline_banner.setToolTip("区服务器暂时连不上。申请、签名都已保存在本机，"
+                                       "联网后自动上传；点击状态栏的“待上传”查看等待的各项。")
+        self.offline_banner.setStyleSheet(
+            "QLabel { background: #fff4ce; color: #6b4e00; border: 1px solid #e0c46c;"
+            " padding: 6px; font-weight: bold; }")
+        self.offline_banner.hide()
         central = QWidget()
         column = QVBoxLayout(central)
         column.setContentsMargins(0, 0, 0, 0)
         column.setSpacing(0)
         column.addWidget(self.audit_warning)
+        column.addWidget(self.offline_banner)
         column.addWidget(self.tabs)
         self.setCentralWidget(central)
 
@@ -127,6 +148,10 @@ class MainWindow(QMainWindow):
         self.sync_status = SyncStatusWidget()
         self.statusBar().addPermanentWidget(who)
         self.statusBar().addPermanentWidget(self.sync_status)
+        self.sync_status.offline_changed.connect(self.offline_banner.setVisible)
+        self.sync_status.waiting_requested.connect(self.show_waiting)
+        self.waiting_dialog: WaitingDialog | None = None
+        self.help_dialog: QDialog | None = None
         self.counter.message.connect(lambda text: self.statusBar().showMessage(text, 15000))
         for n in range(self.tabs.count()):  # Ctrl+the number the tab's label shows
             digit = self.tabs.tabText(n).rsplit("&", 1)[-1][:1]
@@ -180,6 +205,57 @@ class MainWindow(QMainWindow):
         quit_action.setShortcut(QKeySequence("Ctrl+Q"))
         quit_action.triggered.connect(self.close)
         menu.addAction(quit_action)
+        help_menu = self.menuBar().addMenu("帮助(&H)")
+        help_menu.setToolTipsVisible(True)
+        menu.setToolTipsVisible(True)
+        for text, keys, slot, name, tip in (
+                ("快捷键与操作流程(&K)", "F1", self.show_help, "helpAction",
+                 "快捷键一览和一天的工作流程"),
+                ("待上传列表(&W)…", "", self.show_waiting, "waitingAction",
+                 "查看本机等待上传区里的各项及其最近错误")):
+            action = QAction(text, self)
+            action.setObjectName(name)
+            action.setToolTip(tip)
+            action.setStatusTip(tip)
+            if keys:
+                action.setShortcut(QKeySequence(keys))
+            action.triggered.connect(slot)
+            help_menu.addAction(action)
+            self.addAction(action)  # F1 works wherever the focus is
+
+    def show_help(self) -> None:
+        from desktop.ui.help_dialog import HelpDialog
+
+        if self.help_dialog is None:
+            self.help_dialog = HelpDialog(self)
+        self.help_dialog.show()
+        self.help_dialog.raise_()
+
+    def show_waiting(self) -> None:
+        """The 待上传 list: each waiting item in words, its age and its last error."""
+        from desktop.ui.outbox_view import WaitingDialog
+
+        if self.waiting_dialog is None:
+            self.waiting_dialog = WaitingDialog(self.store, self)
+        else:
+            self.waiting_dialog.refresh()
+        self.waiting_dialog.show()
+        self.waiting_dialog.raise_()
+
+    def open_application(self, application_id: uuid.UUID) -> None:
+        """From 今日受理: the application's person opened at the counter, in its program."""
+        from desktop.services.today import application_person
+
+        try:
+            person_id, program = application_person(self.store, application_id)
+        except LookupError as exc:
+            self.statusBar().showMessage(str(exc), 15000)
+            return
+        self.tabs.setCurrentWidget(self.counter)
+        index = self.counter.program.findData(program)
+        if index >= 0 and index != self.counter.program.currentIndex():
+            self.counter.program.setCurrentIndex(index)
+        self.counter.open_person(person_id)
 
     def _restore(self) -> None:
         geometry = self.settings.value("window/geometry")
@@ -206,6 +282,8 @@ class MainWindow(QMainWindow):
             self.monthly.refresh()
         elif self.approvals is not None and widget is self.approvals:
             self.approvals.refresh()
+        elif widget is self.today:
+            self.today.refresh()
         elif widget is self.attention:
             self.attention.refresh()
 

@@ -14,7 +14,7 @@ watermark is grey): a 1200-dpi page as one colour picture took 2–4 s and 625 M
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRect, QSettings, QSize, Qt
@@ -97,11 +97,22 @@ def pdf_document(data: bytes, parent: QWidget) -> tuple[QPdfDocument, QBuffer]:
 def print_pdf(data: bytes, printer: QPrinter, parent: QWidget) -> PrintedPages:
     """Every page of the PDF onto the printer, fitted to its printable area, at no more than
     MAX_PRINT_DPI whatever the printer claims. Raises ValueError in Chinese."""
-    document, buffer = pdf_document(data, parent)
+    return print_pdfs([data], printer, parent)
+
+
+def print_pdfs(documents: Sequence[bytes], printer: QPrinter, parent: QWidget) -> PrintedPages:
+    """Every page of each PDF in turn onto the printer as ONE job (a batch of forms), fitted
+    to its printable area, at no more than MAX_PRINT_DPI. Every document is read before the
+    job starts, so an unreadable one prints nothing. Raises ValueError in Chinese."""
+    if not documents:
+        raise ValueError("没有要打印的文件。")
+    opened: list[tuple[QPdfDocument, QBuffer]] = []
     try:
-        pages = document.pageCount()
-        if document.status() != QPdfDocument.Status.Ready or pages < 1:
-            raise ValueError("要打印的文件无法读取，未打印。")
+        for data in documents:
+            document, buffer = pdf_document(data, parent)
+            opened.append((document, buffer))
+            if document.status() != QPdfDocument.Status.Ready or document.pageCount() < 1:
+                raise ValueError("要打印的文件无法读取，未打印。")
         if printer.resolution() > MAX_PRINT_DPI:  # honoured by most drivers; scaled below if not
             printer.setResolution(MAX_PRINT_DPI)
         printer.setColorMode(QPrinter.ColorMode.GrayScale)  # the forms are black on white
@@ -113,23 +124,27 @@ def print_pdf(data: bytes, printer: QPrinter, parent: QWidget) -> PrintedPages:
             dpi = min(device_dpi, MAX_PRINT_DPI)
             scale = device_dpi / dpi
             page_pixels, largest = QSize(), QSize()
-            for page in range(pages):
-                if page and not printer.newPage():
-                    raise ValueError("打印机无法换页，请检查打印机。")
-                target = painter.viewport().size()
-                fitted = document.pagePointSize(page).toSize().scaled(
-                    target, Qt.AspectRatioMode.KeepAspectRatio)
-                page_pixels = QSize(round(fitted.width() / scale),
-                                    round(fitted.height() / scale))
-                band = _draw_page(document, page, page_pixels, painter, scale)
-                largest = largest.expandedTo(band)
+            printed = 0
+            for document, _buffer in opened:
+                for page in range(document.pageCount()):
+                    if printed and not printer.newPage():
+                        raise ValueError("打印机无法换页，请检查打印机。")
+                    target = painter.viewport().size()
+                    fitted = document.pagePointSize(page).toSize().scaled(
+                        target, Qt.AspectRatioMode.KeepAspectRatio)
+                    page_pixels = QSize(round(fitted.width() / scale),
+                                        round(fitted.height() / scale))
+                    band = _draw_page(document, page, page_pixels, painter, scale)
+                    largest = largest.expandedTo(band)
+                    printed += 1
         finally:
             painter.end()
-        return PrintedPages(pages, dpi, page_pixels, largest)
+        return PrintedPages(printed, dpi, page_pixels, largest)
     finally:
-        document.close()
-        document.deleteLater()
-        buffer.deleteLater()
+        for document, buffer in opened:
+            document.close()
+            document.deleteLater()
+            buffer.deleteLater()
 
 
 def _draw_page(document: QPdfDocument, page: int, size: QSize, painter: QPainter,

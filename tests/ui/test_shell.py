@@ -125,7 +125,8 @@ def test_tabs_follow_the_role_and_the_window_remembers(qtbot: QtBot, store: Stor
     clerk = MainWindow(store, CounterUser("clerk1", "李经办", ("clerk",)), settings=settings)
     qtbot.addWidget(clerk)
     tabs = [clerk.tabs.tabText(i) for i in range(clerk.tabs.count())]
-    assert tabs == ["柜台受理(&1)", "免申即享(&2)", "待处理(&4)", "月度报表(&5)", "计算器(&6)"]
+    assert tabs == ["柜台受理(&1)", "今日受理(&2)", "免申即享(&3)", "待处理(&5)", "月度报表(&6)",
+                    "计算器(&7)"]
     assert clerk.findChild(QWidget, "syncStatus") is not None
     who = clerk.statusBar().findChild(QLabel, "signedInUser")
     assert who is not None and "李经办" in who.text()
