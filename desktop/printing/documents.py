@@ -16,8 +16,11 @@ from sqlalchemy.orm import Session, selectinload
 from desktop.domain.bank_card import card_changed
 from desktop.domain.clock import shanghai_day
 from desktop.policy.contract import default_parameters
+from desktop.policy.explain import human_lines
 from desktop.policy.labels import KIND_LABELS, PROGRAM_LABELS
 from desktop.policy.model import Kind, Program
+from desktop.policy.money import percent
+from desktop.policy.sources import cite, parameter_name
 from desktop.printing.context import NO_CONTEXT, PrintContext
 from desktop.printing.numerals import format_amount
 from desktop.store import Store
@@ -38,6 +41,38 @@ ROLE_WORDS = {"handler": "经办人", "reviewer": "审核人", "approver": "审�
 
 class UnknownApplication(LookupError):
     pass
+
+
+def application_number(application: ApplicationRecord) -> str:
+    """The 申请编号 printed: the human number when it has one (华阳-2026-03-0042), else the
+    first group of the record's id — never the whole UUID."""
+    number = getattr(application, "number", None)
+    return str(number) if number else str(application.id).split("-")[0].upper()
+
+
+def medical_records_text(application: ApplicationRecord) -> str:
+    """"病史资料：已收（门诊大病 2 张、住院 1 张）" from the rows whose 病史资料 the clerk
+    received (CN-2026 4.6); "" when the application needs none, "未收" when none came."""
+    fees = _fees(application)
+    received = set((application.documents or {}).get("medical_records") or [])
+    needing = [f for f in fees.values() if f.get("kind") in ("major_outpatient", "inpatient")
+               and f["id"] in {r.fee_row_id for r in application.rows}]
+    if not needing and not received:
+        return ""
+    counts = {kind: sum(1 for f in needing if f["id"] in received and f.get("kind") == kind)
+              for kind in ("major_outpatient", "inpatient")}
+    parts = [f"{KIND_LABELS[Kind(kind)]} {n} 张" for kind, n in counts.items() if n]
+    if not parts:
+        return "未收"
+    return f"已收（{'、'.join(parts)}）"
+
+
+def _rate(text: object) -> str:
+    """A rate of the calc output ("0.60") as clerks write it (60%)."""
+    try:
+        return percent(Decimal(str(text)))
+    except ArithmeticError:
+        return str(text)
 
 
 def _load(session: Session, application_id: uuid.UUID) -> ApplicationRecord:
@@ -83,7 +118,7 @@ def _institutions(session: Session, fee_ids: list[str]) -> dict[str, str]:
 
 
 def _signers(session: Session, application: ApplicationRecord) -> dict[str, dict[str, str]]:
-    names = {u.username: u.display_name for u in session.scalars(select(UserRecord))}
+    names = _user_names(session)
     out = {role: {"name": "", "date": ""} for role in ROLE_WORDS}
     for s in application.signatures:
         out[s.role] = {"name": names.get(s.username, s.username),
@@ -101,13 +136,18 @@ def application_form_data(store: Store, application_id: uuid.UUID,
     return application_form_fields(
         person, fees, auto_enrolled=a.auto_enrolled,
         bank_account=a.bank_account or person.get("bank_account"), proxy=a.proxy_name,
-        applied_on=shanghai_day(a.created_at), application_id=str(a.id), context=context)
+        applied_on=shanghai_day(a.created_at), application_id=application_number(a),
+        context=context, bank_name=person.get("bank_name"),
+        household_address=person.get("household_address"),
+        medical_records=medical_records_text(a))
 
 
 def application_form_fields(person: dict[str, Any], fees: list[dict[str, Any]], *,
                             auto_enrolled: bool, bank_account: str | None, proxy: str | None,
                             applied_on: date, application_id: str,
-                            context: PrintContext = NO_CONTEXT) -> dict[str, Any]:
+                            context: PrintContext = NO_CONTEXT, bank_name: str | None = None,
+                            household_address: str | None = None,
+                            medical_records: str = "") -> dict[str, Any]:
     """The application form's data from plain values: a stored application, or the counter's
     ticks before saving (a preview, watermarked)."""
     days = sorted(date.fromisoformat(str(f["date"])) for f in fees)
@@ -119,11 +159,13 @@ def application_form_fields(person: dict[str, Any], fees: list[dict[str, Any]], 
         "auto_enrolled": "yes" if auto_enrolled else "no",
         "person": {
             "name": person.get("name", ""), "id_number": person.get("id_number", ""),
-            "phone": person.get("phone") or "", "hukou_address": "",
+            "phone": person.get("phone") or "",
+            "hukou_address": household_address or person.get("household_address") or "",
             "address": person.get("address") or "",
             "categories": person.get("categories", []),
         },
-        "bank": {"name": "", "account": bank_account or ""},
+        "bank": {"name": bank_name or person.get("bank_name") or "",
+                 "account": bank_account or ""},
         "kinds": sorted({str(f["kind"]) for f in fees}),
         "period": span,
         "receipts": len(fees),
@@ -131,6 +173,7 @@ def application_form_fields(person: dict[str, Any], fees: list[dict[str, Any]], 
         "applied_on": applied_on,
         "application_id": application_id,
         "proxy": proxy or "",
+        "medical_records": medical_records,
     }
 
 
@@ -148,6 +191,9 @@ def approval_form_data(store: Store, application_id: uuid.UUID,
         institutions = {**_institutions(session, [r["id"] for r in row_results]),
                         **result.get("institutions", {})}  # as at saving, when kept
         signers = _signers(session, a)
+        names = _user_names(session)
+        number = application_number(a)
+    receipts = {fee_id: f.get("receipt_no") or "" for fee_id, f in fees.items()}
     rows = []
     for r in row_results:
         fee = fees.get(r["id"], {})
@@ -155,26 +201,28 @@ def approval_form_data(store: Store, application_id: uuid.UUID,
             "date": fee.get("date", ""), "institution": institutions.get(r["id"], ""),
             "kind": KIND_LABELS[Kind(fee["kind"])] if fee.get("kind") else "",
             "receipt_no": fee.get("receipt_no", ""), "self_pay": fee.get("self_pay", ""),
-            "verdict": ("计入" + (f"（{r.get('category_label')} {r.get('rate')}）"
+            "verdict": ("计入" + (f"（{r.get('category_label')} {_rate(r.get('rate'))}）"
                                   if r.get("category_label") else ""))
             if r.get("counts") else f"不计入：{r.get('reason_label') or ''}",
         })
     computation = []
     for line in result.get("years", []):
         bucket = result.get("bucket_labels", {}).get(line["bucket"], line["bucket"])
-        limits = "；".join(f"{lim['name']} {_yuan(lim['amount'])}〔{lim['source']}〕"
+        limits = "；".join(f"{lim['name']} {_limit_amount(lim)}（{cite(lim['source'])}）"
                           + ("（已达到）" if lim.get("reached") else "")
                           for lim in line.get("limits", []))
         computation.append(_year_line(line, bucket) + (f"；{limits}" if limits else ""))
     for waiver in result.get("waivers", []):
-        computation.append(f"费用 {waiver['fee_row_id']} 经审批人 {waiver['approver']} 豁免："
-                           f"{waiver['reason']}")
-    for warning in result.get("warnings", []):
-        computation.append(f"注意：{warning['message'] if isinstance(warning, dict) else warning}")
-    sources = sorted({p["source"] for p in result.get("parameters", [])})
+        receipt = receipts.get(waiver["fee_row_id"]) or ""
+        approver = names.get(waiver["approver"], waiver["approver"])
+        computation.append(f"票据 {receipt} 经审批人 {approver} 豁免：{waiver['reason']}")
+    warnings = [w["message"] if isinstance(w, dict) else str(w)
+                for w in result.get("warnings", [])]
+    computation.extend(f"注意：{w}" for w in human_lines(warnings))
+    sources = sorted({cite(p["source"]) for p in result.get("parameters", [])})
     return {
         "title_street": context.street_name or person.get("street_code", ""),
-        "application_id": str(a.id),
+        "application_id": number,
         "applied_on": shanghai_day(a.created_at),
         "program": PROGRAM_LABELS[Program(a.program)],
         "auto_enrolled": a.auto_enrolled,
@@ -193,9 +241,37 @@ def approval_form_data(store: Store, application_id: uuid.UUID,
         "computation": computation or ["（无）"],
         "payable": f"{a.payable:.2f}",
         "sources": "；".join(sources),
-        "parameter_versions": "；".join(a.parameter_versions),
+        "parameter_versions": "；".join(_version_text(v, labels) for v in a.parameter_versions),
         "signatures": signers,
+        "review_opinion": _opinion("审核", signers["reviewer"]),
+        "approval_opinion": _opinion("审批", signers["approver"]),
     }
+
+
+def _opinion(stage: str, signer: dict[str, str]) -> str:
+    """The 审核意见 / 审批意见 line as signed: agreement, name and date; blank lines to fill
+    by hand while the stage is not signed yet."""
+    if not signer.get("name"):
+        return f"{stage}人：＿＿＿＿＿＿　日期：＿＿＿＿＿＿"
+    return f"同意。{stage}人：{signer['name']}　{signer['date']}"
+
+
+def _limit_amount(lim: dict[str, Any]) -> str:
+    if "比例" in lim["name"] and Decimal(lim["amount"]) <= 1:
+        return _rate(lim["amount"])
+    return f"{_yuan(lim['amount'])} 元"
+
+
+def _version_text(version: str, categories: dict[str, str]) -> str:
+    """"assistance:category.dibao.outpatient_cap@2022-12-29" → "城乡低保家庭成员门急诊救助年度
+    限额 2022-12-29 版"."""
+    key, _at, since = version.partition("@")
+    name, _unit = parameter_name(key, categories)
+    return f"{name} {since} 版" if since else name
+
+
+def _user_names(session: Session) -> dict[str, str]:
+    return {u.username: u.display_name for u in session.scalars(select(UserRecord))}
 
 
 def enrolment_form_data(store: Store, enrolment_id: uuid.UUID,
@@ -234,7 +310,7 @@ def enrolment_form_data(store: Store, enrolment_id: uuid.UUID,
         "district_opinion": ("区医保事务中心已确认" if record.status == "accepted"
                              else "（待区医保事务中心审核）"),
         "paid_on": record.paid_on,
-        "enrolment_id": str(record.id),
+        "enrolment_id": str(record.id).split("-")[0].upper(),
         "street": context.street_name or "",
     }
 
@@ -272,7 +348,7 @@ def inpatient_form_data(store: Store, application_id: uuid.UUID,
     for line in inpatient:
         computation.append(_year_line(line, "住院"))
         for lim in line.get("limits", []):
-            text = f"{lim['name']} {lim['amount']}〔{lim['source']}〕"
+            text = f"{lim['name']} {_limit_amount(lim)}（{cite(lim['source'])}）"
             if "比例" in lim["name"]:
                 floors.append(text + ("：已按此比例核减补助" if lim.get("reached")
                                       else "：补助后个人自负不低于此比例，无需核减"))
@@ -283,7 +359,7 @@ def inpatient_form_data(store: Store, application_id: uuid.UUID,
     membership = person.get("mutual_aid_years") or []
     return {
         "street": context.street_name or person.get("street_code", ""),
-        "application_id": str(a.id),
+        "application_id": application_number(a),
         "person": {"name": person.get("name", ""), "sex": SEX.get(person.get("sex", ""), ""),
                    "id_number": person.get("id_number", ""), "phone": person.get("phone") or ""},
         "membership": "、".join(f"{y} 年" for y in membership) or "—",
@@ -292,7 +368,7 @@ def inpatient_form_data(store: Store, application_id: uuid.UUID,
         "computation": computation or ["（本次没有住院费用）"],
         "subsidy": f"{subsidy:.2f}",
         "floor": "；".join(floors) or "—",
-        "sources": "；".join(sorted({p["source"] for p in result.get("parameters", [])})),
+        "sources": "；".join(sorted({cite(p["source"]) for p in result.get("parameters", [])})),
         "handler": signers["handler"]["name"],
         "applied_on": shanghai_day(a.created_at),
     }

@@ -1,6 +1,7 @@
 """The small form engine: a FormDefinition and its data in, an A4 PDF (bytes) out.
 
-Every PDF embeds a subset of WenQuanYi Micro Hei from resources/fonts, so it prints the same on
+Every PDF embeds subsets of AR PL UMing (body) and WenQuanYi Micro Hei (titles) from
+resources/fonts, so it prints the same on
 any PC. The engine does no arithmetic: the data holds the amounts, and formats only write them
 (1,234.56; 壹仟贰佰叁拾肆元伍角陆分; 2026年06月10日).
 """
@@ -24,7 +25,9 @@ from desktop.paths import resources_dir
 from desktop.printing.forms import Column, Element, FormDefinition
 from desktop.printing.numerals import format_amount, rmb_capital
 
-FONT = "WQY"
+FONT = "UMing"  # body text: a 宋体-style serif (AR PL UMing, resources/fonts)
+TITLE_FONT = "WQY"  # titles and the watermark: a 黑体-style face (WenQuanYi Micro Hei)
+TITLE_SIZE = 13.0  # a fixed text at least this big is a title
 MIN_SIZE = 6.0
 _GREY = Color(0.55, 0.55, 0.55, alpha=0.35)
 _registered = False
@@ -37,8 +40,10 @@ class FormDataError(ValueError):
 def register_font() -> None:
     global _registered
     if not _registered:
-        path = resources_dir() / "fonts" / "wqy-microhei.ttc"
-        pdfmetrics.registerFont(TTFont(FONT, str(path), subfontIndex=0))
+        fonts = resources_dir() / "fonts"
+        pdfmetrics.registerFont(TTFont(TITLE_FONT, str(fonts / "wqy-microhei.ttc"),
+                                       subfontIndex=0))
+        pdfmetrics.registerFont(TTFont(FONT, str(fonts / "uming.ttc"), subfontIndex=0))
         _registered = True
 
 
@@ -114,9 +119,10 @@ class _Pdf:
     def y(self, top: float) -> float:
         return float((self.height - top) * mm)
 
-    def text(self, x: float, top: float, text: str, size: float, align: str = "left") -> None:
+    def text(self, x: float, top: float, text: str, size: float, align: str = "left",
+             font: str = FONT) -> None:
         c = self.canvas
-        c.setFont(FONT, size)
+        c.setFont(font, size)
         baseline = self.y(top) - size * 0.35  # x, top: the text's vertical middle
         if align == "center":
             c.drawCentredString(x * mm, baseline, text)
@@ -130,12 +136,16 @@ class _Pdf:
         self.canvas.rect(x * mm, self.y(top + h), w * mm, h * mm)
 
     def boxed_text(self, text: str, x: float, top: float, w: float, h: float, size: float,
-                   align: str) -> None:
+                   align: str, wrap: bool = True) -> None:
         """Text inside a box: wrapped on lines at `size`; made smaller only while the lines
-        do not fit the box's height (a one-line box thus shrinks a long value to fit)."""
+        do not fit the box's height (a one-line box thus shrinks a long value to fit).
+        `wrap=False` (table headings): one line, made smaller until it fits the width."""
         pad = 1.2
         inner = w - 2 * pad
-        lines = _wrap(text, inner, size)
+        if not wrap:
+            while pdfmetrics.stringWidth(text, FONT, size) > inner * mm and size > MIN_SIZE:
+                size -= 0.25
+        lines = _wrap(text, inner, size) if wrap else [text]
         while len(lines) * _line_height(size) > h and size > MIN_SIZE:
             size -= 0.5
             lines = _wrap(text, inner, size)
@@ -153,7 +163,7 @@ class _Pdf:
         if self.watermark:
             c.saveState()
             c.setFillColor(_GREY)
-            c.setFont(FONT, 48)
+            c.setFont(TITLE_FONT, 48)
             c.translate(self.width / 2 * mm, self.height / 2 * mm)
             c.rotate(35)
             c.drawCentredString(0, 0, self.watermark)
@@ -201,7 +211,8 @@ def _draw(pdf: _Pdf, e: Element, data: Mapping[str, Any], base: float) -> _Overf
     x, top, w, h = e.box
     size = e.size or base
     if e.type == "text":
-        pdf.text(x, top, e.text, size, e.align)
+        pdf.text(x, top, e.text, size, e.align,
+                 TITLE_FONT if size >= TITLE_SIZE else FONT)
     elif e.type == "cell":
         if e.border:
             pdf.rect(x, top, w, h)
@@ -269,7 +280,8 @@ def _table(pdf: _Pdf, e: Element, x: float, top: float, rows: Sequence[Any], siz
     cx = x
     for column in e.columns:
         pdf.rect(cx, top, column.width, e.header_height)
-        pdf.boxed_text(column.title, cx, top, column.width, e.header_height, size, "center")
+        pdf.boxed_text(column.title, cx, top, column.width, e.header_height, size, "center",
+                       wrap=False)
         cx += column.width
     for n, row in enumerate(rows):
         row_top = top + e.header_height + n * e.row_height
@@ -305,7 +317,7 @@ def _continue_table(pdf: _Pdf, overflow: _Overflow, page: int, pages: int,
     for start in range(0, len(overflow.rows), per_page):
         pdf.canvas.showPage()
         page += 1
-        pdf.text(pdf.width / 2, 16, f"{form.title}（续表）", 13, "center")
+        pdf.text(pdf.width / 2, 16, f"{form.title}（续表）", 13, "center", TITLE_FONT)
         _table(pdf, e, e.box[0], 25, overflow.rows[start:start + per_page], size)
         pdf.decorate(page, pages)
     return page

@@ -139,6 +139,9 @@ def render_all(out: Path) -> list[Path]:
                                  application_date=APPLIED)
         counter.tick_all(r.id for r in counter.rows if r.tickable)
         saved = counter.submit(bank_account="6222021234567890128",
+                               bank_name="中国工商银行上海长宁支行",
+                               household_address="上海市长宁区示例路 12 弄 3 号 201 室",
+                               medical_records=counter.needing_medical_records(),
                                now=datetime(2026, 6, 10, 2, tzinfo=UTC))
         _district_accepts(store, saved.application_id)
         sign(store, saved.application_id, role="reviewer", username="zhao", password=PASSWORD,
@@ -154,7 +157,8 @@ def render_all(out: Path) -> list[Path]:
         member = CounterSession(store, "P2", program="mutual_aid", clerk="li",
                                 application_date=APPLIED)
         member.tick("M1")
-        inpatient = member.submit(now=datetime(2026, 6, 10, 3, tzinfo=UTC))
+        inpatient = member.submit(medical_records=member.needing_medical_records(),
+                                  now=datetime(2026, 6, 10, 3, tzinfo=UTC))
         context = PrintContext(street_name="华阳路街道")
         records = {"enrolment": enrolled.enrolment_id, "inpatient": inpatient.application_id}
         for kind in DOCUMENTS:

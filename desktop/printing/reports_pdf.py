@@ -59,7 +59,7 @@ def payout_data(payout: Payout, *, street_name: str | None = None, prepared_by: 
                    "id_number": line.id_number, "committee": line.committee or "",
                    "bank_account": line.bank_account or "（无卡号）",
                    "assistance": line.assistance, "mutual_aid": line.mutual_aid,
-                   "amount": line.amount} for line in payout.lines],
+                   "amount": line.amount, "receipt": ""} for line in payout.lines],
         "total": payout.total,
         "counts": f"{payout.persons} 人，申请 {payout.applications} 件；其中医疗救助 "
                   f"{payout.assistance:,.2f} 元，互助帮困 {payout.mutual_aid:,.2f} 元"

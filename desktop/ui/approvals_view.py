@@ -9,6 +9,7 @@ are the approvals service's; this view shows its refusals as they are.
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from html import escape
 from pathlib import Path
 
@@ -28,6 +29,8 @@ from PySide6.QtWidgets import (
 )
 
 from desktop.domain.clock import local_time
+from desktop.policy.explain import human_lines
+from desktop.policy.money import percent
 from desktop.printing.context import NO_CONTEXT, PrintContext
 from desktop.services.approvals import (
     ApplicationDetail,
@@ -199,7 +202,7 @@ class ApprovalsView(QWidget):
         if d.returned is not None:
             lines.append(f"<span style='color:#a05a00'>曾被 {escape(d.returned.username)} 退回："
                          f"{escape(d.returned.reason)}</span>")
-        for warning in d.warnings:
+        for warning in human_lines(d.warnings):
             lines.append(f"<span style='color:#a05a00'>注意：{escape(warning)}</span>")
         self.header.setText("<br>".join(lines))
         self.rows_model.set_rows([
@@ -207,9 +210,10 @@ class ApprovalsView(QWidget):
              r.kind_label or "", r.receipt_no or "",
              format_amount(r.self_pay) if r.self_pay is not None else "",
              "计入" if r.counts else "不计入",
-             " ".join(x for x in (r.category_label, r.rate) if x), r.reason_label or "")
+             " ".join(x for x in (r.category_label, percent(Decimal(r.rate)) if r.rate else None)
+                      if x), r.reason_label or "")
             for r in d.rows])
-        self.trace.setPlainText("\n".join(d.trace))
+        self.trace.setPlainText("\n".join(human_lines(d.trace)))
 
     def print_approval(self) -> None:
         """医疗救助帮困审批表 of the application shown: preview, then counted copies."""

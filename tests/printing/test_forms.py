@@ -88,7 +88,9 @@ def test_every_field_of_the_approval_form_is_in_its_box(store: Store) -> None:
     data = approval_form_data(store, application_id, CONTEXT)
     first = pages(pdf)[0]
     expected = {
-        "street": "华阳路街道", "application_id": str(application_id),
+        # the human number when the application has one, else the id's first group; never the
+        # whole UUID
+        "street": "华阳路街道", "application_id": str(application_id).split("-")[0].upper(),
         "applied_on": "2026-06-10", "program": "医疗救助（事后救助）", "auto_enrolled": "否",
         "name": "张三", "id_number": data["person"]["id_number"],
         # no card on file: the card given is a change (变更), confirmed by the approver
@@ -105,7 +107,9 @@ def test_every_field_of_the_approval_form_is_in_its_box(store: Store) -> None:
     table = text_in(first, form.element("rows").box)
     assert "100.00" in table and "137.01" in table and "计入" in table
     computation = text_in(first, form.element("computation").box)
-    assert "年度救助限额2,800.00" in computation and "MH-2026" in computation
+    assert "年度救助限额2,800.00" in computation and "闵行区医疗保障局" in computation
+    assert "MH-2026" not in computation and "§" not in computation
+    assert str(application_id) not in "".join((first.extract_text() or "").split())
 
 
 def test_fifty_rows_continue_on_further_pages(store: Store) -> None:
@@ -265,7 +269,8 @@ def test_the_inpatient_subsidy_form_annex_2(tmp_path: Path, reimbursed: str, sub
     counter = CounterSession(store, P, program="mutual_aid", clerk="li",
                              application_date=TODAY)
     assert counter.tick("IN1").payable == Decimal(subsidy)
-    application_id = counter.submit(now=datetime(2026, 6, 10, 2, tzinfo=UTC)).application_id
+    application_id = counter.submit(medical_records=counter.needing_medical_records(),
+                                    now=datetime(2026, 6, 10, 2, tzinfo=UTC)).application_id
     pdf = document_pdf(store, application_id, "inpatient", context=CONTEXT)
     form = load_form("mutual_aid_inpatient")
     first = pages(pdf)[0]
@@ -274,7 +279,7 @@ def test_the_inpatient_subsidy_form_annex_2(tmp_path: Path, reimbursed: str, sub
     assert f"{Decimal(subsidy):,.2f}" in text_in(first, form.element("subsidy").box)
     assert "√有" in text_in(first, form.element("external").box)
     floor = text_in(first, form.element("floor").box)
-    assert ("已按此比例核减" in floor) is cut and "MA-2021" in floor
+    assert ("已按此比例核减" in floor) is cut and "沪医保规〔2021〕10号" in floor
     store.close()
 
 
@@ -347,7 +352,8 @@ def test_every_value_of_every_form_is_in_its_box(store: Store, tmp_path: Path) -
     counter = CounterSession(member, P, program="mutual_aid", clerk="li",
                              application_date=TODAY)
     counter.tick("IN1")
-    inpatient_id = counter.submit().application_id
+    inpatient_id = counter.submit(
+        medical_records=counter.needing_medical_records()).application_id
     pdf = document_pdf(member, inpatient_id, "inpatient", context=CONTEXT)
     assert _every_value_is_in_its_box(pdf, "mutual_aid_inpatient",
                                       inpatient_form_data(member, inpatient_id, CONTEXT)) > 15
