@@ -1,18 +1,27 @@
-"""The calculator tab: paste a calc case (CALC-CONTRACT.md), compute it, show the answer.
+"""The calculator tab: "how much would I get" for a citizen at the counter.
 
-For checking a case by hand (a supervisor, a trainer, an auditor); it shows the contract output
-as returned and does no arithmetic of its own.
+A small form (program, category, district, application date, a few fee rows) is turned into a
+calc case (CALC-CONTRACT.md) and computed by the same engine entry the counter uses; the answer
+shows as at the counter: the payable, the buckets, each row and the explanation in the office's
+words. The JSON case stays behind the 高级（JSON） switch for supervisors, trainers and auditors.
+The widget does no arithmetic of its own.
 """
 
 from __future__ import annotations
 
 import json
+import re
+from decimal import Decimal
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QDate, Qt, QTimer
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QFormLayout,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -25,10 +34,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.policy.contract import CalcInputError, calculate_text
+from desktop.policy.contract import CalcInputError, calculate_text, default_parameters
+from desktop.policy.explain import human_lines
+from desktop.policy.money import percent
 
 BUCKET_COLUMNS = ("项目", "金额（元）")
-ROW_COLUMNS = ("费用编号", "是否计入", "不计入原因", "对象类别", "比例", "归入项目")
+ROW_COLUMNS = ("费用", "是否计入", "不计入原因", "对象类别", "比例", "归入项目")
 
 # A dibao member's outpatient receipt in Changning: the smallest case that yields a payment.
 EXAMPLE_CASE: dict[str, Any] = {
@@ -56,13 +67,45 @@ EXAMPLE_CASE: dict[str, Any] = {
 }
 
 
+PROGRAMS = (("assistance", "医疗救助（事后救助）"), ("mutual_aid", "市民社区医疗互助帮困"))
+DISTRICTS = (("changning", "长宁区"), ("minhang", "闵行区"), ("shanghai", "上海市（市级规则）"))
+KINDS = (("outpatient", "门急诊"), ("inpatient", "住院"), ("major_outpatient", "门诊大病"))
+FEE_COLUMNS = ("日期", "类别", "医院等级", "总费用（元）", "医保范围外（元）", "自负（元）")
+_ROW_ID = re.compile(r"fees\[(\d+)\]\.?")
+
+
 class CalcView(QWidget):
-    """Case text on the left, the engine's result (payable, buckets, rows, trace) on the right."""
+    """The case as a form (or JSON) on the left, the engine's answer on the right."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("calcView")
+        self._categories = {code: c.label for code, c in default_parameters().categories.items()}
 
+        self.program = _combo("programBox", PROGRAMS)
+        self.category = _combo("categoryBox", tuple(self._categories.items()))
+        self.district = _combo("districtBox", DISTRICTS)
+        self.applied_on = QDateEdit(QDate.currentDate())
+        self.applied_on.setObjectName("appliedOn")
+        self.applied_on.setCalendarPopup(True)
+        self.applied_on.setDisplayFormat("yyyy-MM-dd")
+        self.resident = QCheckBox("参加城乡居民医保")
+        self.resident.setObjectName("residentBox")
+        self.external = QCheckBox("有外省市或原单位职工医保（互助帮困住院）")
+        self.external.setObjectName("externalBox")
+        self.fee_table = QTableWidget(0, len(FEE_COLUMNS))
+        self.fee_table.setObjectName("feeTable")
+        self.fee_table.setHorizontalHeaderLabels(list(FEE_COLUMNS))
+        self.fee_table.verticalHeader().setVisible(False)
+        self.fee_table.horizontalHeader().setSectionResizeMode(
+            QHeaderView.ResizeMode.ResizeToContents)
+        self.add_row_button = QPushButton("添加费用")
+        self.add_row_button.setObjectName("addRowButton")
+        self.remove_row_button = QPushButton("删除所选")
+        self.remove_row_button.setObjectName("removeRowButton")
+
+        self.advanced = QCheckBox("高级（JSON）")
+        self.advanced.setObjectName("advancedToggle")
         self.case_editor = QPlainTextEdit()
         self.case_editor.setObjectName("caseEditor")
         self.case_editor.setPlaceholderText("在此粘贴计算用例（JSON）")
@@ -91,19 +134,62 @@ class CalcView(QWidget):
         self.trace_view.setObjectName("traceView")
         self.trace_view.setReadOnly(True)
 
+        # live: the answer follows the form, a moment after the last change
+        self._live = QTimer(self)
+        self._live.setSingleShot(True)
+        self._live.setInterval(300)
+        self._live.timeout.connect(self._calculate_live)
+
         self._lay_out()
         self.example_button.clicked.connect(self.load_example)
         self.calculate_button.clicked.connect(self.calculate)
+        self.add_row_button.clicked.connect(lambda: self.add_fee_row())
+        self.remove_row_button.clicked.connect(self.remove_fee_rows)
+        self.advanced.toggled.connect(self._show_advanced)
+        for box in (self.program, self.category, self.district):
+            box.currentIndexChanged.connect(self._changed)
+        self.applied_on.dateChanged.connect(self._changed)
+        self.resident.toggled.connect(self._changed)
+        self.external.toggled.connect(self._changed)
+        self.fee_table.itemChanged.connect(self._changed)
+        self._show_advanced(False)
 
     def _lay_out(self) -> None:
+        form = QFormLayout()
+        form.addRow("申请项目", self.program)
+        form.addRow("对象类别", self.category)
+        form.addRow("所在区", self.district)
+        form.addRow("申请日期", self.applied_on)
+        form.addRow("", self.resident)
+        form.addRow("", self.external)
+        row_buttons = QHBoxLayout()
+        row_buttons.addWidget(self.add_row_button)
+        row_buttons.addWidget(self.remove_row_button)
+        row_buttons.addStretch(1)
+        self.form_panel = QWidget()
+        self.form_panel.setObjectName("calcForm")
+        form_layout = QVBoxLayout(self.form_panel)
+        form_layout.setContentsMargins(0, 0, 0, 0)
+        form_layout.addLayout(form)
+        form_layout.addWidget(QLabel("费用（每张票据一行）"))
+        form_layout.addWidget(self.fee_table, 1)
+        form_layout.addLayout(row_buttons)
+
+        self.json_panel = QWidget()
+        json_layout = QVBoxLayout(self.json_panel)
+        json_layout.setContentsMargins(0, 0, 0, 0)
+        json_layout.addWidget(QLabel("计算用例（JSON）"))
+        json_layout.addWidget(self.case_editor, 1)
+
         buttons = QHBoxLayout()
         buttons.addWidget(self.example_button)
+        buttons.addWidget(self.advanced)
         buttons.addStretch(1)
         buttons.addWidget(self.calculate_button)
         left = QWidget()
         left_layout = QVBoxLayout(left)
-        left_layout.addWidget(QLabel("计算用例（JSON）"))
-        left_layout.addWidget(self.case_editor, 1)
+        left_layout.addWidget(self.form_panel, 1)
+        left_layout.addWidget(self.json_panel, 1)
         left_layout.addLayout(buttons)
 
         right = QWidget()
@@ -126,16 +212,129 @@ class CalcView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(splitter)
 
+    # -- the form --------------------------------------------------------------------------
+
+    def _show_advanced(self, on: bool) -> None:
+        self.form_panel.setVisible(not on)
+        self.json_panel.setVisible(on)
+        if on and not self.case_editor.toPlainText().strip():
+            self.case_editor.setPlainText(json.dumps(self.case_from_form(), ensure_ascii=False,
+                                                     indent=2))
+
+    def add_fee_row(self, day: str | None = None, kind: str = "outpatient", level: int = 2,
+                    total: str = "", out_of_scope: str = "0.00", self_pay: str = "") -> None:
+        table = self.fee_table
+        table.blockSignals(True)
+        n = table.rowCount()
+        table.insertRow(n)
+        when = QDateEdit(QDate.fromString(day, "yyyy-MM-dd") if day
+                         else self.applied_on.date().addDays(-7))
+        when.setDisplayFormat("yyyy-MM-dd")
+        when.dateChanged.connect(self._changed)
+        table.setCellWidget(n, 0, when)
+        kinds = _combo(f"feeKind{n}", KINDS)
+        kinds.setCurrentIndex([k for k, _ in KINDS].index(kind))
+        kinds.currentIndexChanged.connect(self._changed)
+        table.setCellWidget(n, 1, kinds)
+        levels = _combo(f"feeLevel{n}", (("1", "一级"), ("2", "二级"), ("3", "三级")))
+        levels.setCurrentIndex(level - 1)
+        levels.currentIndexChanged.connect(self._changed)
+        table.setCellWidget(n, 2, levels)
+        for column, value in ((3, total), (4, out_of_scope), (5, self_pay)):
+            table.setItem(n, column, QTableWidgetItem(value))
+        table.blockSignals(False)
+        self._changed()
+
+    def remove_fee_rows(self) -> None:
+        for row in sorted({i.row() for i in self.fee_table.selectedIndexes()}, reverse=True):
+            self.fee_table.removeRow(row)
+        self._changed()
+
+    def case_from_form(self) -> dict[str, Any]:
+        """The calc case the form describes (CALC-CONTRACT.md); amounts as typed, the engine
+        checks them."""
+        applied = self.applied_on.date().toString("yyyy-MM-dd")
+        year = int(applied[:4])
+        program = str(self.program.currentData())
+        person: dict[str, Any] = {
+            "categories": [{"code": str(self.category.currentData()), "from": "2000-01-01",
+                            "to": None}],
+            "resident_insurance": self.resident.isChecked(),
+        }
+        if program == "mutual_aid":
+            years = sorted({year, *(self._fee_year(r) for r in range(self.fee_table.rowCount()))})
+            person["mutual_aid"] = {
+                "member_years": years, "benefits_from": f"{years[0]}-01-01",
+                "external_inpatient_insurance": self.external.isChecked(),
+                "allowance_balance": "0.00"}
+        fees = []
+        for r in range(self.fee_table.rowCount()):
+            when = self.fee_table.cellWidget(r, 0)
+            kind = self.fee_table.cellWidget(r, 1)
+            level = self.fee_table.cellWidget(r, 2)
+            assert isinstance(when, QDateEdit) and isinstance(kind, QComboBox)
+            assert isinstance(level, QComboBox)
+            fees.append({
+                "id": str(r + 1), "receipt_no": f"第{r + 1}行",
+                "date": when.date().toString("yyyy-MM-dd"),
+                "kind": str(kind.currentData()), "hospital_level": int(level.currentData()),
+                "in_shanghai": True, "total": self._cell(r, 3) or "0.00",
+                "out_of_scope": self._cell(r, 4) or "0.00", "self_pay": self._cell(r, 5) or "0.00",
+            })
+        return {"schema": "counter-calc/1", "program": program,
+                "district": str(self.district.currentData()), "application_date": applied,
+                "person": person, "fees": fees}
+
+    def _fee_year(self, row: int) -> int:
+        when = self.fee_table.cellWidget(row, 0)
+        return when.date().year() if isinstance(when, QDateEdit) else 0
+
+    def _cell(self, row: int, column: int) -> str:
+        item = self.fee_table.item(row, column)
+        return "" if item is None else item.text().strip().replace(",", "")
+
+    def fill_form(self, case: dict[str, Any]) -> None:
+        """The form showing a calc case (the example; a case pasted in 高级)."""
+        for box, value in ((self.program, case["program"]), (self.district, case["district"]),
+                           (self.category, case["person"]["categories"][0]["code"])):
+            index = box.findData(value)
+            if index >= 0:
+                box.setCurrentIndex(index)
+        self.applied_on.setDate(QDate.fromString(case["application_date"], "yyyy-MM-dd"))
+        self.resident.setChecked(bool(case["person"].get("resident_insurance")))
+        self.fee_table.setRowCount(0)
+        for fee in case["fees"]:
+            self.add_fee_row(fee["date"], fee["kind"], int(fee.get("hospital_level", 2)),
+                             fee["total"], fee.get("out_of_scope", "0.00"), fee["self_pay"])
+
+    # -- computing -------------------------------------------------------------------------
+
+    def _changed(self, *_args: Any) -> None:
+        if not self.advanced.isChecked():
+            self._live.start()
+
+    def _calculate_live(self) -> None:
+        if self.fee_table.rowCount():
+            self.calculate()
+
     def load_example(self) -> None:
         self.case_editor.setPlainText(json.dumps(EXAMPLE_CASE, ensure_ascii=False, indent=2))
+        self.fill_form(EXAMPLE_CASE)
 
     def calculate(self) -> None:
-        """Compute the pasted case and show the result, or say in Chinese what is wrong."""
+        """Compute the form's case (or the JSON one under 高级) and show the result, or say in
+        Chinese what is wrong."""
+        from_form = not self.advanced.isChecked()
         try:
-            output = calculate_text(self.case_editor.toPlainText())
-            self._show_result(output)
+            text = (json.dumps(self.case_from_form()) if from_form
+                    else self.case_editor.toPlainText())
+            output = calculate_text(text)
+            self._show_result(output, from_form)
         except CalcInputError as exc:
-            self._show_error(f"输入有误：{exc.message_zh}")
+            message = exc.message_zh
+            if from_form:
+                message = _ROW_ID.sub(lambda m: f"第 {int(m.group(1)) + 1} 行 ", message)
+            self._show_error(f"输入有误：{message}")
         except Exception as exc:  # a bug of ours must not take the counter down
             self._show_error(f"内部错误，请联系管理员：{type(exc).__name__}")
         else:
@@ -151,27 +350,28 @@ class CalcView(QWidget):
         self.row_table.setRowCount(0)
         self.trace_view.clear()
 
-    def _show_result(self, output: dict[str, Any]) -> None:
+    def _show_result(self, output: dict[str, Any], from_form: bool = False) -> None:
         self._clear_result()
         rows: list[dict[str, Any]] = output["rows"]
         bucket_words: dict[str, str] = output.get("bucket_labels", {})
         _fill(self.bucket_table, [
-            (bucket_words.get(code, code), amount) for code, amount in output["buckets"].items()
+            (bucket_words.get(code, code), format_amount(amount))
+            for code, amount in output["buckets"].items()
         ])
         _fill(self.row_table, [
             (
-                r["id"],
+                f"第 {r['id']} 行" if from_form else str(r["id"]),
                 "计入" if r["counts"] else "不计入",
                 _text(r.get("reason_label"), r.get("reason")),
                 _text(r.get("category_label"), r.get("category")),
-                _text(r.get("rate")),
+                percent(Decimal(r["rate"])) if r.get("rate") else "",
                 _text(r.get("bucket_label"), r.get("bucket")),
             )
             for r in rows
         ])
         # the trace ends with the warnings ("注意：…"), so they are not repeated here
-        self.trace_view.setPlainText("\n".join(output["trace"]))
-        self.payable_label.setText(f"本次应付：{output['payable']} 元")
+        self.trace_view.setPlainText("\n".join(human_lines(output["trace"], self._categories)))
+        self.payable_label.setText(f"本次应付：{format_amount(output['payable'])} 元")
 
 
 def _text(*choices: Any) -> str:
@@ -180,6 +380,19 @@ def _text(*choices: Any) -> str:
         if choice is not None and choice != "":
             return str(choice)
     return ""
+
+
+def _combo(object_name: str, choices: tuple[tuple[str, str], ...]) -> QComboBox:
+    box = QComboBox()
+    box.setObjectName(object_name)
+    for code, label in choices:
+        box.addItem(label, code)
+    return box
+
+
+def format_amount(amount: str) -> str:
+    """"1000.00" → "1,000.00": amounts on screen carry thousands separators."""
+    return f"{Decimal(amount):,.2f}"
 
 
 def _table(object_name: str, columns: tuple[str, ...]) -> QTableWidget:

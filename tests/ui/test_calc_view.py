@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
     QLabel,
     QPlainTextEdit,
     QPushButton,
@@ -57,7 +59,9 @@ def headers(table: QTableWidget) -> list[str]:
 
 
 def calculate(qtbot: QtBot, window: CalcView, case: dict[str, Any] | str) -> None:
+    """The case pasted under 高级（JSON） and computed."""
     text = case if isinstance(case, str) else json.dumps(case, ensure_ascii=False)
+    child(window, QCheckBox, "advancedToggle").setChecked(True)
     child(window, QPlainTextEdit, "caseEditor").setPlainText(text)
     click(qtbot, window, "calculateButton")
 
@@ -67,7 +71,7 @@ def test_empty_start(window: CalcView) -> None:
     assert child(window, QLabel, "errorLabel").text() == ""
     assert headers(child(window, QTableWidget, "bucketTable")) == ["项目", "金额（元）"]
     assert headers(child(window, QTableWidget, "rowTable")) == [
-        "费用编号", "是否计入", "不计入原因", "对象类别", "比例", "归入项目"]
+        "费用", "是否计入", "不计入原因", "对象类别", "比例", "归入项目"]
     assert child(window, QPlainTextEdit, "traceView").isReadOnly()
 
 
@@ -84,8 +88,9 @@ def test_example_calculates_600(qtbot: QtBot, window: CalcView) -> None:
     rows = cells(child(window, QTableWidget, "rowTable"))
     assert len(rows) == 1
     row_id, counted, reason, category, rate, bucket = rows[0]
-    assert (row_id, counted, reason, category) == ("A", "计入", "", "城乡低保家庭成员")
-    assert rate == "0.60"
+    # the example fills the form: its rows are the form's lines
+    assert (row_id, counted, reason, category) == ("第 1 行", "计入", "", "城乡低保家庭成员")
+    assert rate == "60%"
     assert bucket == "门急诊"
     trace = child(window, QPlainTextEdit, "traceView").toPlainText()
     assert "本次应付合计 600.00 元" in trace
@@ -157,9 +162,9 @@ def test_every_bucket_is_named_in_chinese_and_warnings_appear_once(
     case["fees"][0]["deductible_part"] = "300.00"
     calculate(qtbot, window, case)
     # 特困 (100 %, an assumption of POLICY D1) wins 就高不重复: all 1000 paid, nothing left
-    assert cells(child(window, QTableWidget, "bucketTable")) == [["门急诊", "1000.00"]]
+    assert cells(child(window, QTableWidget, "bucketTable")) == [["门急诊", "1,000.00"]]
     trace = child(window, QPlainTextEdit, "traceView").toPlainText()
-    assert trace.count("假定值") == 1
+    assert trace.count("注意：政策未明确，按本区口径") == 1
     case["person"]["categories"] = case["person"]["categories"][1:]
     calculate(qtbot, window, case)
     assert cells(child(window, QTableWidget, "bucketTable")) == [
@@ -167,3 +172,36 @@ def test_every_bucket_is_named_in_chinese_and_warnings_appear_once(
         ["门急诊起付线补助", "300.00"],
         ["区级医疗救助（二次救助）", "140.00"],
     ]
+
+
+def test_the_form_answers_how_much_would_i_get(qtbot: QtBot, window: CalcView) -> None:
+    """No JSON: category, district and two receipts typed in; the answer follows live."""
+    assert not child(window, QPlainTextEdit, "caseEditor").isVisible()
+    window.category.setCurrentIndex(window.category.findData("low_income"))
+    window.district.setCurrentIndex(window.district.findData("changning"))
+    click(qtbot, window, "addRowButton")
+    click(qtbot, window, "addRowButton")
+    fees = child(window, QTableWidget, "feeTable")
+    assert fees.rowCount() == 2
+    kind = fees.cellWidget(1, 1)
+    assert isinstance(kind, QComboBox)
+    kind.setCurrentIndex(kind.findData("inpatient"))
+    for row, (total, self_pay) in enumerate((("3000.00", "2000.00"), ("20,000.00", "10000"))):
+        fees.item(row, 3).setText(total)
+        fees.item(row, 5).setText(self_pay)
+    # 低收入: outpatient 50 % of 2,000, inpatient 80 % of 10,000 (POLICY.md §1)
+    qtbot.waitUntil(lambda: "9,000.00" in child(window, QLabel, "payableLabel").text())
+    assert cells(child(window, QTableWidget, "bucketTable")) == [
+        ["门急诊", "1,000.00"], ["住院（含门诊大病）", "8,000.00"]]
+    trace = child(window, QPlainTextEdit, "traceView").toPlainText()
+    assert "50%" in trace and "沪府办规〔2022〕19号" in trace and "10,000.00" in trace
+    assert "assistance:" not in trace and "§" not in trace and "POLICY" not in trace
+
+    fees.selectRow(0)
+    click(qtbot, window, "removeRowButton")
+    qtbot.waitUntil(lambda: child(window, QLabel, "payableLabel").text() == "本次应付：8,000.00 元")
+
+    fees.item(0, 5).setText("30000.00")  # more than the total: the row is named, not a path
+    qtbot.waitUntil(lambda: child(window, QLabel, "errorLabel").text() != "")
+    error = child(window, QLabel, "errorLabel").text()
+    assert "第 1 行" in error and "fees[" not in error
