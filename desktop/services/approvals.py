@@ -128,6 +128,9 @@ class QueueEntry:
     status: str
     status_label: str
     row_count: int
+    # the people as the office knows them (their names, never the logins)
+    handler_name: str = ""
+    reviewer_name: str | None = None
 
 
 @dataclass(frozen=True)
@@ -172,6 +175,7 @@ class ReturnNote:
     username: str
     at: datetime
     reason: str
+    display_name: str = ""  # who, as the office knows them
 
 
 @dataclass(frozen=True)
@@ -238,6 +242,15 @@ def approval_queue(store: Store) -> list[QueueEntry]:
     return _queue(store, "approval")
 
 
+def display_names(session: Session, usernames: set[str]) -> dict[str, str]:
+    """The users' names as the office knows them, by login (those this counter knows)."""
+    if not usernames:
+        return {}
+    return {username: display or username for username, display in session.execute(
+        select(UserRecord.username, UserRecord.display_name)
+        .where(UserRecord.username.in_(usernames)))}
+
+
 def _queue(store: Store, stage: Stage) -> list[QueueEntry]:
     with store.read_session() as session:
         applications = [a for a in session.scalars(
@@ -251,17 +264,21 @@ def _queue(store: Store, stage: Stage) -> list[QueueEntry]:
             .where(ApplicationRowRecord.application_id.in_(ids))
             .group_by(ApplicationRowRecord.application_id))} if ids else {}
         persons = _persons(session, {a.person_id for a in applications})
+        names = display_names(session, {a.created_by for a in applications}
+                              | {s.username for a in applications for s in a.signatures})
         entries = []
         for a in applications:
             by_role = {s.role: s.username for s in a.signatures}
             name, masked = persons.get(a.person_id, _NO_PERSON)
+            handler = by_role.get("handler", a.created_by)
+            reviewer = by_role.get("reviewer")
             entries.append(QueueEntry(
                 application_id=a.id, person_id=a.person_id, person_name=name, id_masked=masked,
                 program=a.program, program_label=_program_label(a.program), payable=a.payable,
-                created_at=a.created_at, handler=by_role.get("handler", a.created_by),
-                reviewer=by_role.get("reviewer"), status=a.status,
+                created_at=a.created_at, handler=handler, reviewer=reviewer, status=a.status,
                 status_label=STATUS_LABELS.get(a.status, a.status),
-                row_count=counts.get(a.id, 0)))
+                row_count=counts.get(a.id, 0), handler_name=names.get(handler, handler),
+                reviewer_name=names.get(reviewer, reviewer) if reviewer else None))
     return entries
 
 
@@ -284,9 +301,7 @@ def application_detail(store: Store, application_id: uuid.UUID) -> ApplicationDe
         by_id = {r["id"]: r for r in results}
         rows = tuple(_detail_row(i, fee_rows.get(i), by_id.get(i, {}), i in claimed,
                                  institutions) for i in wanted)
-        names = {username: display for username, display in session.execute(
-            select(UserRecord.username, UserRecord.display_name).where(
-                UserRecord.username.in_([s.username for s in a.signatures])))}
+        names = display_names(session, {s.username for s in a.signatures})
         signatures = tuple(SignatureLine(s.role, ROLE_LABELS.get(s.role, s.role), s.username,
                                          names.get(s.username, s.username), s.signed_at)
                            for s in sorted(a.signatures, key=_signing_order))
@@ -568,7 +583,8 @@ def _return_note(session: Session, application_id: uuid.UUID) -> ReturnNote | No
         .order_by(AuditEventRecord.id.desc())).first()
     if event is None:
         return None
-    return ReturnNote(event.actor, event.at, str(event.detail.get("reason", "")))
+    return ReturnNote(event.actor, event.at, str(event.detail.get("reason", "")),
+                      display_names(session, {event.actor}).get(event.actor, event.actor))
 
 
 

@@ -160,8 +160,8 @@ class ApprovalsView(QWidget):
         self.entries = (review_queue(self.store) if stage == "review"
                         else approval_queue(self.store) if stage == "approval" else [])
         self.queue_model.set_rows([
-            (e.person_name, e.id_masked, e.program_label, format_amount(e.payable), e.handler,
-             e.reviewer or "", local_time(e.created_at), e.status_label)
+            (e.person_name, e.id_masked, e.program_label, format_amount(e.payable), e.handler_name,
+             e.reviewer_name or "", local_time(e.created_at), e.status_label)
             for e in self.entries], [e.application_id for e in self.entries])
         if self.entries:
             row = min(keep_row, len(self.entries) - 1)
@@ -200,7 +200,8 @@ class ApprovalsView(QWidget):
         if d.server_message:
             lines.append(f"<span style='color:#c00000'>区里意见：{escape(d.server_message)}</span>")
         if d.returned is not None:
-            lines.append(f"<span style='color:#a05a00'>曾被 {escape(d.returned.username)} 退回："
+            who = d.returned.display_name or d.returned.username
+            lines.append(f"<span style='color:#a05a00'>曾被 {escape(who)} 退回："
                          f"{escape(d.returned.reason)}</span>")
         for warning in human_lines(d.warnings):
             lines.append(f"<span style='color:#a05a00'>注意：{escape(warning)}</span>")

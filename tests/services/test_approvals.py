@@ -194,6 +194,7 @@ def test_a_saved_application_waits_for_a_reviewer(store: Store) -> None:
     assert isinstance(entry.payable, Decimal)
     assert (entry.handler, entry.reviewer, entry.status, entry.row_count) == (
         "li", None, "saved", 2)
+    assert (entry.handler_name, entry.reviewer_name) == ("李经办", None)  # names, not logins
     assert entry.created_at == NOW
     assert approval_queue(store) == []
 
@@ -206,8 +207,9 @@ def test_the_queues_are_oldest_first_and_follow_the_signatures(store: Store) -> 
     review(store, middle)
     review(store, late)
     assert [e.application_id for e in review_queue(store)] == [early]
-    assert [(e.application_id, e.reviewer, e.status) for e in approval_queue(store)] == [
-        (middle, "wang", "reviewed"), (late, "wang", "reviewed")]
+    assert [(e.application_id, e.reviewer, e.reviewer_name, e.status)
+            for e in approval_queue(store)] == [
+        (middle, "wang", "王审核", "reviewed"), (late, "wang", "王审核", "reviewed")]
     approve(store, late)
     assert [e.application_id for e in approval_queue(store)] == [middle]
     assert [e.application_id for e in review_queue(store)] == [early]
@@ -405,8 +407,8 @@ def test_a_reviewer_sends_back_with_a_reason(store: Store) -> None:
     detail = application_detail(store, application_id)
     assert detail.status_label == "已退回经办人" and detail.stage is None
     assert detail.returned is not None
-    assert (detail.returned.username, detail.returned.reason) == (
-        "wang", "第二张收据金额与票据不符，请核对。")
+    assert (detail.returned.username, detail.returned.display_name, detail.returned.reason) == (
+        "wang", "王审核", "第二张收据金额与票据不符，请核对。")
 
 
 def test_the_approver_sends_back_a_reviewed_application(store: Store) -> None:
