@@ -1,8 +1,10 @@
 """The counter: find the person, tick or scan their fee rows, see the amount live, submit.
 
-Keyboard first: F2 (or Ctrl+F) to the search box, type, Enter opens the best match, the fee
-table takes the focus, ↑/↓ move, Space ticks, F4 shows the trace, F9 submits, Esc goes back to
-the search. Everything is computed by the counter session; this view shows and forwards.
+Keyboard first: F2 (or Ctrl+F) to the search box, type a person, a receipt number or an
+application number, Enter opens it; the fee table takes the focus on the first row that can
+count, ↑/↓ move, Space ticks, Ctrl+A ticks every countable row, F4 shows the trace, F9 submits,
+Esc goes back to the search. Leaving a person with ticks not yet submitted asks first.
+Everything is computed by the counter session; this view shows and forwards.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
+    QMessageBox,
     QPushButton,
     QSplitter,
     QTableView,
@@ -41,15 +44,16 @@ from desktop.services.counter import (
     NotTickable,
     PersonCard,
     Quote,
+    find_numbers,
     find_persons,
     format_amount,
     program_label,
 )
 from desktop.services.receipt_image import ReceiptImageError, decode_receipt_image
-from desktop.services.scanning import pending_scans, record_scan
+from desktop.services.scanning import pending_scans, record_scan, scan_owner
 from desktop.services.signing import SigningUnavailable
 from desktop.services.waivers import WaiverRefused
-from desktop.store import Store
+from desktop.store import NumberHit, Store
 from desktop.ui.dialogs import CredentialsDialog, SubmitDialog, TraceDialog
 from desktop.ui.enrolment_dialog import EnrolmentDialog
 from desktop.ui.models import FeeRowsFilter, FeeRowsModel, PersonResultsModel
@@ -73,6 +77,10 @@ class CounterView(QWidget):
         super().__init__(parent)
         self.print_context = print_context
         self.last_saved: uuid.UUID | None = None
+        # what 打印申请表 prints: an application of the person on screen, and that person
+        self.print_target: tuple[str, uuid.UUID] | None = None
+        # asked before ticks not yet submitted are dropped: True keeps them (replaced in tests)
+        self.keep_unsaved_ticks: Callable[[str, int], bool] = self._ask_keep_ticks
         self.store = store
         self.clerk = clerk
         self.today = today
@@ -139,6 +147,10 @@ class CounterView(QWidget):
         self.waive_button.setObjectName("waiveRow")
         self.waive_button.setToolTip("超过申请期限或缺居保大病认定材料的费用，经审批人确认并填写原因后可勾选")
         self.waive_button.setEnabled(False)
+        self.tick_all_button = QPushButton("全选可计入(Ctrl+A)")
+        self.tick_all_button.setObjectName("tickAllCountable")
+        self.tick_all_button.setToolTip("勾选当前列表中所有可以计入的费用（灰色的不会勾选）")
+        self.tick_all_button.setEnabled(False)
 
         self.scan_input = QLineEdit()
         self.scan_input.setObjectName("scanInput")
@@ -209,6 +221,7 @@ class CounterView(QWidget):
         middle_layout.addWidget(self.fee_table, 1)
         footer = QHBoxLayout()
         footer.addWidget(self.ticked_label, 1)
+        footer.addWidget(self.tick_all_button)
         footer.addWidget(self.waive_button)
         middle_layout.addLayout(footer)
         middle_layout.addLayout(scan)
@@ -260,10 +273,12 @@ class CounterView(QWidget):
         self.preview_button.clicked.connect(self.preview_application)
         self.print_button.clicked.connect(self.print_application)
         self.waive_button.clicked.connect(self.waive_current)
+        self.tick_all_button.clicked.connect(self.tick_all_countable)
         self.fee_table.selectionModel().currentRowChanged.connect(
             lambda _current, _previous: self._update_waive_button())
         for keys, slot in ((("F2", "Ctrl+F"), self.focus_search), (("F4",), self.show_trace),
-                           (("F9", "Ctrl+Return"), self.submit_application)):
+                           (("F9", "Ctrl+Return"), self.submit_application),
+                           (("Ctrl+A",), self.tick_all_countable)):
             for key in keys:
                 shortcut = QShortcut(QKeySequence(key), self)
                 shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
@@ -282,6 +297,13 @@ class CounterView(QWidget):
             self.results.selectRow(0)
 
     def open_selected(self) -> None:
+        """Enter in the search box: a receipt or application number opens what it names;
+        anything else opens the person selected in the results (the best match)."""
+        text = self.search.text().strip()
+        numbers = find_numbers(self.store, text) if text else []
+        if numbers:
+            self.open_number(numbers[0])
+            return
         if not self.results_model.hits:
             self.run_search(self.search.text())
         if not self.results_model.hits:
@@ -294,7 +316,29 @@ class CounterView(QWidget):
         if 0 <= row < len(self.results_model.hits):
             self.open_person(self.results_model.hits[row].person_id)
 
-    def open_person(self, person_id: str) -> None:
+    def open_number(self, hit: NumberHit) -> None:
+        """A receipt opens its owner on that row, ticked if it can count; an application
+        opens its person with 打印申请表 ready for it."""
+        if not self.open_person(hit.person_id):
+            return
+        if hit.kind == "receipt" and hit.fee_row_id is not None and self.session is not None:
+            row_id = hit.fee_row_id
+            view = self.session.row(row_id)
+            if view.tickable and row_id not in self.session.ticked:
+                self.tick(row_id, True)
+            self._select_row(row_id)
+            said = (f"已打开票据 {view.receipt_no} 的费用并勾选。" if view.tickable
+                    else f"票据 {view.receipt_no} 不能勾选：{view.reason}")
+            self.message.emit(said)
+        elif hit.application_id is not None:
+            self._point_print_at(hit.person_id, hit.application_id)
+            self.message.emit("已打开该申请的对象，可打印申请表。")
+
+    def open_person(self, person_id: str, *, confirm: bool = True) -> bool:
+        """Open `person_id` (again); False if the clerk kept unsaved ticks of the person on
+        screen (asked when `confirm`) or the person is gone."""
+        if confirm and not self.confirm_leave():
+            return False
         program = self.program.currentData()
         self.auto_enrolled_default = False
         self.opened_at = datetime.now(UTC)
@@ -303,8 +347,12 @@ class CounterView(QWidget):
                                           clerk=self.clerk, application_date=self.today())
         except LookupError as exc:
             self.error.setText(str(exc))
-            return
+            return False
         self.error.clear()
+        if self.print_target is not None and self.print_target[0] != person_id:
+            self.print_target = None  # the print button follows the person on screen
+        self.print_button.setEnabled(self.print_target is not None)
+        self.tick_all_button.setEnabled(True)
         self._show_person(self.session.card)
         self.enrol_button.setEnabled(True)
         self._show_pending_scans(person_id)
@@ -313,24 +361,67 @@ class CounterView(QWidget):
         self._apply_filters()
         self._show_quote(self.session.quote())
         self.fee_table.setFocus()
-        first = self.rows_filter.index(0, 0)
-        if first.isValid():
-            self.fee_table.setCurrentIndex(first)
+        shown = self._shown_row_ids()
+        start = self.session.first_countable(shown) or (shown[0] if shown else None)
+        if start is not None:
+            self._select_row(start)
+        return True
+
+    def _shown_row_ids(self) -> list[str]:
+        """The fee rows the table shows now (the filters applied), top to bottom."""
+        out = []
+        for n in range(self.rows_filter.rowCount()):
+            row_id = self.rows_filter.index(n, 0).data(Qt.ItemDataRole.UserRole)
+            if row_id is not None:
+                out.append(str(row_id))
+        return out
+
+    def confirm_leave(self) -> bool:
+        """Before the person on screen is left: ticks not yet submitted are kept (stay) or
+        dropped, as the clerk answers; True when leaving may go on."""
+        session = self.session
+        if session is None or not session.ticked:
+            return True
+        if self.keep_unsaved_ticks(session.card.name, len(session.ticked)):
+            self.fee_table.setFocus()
+            return False
+        self._show_quote(session.clear())
+        self.rows_model.set_ticked(session.ticked)
+        return True
+
+    def _ask_keep_ticks(self, name: str, count: int) -> bool:
+        box = QMessageBox(QMessageBox.Icon.Question, "尚未提交的勾选",
+                          f"{name} 已勾选 {count} 行费用，尚未提交申请。\n"
+                          "保留勾选继续办理，还是放弃这些勾选？", parent=self)
+        keep = box.addButton("保留勾选(&K)", QMessageBox.ButtonRole.RejectRole)
+        discard = box.addButton("放弃勾选(&D)", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        self.leave_box = box  # for tests: the question while it is open
+        box.exec()
+        return box.clickedButton() is not discard
 
     def open_for_auto_run(self, person_id: str, program: str, rows: tuple[str, ...]) -> None:
         """From the monthly 免申即享 run: the person, their new rows ticked, the flag set."""
         self.program.blockSignals(True)
         self.program.setCurrentIndex(max(0, self.program.findData(program)))
         self.program.blockSignals(False)
-        self.open_person(person_id)
+        if not self.open_person(person_id):
+            return
         if self.session is not None:
             self._show_quote(self.session.tick_all(rows))
             self.rows_model.set_ticked(self.session.ticked)
             self.auto_enrolled_default = True
 
     def _reopen(self) -> None:
-        if self.session is not None:
-            self.open_person(self.session.person_id)
+        """Another program: the person again, for it (unsaved ticks are asked about first)."""
+        if self.session is None:
+            return
+        if not self.open_person(self.session.person_id):
+            self.program.blockSignals(True)  # ticks kept: back to the program they are for
+            self.program.setCurrentIndex(max(0, self.program.findData(
+                self.session.program.value)))
+            self.program.blockSignals(False)
 
     # -- ticking -----------------------------------------------------------------------------
 
@@ -350,6 +441,17 @@ class CounterView(QWidget):
     def _tick_from_model(self, row_id: str, on: bool) -> bool:
         return self.tick(row_id, on)
 
+    def tick_all_countable(self) -> None:
+        """Ctrl+A: tick every row shown that can count; greyed rows are never ticked."""
+        session = self.session
+        if session is None:
+            return
+        before = len(session.ticked)
+        quote = session.tick_countable(self._shown_row_ids())
+        self.rows_model.set_ticked(session.ticked)
+        self._show_quote(quote)
+        self.message.emit(f"已勾选全部可计入的费用（新增 {len(session.ticked) - before} 行）。")
+
     def toggle_current(self) -> None:
         index = self.fee_table.currentIndex()
         if not index.isValid() or self.session is None:
@@ -363,7 +465,8 @@ class CounterView(QWidget):
                 self.toggle_current()
                 return True
             if watched is self.fee_table and event.key() == Qt.Key.Key_Escape:
-                self.focus_search()
+                if self.confirm_leave():
+                    self.focus_search()
                 return True
             if watched is self.search and event.key() == Qt.Key.Key_Down:
                 self.results.setFocus()
@@ -430,6 +533,10 @@ class CounterView(QWidget):
             self.search.setText(number)
             self.open_selected()
             return
+        if self.session is None:  # nobody open: the receipt's owner, if the cache knows them
+            owner = scan_owner(self.store, text)
+            if owner is not None:
+                self.open_person(owner)
         outcome = record_scan(self.store, raw_text=text, clerk=self.clerk,
                               person_id=self.session.person_id if self.session else None,
                               session_started=self.opened_at)
@@ -502,7 +609,11 @@ class CounterView(QWidget):
         dialog = SubmitDialog(person_name=session.card.name,
                               program_label=program_label(session.program.value),
                               payable_text=quote.payable_text,
-                              bank_account=session.card.bank_account, parent=self)
+                              bank_account=session.card.bank_account,
+                              household_address=session.card.address,
+                              medical_rows=tuple(session.row(i).receipt_no for i in
+                                                 session.needing_medical_records()),
+                              parent=self)
         dialog.auto.setChecked(self.auto_enrolled_default)
         self.submit_dialog = dialog
         dialog.accepted.connect(lambda: self._save(dialog))
@@ -516,7 +627,11 @@ class CounterView(QWidget):
             saved = session.submit(proxy_name=choices.proxy_name,
                                    proxy_id_number=choices.proxy_id_number,
                                    auto_enrolled=choices.auto_enrolled,
-                                   bank_account=choices.bank_account)
+                                   bank_account=choices.bank_account,
+                                   bank_name=choices.bank_name,
+                                   household_address=choices.household_address,
+                                   medical_records=(session.needing_medical_records()
+                                                    if choices.medical_records else ()))
         except ValueError as exc:  # NothingToClaim, NotTickable: said in Chinese
             self.error.setText(f"未保存：{exc}")
             return
@@ -529,8 +644,12 @@ class CounterView(QWidget):
         self.application_saved.emit(str(saved.application_id))
         self.queued.emit()
         self.last_saved = saved.application_id
+        self._point_print_at(session.person_id, saved.application_id)
+        self.open_person(session.person_id, confirm=False)  # its rows now held by it
+
+    def _point_print_at(self, person_id: str, application_id: uuid.UUID) -> None:
+        self.print_target = (person_id, application_id)
         self.print_button.setEnabled(True)
-        self.open_person(session.person_id)
 
     def preview_application(self) -> None:
         """The application form for the ticks on screen, watermarked: nothing saved yet."""
@@ -555,9 +674,10 @@ class CounterView(QWidget):
         """The saved application's form: the original, then counted copies (副本)."""
         from desktop.printing.jobs import document_pdf, print_copy, prints_so_far
 
-        application_id = self.last_saved
-        if application_id is None:
+        target = self.print_target
+        if target is None or self.session is None or target[0] != self.session.person_id:
             return
+        application_id = target[1]
         context, store, clerk = self.print_context, self.store, self.clerk
 
         def job(reason: str | None) -> bytes:
