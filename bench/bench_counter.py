@@ -1,8 +1,10 @@
 """Benchmark: the counter screen under a clerk's hands (issue 4), offscreen Qt, real store.
 
 1. tick → updated total: a person with 300 fee rows this year (and settled history), the
-   clerk ticks rows one after another with Space in the fee table; time from the key press to
-   the `subsidyTotal` label showing the new amount (target < 50 ms), median and p95;
+   clerk ticks rows one after another with Space in the fee table of the real main window,
+   with the scanner-burst detector installed on the application as the counter installs it
+   (desktop.ui.app), keys a person's pace apart; time from the key press to the
+   `subsidyTotal` label showing the new amount (target p95 < 16 ms, one frame), median and p95;
 2. opening that person (search hit → card, rows, reasons, first amount), for the record;
 3. process start → first window ready: `python -m desktop --exit-when-ready` in a fresh
    process (target < 1.5 s), median of --starts runs. The first window is the sign-in window
@@ -45,7 +47,8 @@ from desktop.wire import Change
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 20)
-TARGET_TICK_MS = 50.0
+TARGET_TICK_MS = 16.0
+HUMAN_GAP_MS = 250  # between the clerk's key presses: typing, not a scan
 TARGET_START_S = 1.5
 
 
@@ -92,8 +95,12 @@ def seed(store_path: Path, rows: int, settled: int, key: bytes | None) -> None:
 
 def bench_ticks(store_path: Path, ticks: int, key: bytes | None
                 ) -> tuple[list[float], float, float]:
+    from desktop.ui.app import _scanner  # the scanner filter, installed as the counter does
+
     app = QApplication.instance() or QApplication([])
-    apply_ui_font(app)  # type: ignore[arg-type]
+    assert isinstance(app, QApplication)
+    apply_ui_font(app)
+    scanner = _scanner(app)
     store = open_store(store_path, key=key)
     began = time.perf_counter()
     window = MainWindow(store, CounterUser("clerk1", "李经办", ("clerk",)),
@@ -112,19 +119,27 @@ def bench_ticks(store_path: Path, ticks: int, key: bytes | None
     tickable = [r for r in range(model.rowCount())
                 if model.flags(model.index(r, 0)) & Qt.ItemFlag.ItemIsUserCheckable]
     times = []
+    stamp = 1_000_000
     for n in range(ticks):
         table.setCurrentIndex(model.index(tickable[n % len(tickable)], 0))
         before = len(view.session.ticked) if view.session else 0
+        stamp += HUMAN_GAP_MS
         press = QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Space, Qt.KeyboardModifier.NoModifier,
                           " ")
+        press.setTimestamp(stamp)
+        release = QKeyEvent(QEvent.Type.KeyRelease, Qt.Key.Key_Space,
+                            Qt.KeyboardModifier.NoModifier, " ")
+        release.setTimestamp(stamp + 40)
         began = time.perf_counter()
-        QApplication.sendEvent(table, press)
+        QApplication.sendEvent(table, press)  # through the application's filters
         app.processEvents()  # the label repaints in this pass
         times.append((time.perf_counter() - began) * 1000)
+        QApplication.sendEvent(table, release)
         quote = view.last_quote
         assert quote is not None and quote.payable_text in view.total.text()
         assert len(quote.ticked) != before, "the tick did not happen"
     window.close()
+    app.removeEventFilter(scanner)
     store.close()
     return times, opened, built
 
@@ -173,7 +188,8 @@ def main() -> int:
         say(f"store: {'plain SQLite' if key is None else 'sealed (SQLCipher, raw key)'}")
         seed(path, args.rows, args.settled, key)
         times, opened, built = bench_ticks(path, args.ticks, key)
-    say(f"1. tick → total, {args.rows} rows to tick, {args.settled} settled, {len(times)} ticks: "
+    say(f"1. Space → total (main window, scanner filter installed), {args.rows} rows to tick, "
+        f"{args.settled} settled, {len(times)} ticks: "
         f"median {statistics.median(times):.1f} ms, p95 {p95(times):.1f} ms, "
         f"max {max(times):.1f} ms — target < {TARGET_TICK_MS:.0f} ms: "
         f"{'met' if p95(times) < TARGET_TICK_MS else 'NOT met'}")
