@@ -18,13 +18,18 @@ API_PREFIX = "/api/v1"
 # every answer (PROTOCOL_HEADER). The server serves this version and the one before it; a
 # request without the header is version 1 (counters from before the header). History:
 #   1: persons, spans, institutions, fee rows, claims and parameter versions in the feed;
-#   2: applications in the feed too (ApplicationData, issue 10).
+#   2: applications in the feed too (ApplicationData, issue 10);
+#   3: the human application number (ApplicationPayload.number, ApplicationData.number) and
+#      the PC's number within its street (DeviceRegistered.device_number), issue 12.
 PROTOCOL_HEADER = "X-Counter-Protocol"
-PROTOCOL_VERSION = 2
+PROTOCOL_VERSION = 3
 OLDEST_PROTOCOL = PROTOCOL_VERSION - 1
-# what a version before 2 does not know, and is not sent
+# what a version before the one named does not know, and is not sent: entities of the change
+# feed, fields of a change page, fields of an entity's data in the feed, fields of an answer
 ENTITIES_SINCE: dict[str, int] = {"application": 2}
 FIELDS_SINCE: dict[str, int] = {"generation": 2, "newest": 2, "count": 2}
+DATA_FIELDS_SINCE: dict[str, dict[str, int]] = {"application": {"number": 3}}
+ANSWER_FIELDS_SINCE: dict[str, dict[str, int]] = {"DeviceRegistered": {"device_number": 3}}
 Money = str  # "123.45": validated with desktop.policy.money.parse_amount where it matters
 
 Entity = Literal["person", "category_span", "institution", "fee_row", "claim", "parameter_version",
@@ -56,6 +61,9 @@ class DeviceRegistered(Strict):
     token: str  # kept in the OS keyring, never in the database or a config file
     street_code: str
     street_name: str
+    # protocol 3: this PC's number within its street (1, 2, 3, ... in registration order),
+    # the `03` of its application numbers; None from a server before it
+    device_number: int | None = None
 
 
 class Login(Strict):
@@ -216,6 +224,7 @@ class ApplicationData(Strict):
     auto_enrolled: bool = False
     signatures: list[SignatureData] = []
     transitions: list[TransitionData] = []
+    number: str | None = None  # protocol 3: 申请编号, e.g. 华阳-2026-03-0042
 
 
 class Change(Strict):
@@ -281,6 +290,9 @@ class ApplicationPayload(Strict):
     waivers: list[WaiverData] = Field(default_factory=list, max_length=500)
     created_at: datetime
     handler_proof: Proof | None = None  # the 经办人's signature of the application
+    # protocol 3: the human number the counter gave it (desktop.domain.streets), checked by
+    # the district; None from a counter without a device number (or before protocol 3)
+    number: str | None = Field(default=None, max_length=32)
 
 
 # 人员属性 of MA-2021 附件1: 支内, 支疆, 异地安置干部, 文革期间知青, 文革前知青, 上述人员配偶
@@ -317,11 +329,12 @@ class EnrolmentPayload(Strict):
 
 
 class WithdrawalPayload(Strict):
-    """A sent-back application withdrawn at the counter: the district releases its claims so
-    that the receipts can go into a corrected application."""
+    """An application withdrawn at the counter: the district releases its claims so that the
+    receipts can go into a corrected application. A sent-back one is withdrawn by its 经办人 or
+    a 审核人/审批人; one no 审核人 has signed yet, by its own 经办人 only."""
 
     application_id: UUID
-    username: str = Field(max_length=64)  # who withdrew it (its 经办人, or a 审核人/审批人)
+    username: str = Field(max_length=64)  # who withdrew it
     reason: str = Field(min_length=1, max_length=500)
     at: datetime
     proof: Proof | None = None

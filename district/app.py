@@ -95,11 +95,17 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
+# what a request without the protocol header may still ask: it is no counter's
+_UNVERSIONED = ("/health", "/openapi.json", "/docs", "/docs/oauth2-redirect")
+
+
 def _protocol_of(request: Request) -> int | Response:
     """The request's protocol version, or the 426 answer to one this server does not serve."""
     if not request.url.path.startswith(API_PREFIX):
         return PROTOCOL_VERSION
     text = request.headers.get(PROTOCOL_HEADER)
+    if text is None and request.url.path.removeprefix(API_PREFIX) in _UNVERSIONED:
+        return PROTOCOL_VERSION  # a monitor's probe, a browser reading the API's documents
     if text is None:
         return OLDEST_PROTOCOL if OLDEST_PROTOCOL <= 1 else _too_old(1)
     try:

@@ -178,6 +178,7 @@ def application_data(session: Session, a: models.Application,
         transitions=[wire.TransitionData(kind=t.kind,  # type: ignore[arg-type]
                                          username=t.username, reason=t.reason,
                                          signed_at=t.signed_at) for t in transitions],
+        number=a.number,
     ))
 
 

@@ -91,12 +91,17 @@ class Device(Base):
     """A registered counter PC; only the SHA-256 of its token is kept."""
 
     __tablename__ = "devices"
+    __table_args__ = (Index("uq_devices_street_code_number", "street_code", "number",
+                            unique=True),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     name: Mapped[str] = mapped_column(String(64))
     street_code: Mapped[str] = mapped_column(ForeignKey("streets.code"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     registered_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+    # migration 0006: the PC's number within its street (1, 2, 3, ... in registration order),
+    # part of its application numbers (desktop.domain.streets); never reused
+    number: Mapped[int | None] = mapped_column(Integer)
 
 
 class User(Base):
@@ -262,6 +267,9 @@ class Application(Base):
     waivers: Mapped[list[Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
     received_at: Mapped[datetime]
+    # migration 0006: the human number the counter gave it (华阳-2026-03-0042), checked and
+    # unique; None from a counter without a device number or of protocol 2
+    number: Mapped[str | None] = mapped_column(String(32), index=True, unique=True)
 
 
 class ApplicationBucket(Base):

@@ -22,6 +22,7 @@ from desktop import wire
 from desktop.domain import signing
 from desktop.policy.contract import case_to_json, default_parameters, result_to_json
 from desktop.policy.engine import calculate
+from desktop.services.numbering import next_number
 from desktop.services.signing import Signer, SigningUnavailable, handler_signer, unlock
 from desktop.services.waivers import Waiver
 from desktop.store import Store, append_audit, case_for, enqueue
@@ -29,6 +30,7 @@ from desktop.store.cases import HOLDING_CLAIMS, applicant_snapshot
 from desktop.store.models import (
     ApplicationRecord,
     ApplicationRowRecord,
+    AuditEventRecord,
     ClaimRecord,
     FeeRowRecord,
     InstitutionRecord,
@@ -53,6 +55,8 @@ class SavedApplication:
     payable: Decimal
     output: dict[str, Any]  # the calc contract output, with trace
     outbox_key: uuid.UUID
+    # 申请编号 (desktop.services.numbering): None on a PC without a device number
+    number: str | None = None
 
 
 def settled_rows(
@@ -112,7 +116,10 @@ def save_application(
     `bank_name` (开户银行) and `household_address` (户籍地址), as the applicant gave them at the
     counter, are kept with the applicant as at saving and printed on the 申请表;
     `medical_records` names the ticked 门诊大病 / 住院 rows whose 病史资料 the clerk received
-    (CN-2026 4.6), kept in the application's `documents`."""
+    (CN-2026 4.6), kept in the application's `documents`.
+
+    The application gets its human number (申请编号, desktop.services.numbering) in the same
+    transaction: None on a PC registered without a device number."""
     now = now or datetime.now(UTC)
     signer = signer or handler_signer(handler)
     if signer.username != handler:
@@ -163,7 +170,9 @@ def save_application(
             if value and value.strip():
                 applicant[field] = value.strip()
         received = sorted(set(medical_records) & set(claimed))
+        number = next_number(session, application_date.year)
         application = ApplicationRecord(
+            number=number,
             card_on_file=card_on_file,
             id=application_id, program=program, district=district, person_id=person_id,
             applicant=applicant,
@@ -186,11 +195,11 @@ def save_application(
             parameter_versions=versions, handler=handler, proxy_name=proxy_name,
             proxy_id_number=proxy_id_number, auto_enrolled=auto_enrolled,
             bank_account=bank_account, waivers=kept_waivers,  # type: ignore[arg-type]
-            created_at=now, handler_proof=handler_proof)
+            created_at=now, handler_proof=handler_proof, number=number)
         key = enqueue(session, "application", payload.model_dump(mode="json"))
         append_audit(session, handler, "application.saved", f"application:{application_id}",
-                     {"payable": output["payable"], "fee_rows": claimed})
-    return SavedApplication(application_id, result.payable, output, key)
+                     {"payable": output["payable"], "fee_rows": claimed, "number": number})
+    return SavedApplication(application_id, result.payable, output, key, number)
 
 
 def _record_signature_verdict(session: Session, item: wire.OutboxItem,
@@ -282,14 +291,22 @@ class WithdrawalRefused(PermissionError):
     """Why the application cannot be withdrawn, in Chinese."""
 
 
+# before any 审核人 signed: its own 经办人 may withdraw it (the district: accepted)
+NOT_YET_REVIEWED = ("saved", "accepted")
+
+
 def withdraw_application(store: Store, application_id: uuid.UUID, *, username: str,
                          password: str, reason: str, now: datetime | None = None) -> uuid.UUID:
-    """Withdraw a sent-back application so its receipts can go into a corrected one.
+    """Withdraw an application so its receipts can go into a corrected one: a sent-back one
+    (by its 经办人, or a 审核人/审批人), or one no 审核人 has signed yet (by its own 经办人 only,
+    signed with their password; once a 审核人 signed, a supervisor must send it back first).
 
     One transaction: the status "withdrawn" (its rows stop holding their claims here at
-    once), the audit event and the outbox item asking the district to release the claims. If
-    the district refuses (it had already approved), the application goes back to "returned".
-    Returns the outbox key.
+    once), the audit event and the outbox item asking the district to release the claims.
+    The item goes after the application's own, if that is still waiting: the outbox pushes
+    in order, so the district accepts the application first, then withdraws it. If the
+    district refuses (a 审核人 signed meanwhile, or it had approved), the application goes back
+    to the status it held. Returns the outbox key.
     """
     now = now or datetime.now(UTC)
     text = reason.strip()
@@ -306,12 +323,20 @@ def withdraw_application(store: Store, application_id: uuid.UUID, *, username: s
         application = session.get(ApplicationRecord, application_id)
         if application is None:
             raise WithdrawalRefused("本机没有这份申请。")
-        if application.status != "returned":
-            raise WithdrawalRefused("只有被退回的申请才能撤回（撤回后可重新勾选这些费用）。")
-        user = session.get(UserRecord, username)
-        roles = set(user.roles) if user is not None else set()
-        if username != application.created_by and not roles & {"reviewer", "approver"}:
-            raise WithdrawalRefused("只有该申请的经办人或审核人、审批人可以撤回。")
+        if application.status in NOT_YET_REVIEWED:
+            if username != application.created_by:
+                raise WithdrawalRefused("审核之前，只有该申请的经办人本人可以撤回。")
+        elif application.status == "returned":
+            user = session.get(UserRecord, username)
+            roles = set(user.roles) if user is not None else set()
+            if username != application.created_by and not roles & {"reviewer", "approver"}:
+                raise WithdrawalRefused("只有该申请的经办人或审核人、审批人可以撤回。")
+        elif application.status in ("reviewed", "approved", "paid"):
+            raise WithdrawalRefused(
+                "审核人已签名，不能直接撤回：请审核人或审批人先退回，再撤回。")
+        else:
+            raise WithdrawalRefused("这份申请当前不能撤回（撤回后可重新勾选这些费用）。")
+        previous = application.status
         application.status = "withdrawn"
         for claim in session.scalars(select(ClaimRecord).where(
                 ClaimRecord.application_id == application_id)):
@@ -321,7 +346,7 @@ def withdraw_application(store: Store, application_id: uuid.UUID, *, username: s
                                          reason=text, at=now, proof=proof)
         key = enqueue(session, "withdrawal", payload.model_dump(mode="json"))
         append_audit(session, username, "application.withdrawn",
-                     f"application:{application_id}", {"reason": text})
+                     f"application:{application_id}", {"reason": text, "from": previous})
     return key
 
 
@@ -378,9 +403,20 @@ def _record_withdrawal_verdict(session: Session, item: wire.OutboxItem,
     application = session.get(ApplicationRecord, uuid.UUID(str(item.payload["application_id"])))
     if application is None:
         return
-    application.status = "returned"  # the district still holds the claims
+    # the district still holds the claims: back to where it was (a sent-back one stays
+    # returned; one withdrawn before review goes back to the signatures standing here)
+    application.status = "returned" if _was_returned(session, application.id) \
+        else _status_held(application)
     application.server_reason = result.reason
     application.server_message = f"撤回未被区里接受：{result.message or result.reason}"
     for claim in session.scalars(select(ClaimRecord).where(
             ClaimRecord.application_id == application.id, ClaimRecord.status == "released")):
         claim.status = "claimed"
+
+
+def _was_returned(session: Session, application_id: uuid.UUID) -> bool:
+    """Whether the application was sent back (here or elsewhere): a returned one never goes
+    back to a supervisor's queue, so a withdrawal of it refused leaves it returned."""
+    return session.scalars(select(AuditEventRecord.id).where(
+        AuditEventRecord.subject == f"application:{application_id}",
+        AuditEventRecord.action == "application.returned")).first() is not None

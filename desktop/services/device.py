@@ -59,6 +59,9 @@ class Registration:
     device_id: str
     street_code: str
     street_name: str  # printed on the forms
+    # this PC's number within its street (申请编号's `03`; None from a server before it):
+    # keep it in the counter store with desktop.services.numbering.remember_registration
+    device_number: int | None = None
 
 
 def register_counter(server: ServerSettings, enrolment_code: str, device_name: str,
@@ -79,7 +82,8 @@ def register_counter(server: ServerSettings, enrolment_code: str, device_name: s
         save_device_token(server.url, registered.token, profile)
     except CredentialsUnavailable as exc:
         raise DeviceSetupError("keyring", str(exc)) from None
-    return Registration(registered.device_id, registered.street_code, registered.street_name)
+    return Registration(registered.device_id, registered.street_code, registered.street_name,
+                        registered.device_number)
 
 
 def is_registered(server: ServerSettings, *, profile: str = "default") -> bool:

@@ -14,6 +14,7 @@ district decided shows in its lists, queues and month report:
   it causes, bring the two together again.
 - A change older than the one the application was last written from is skipped, so repeated or
   out-of-order pages end in the district's newest state.
+- Its human number (申请编号, wire protocol 3) is kept as its counter gave it.
 - A send-back made elsewhere is noted as a local audit event (the district's news, not pushed
   back), which is where the 经办人's list reads the reason from.
 """
@@ -80,6 +81,7 @@ def _apply(session: Session, data: ApplicationData, seq: int, waiting: set[str])
     record.district_seq = seq
     record.accepted_at = record.accepted_at or data.accepted_at
     record.card_on_file = data.card_on_file
+    record.number = record.number or data.number  # 申请编号, given once by its counter
     record.server_reason = None
     record.server_message = None
     approver = next((s for s in data.signatures if s.role == "approver"), None)
@@ -114,7 +116,8 @@ def _new_record(data: ApplicationData) -> ApplicationRecord:
         bank_account=data.bank_account, card_on_file=data.card_on_file, applicant=None,
         payable=Decimal(data.payable), buckets=dict(data.buckets), case=data.case,
         result=_result(data.case), parameter_versions=list(data.parameter_versions),
-        created_at=data.created_at, created_by=data.handler, status=data.status)
+        created_at=data.created_at, created_by=data.handler, status=data.status,
+        number=data.number)
     record.rows = [ApplicationRowRecord(fee_row_id=i) for i in data.fee_row_ids]
     record.signatures = []
     return record

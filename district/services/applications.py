@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from desktop import wire
 from desktop.domain import signing
+from desktop.domain.streets import number_problem
 from desktop.policy.contract import default_parameters, parse_case, result_to_json
 from desktop.policy.engine import calculate
 from desktop.policy.errors import CalcInputError
@@ -86,6 +87,8 @@ def apply_application(session: Session, caller: Caller, item: wire.OutboxItem,
     case = _parse_case(payload.case)
     _check_waivers(session, caller, payload, case, person.id, now)
     _check_case(session, caller, payload, case, person, rows, now)
+    if payload.number is not None:
+        _check_number(session, caller, payload.number, case.application_date.year)
     # the case parsed once above is the one computed: the same engine and parameters as the
     # calc command's (desktop.policy.contract), without parsing its JSON a second time
     parameters = default_parameters()
@@ -110,7 +113,8 @@ def apply_application(session: Session, caller: Caller, item: wire.OutboxItem,
         created_at=created_at, received_at=now, card_on_file=person.bank_account,
         handler_key_id=handler_key.key_id,
         handler_proof=payload.handler_proof.signature if payload.handler_proof else None,
-        waivers=[w.model_dump(mode="json") for w in payload.waivers] or None)
+        waivers=[w.model_dump(mode="json") for w in payload.waivers] or None,
+        number=payload.number)
     session.add(application)
     note_added(session, EXISTING_APPLICATIONS, application_id)
     session.add_all(models.ApplicationBucket(application_id=application_id, bucket=b,
@@ -252,6 +256,24 @@ def _mismatch(field: str, what: str) -> Refusal:
     return Refusal("case_mismatch",
                    f"计算所用的数据与区里的数据不一致（{what}），请先同步再重新计算。",
                    {"field": field})
+
+
+def _check_number(session: Session, caller: Caller, number: str, year: int) -> None:
+    """The application's number is one the pushing PC may give (its street's short name, the
+    year of the application's date, its own number in the street) and no other has it."""
+    device_number = session.scalar(select(models.Device.number).where(
+        models.Device.id == caller.device_id))
+    street_name = session.scalar(select(models.Street.name).where(
+        models.Street.code == caller.street_code)) or ""
+    problem = number_problem(number, street_name, year, device_number)
+    if problem is not None:
+        raise Refusal("invalid_number", problem,
+                      {"field": "number", "number": number, "device_number": device_number})
+    taken = session.scalar(select(models.Application.id).where(
+        models.Application.number == number))
+    if taken is not None:
+        raise Refusal("number_exists", f"申请编号 {number} 已被另一份申请使用。",
+                      {"field": "number", "number": number})
 
 
 def _check_case(session: Session, caller: Caller, payload: wire.ApplicationPayload, case: Case,

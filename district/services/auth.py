@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -70,9 +70,15 @@ def register_device(session: Session, request: wire.RegisterDevice) -> wire.Devi
     if code is None or code.used_at is not None:
         raise AuthError(401, "invalid_enrolment_code", _CODE_REFUSED)
     token = new_token()
+    # the street's row locked: two PCs of a street registering at once get 1 and 2 (PostgreSQL;
+    # SQLite writes one at a time), and a number is never reused, even a revoked device's
+    session.scalars(select(models.Street).where(models.Street.code == code.street_code)
+                    .with_for_update()).first()
+    number = (session.scalar(select(func.max(models.Device.number)).where(
+        models.Device.street_code == code.street_code)) or 0) + 1
     device = models.Device(id=str(uuid.uuid4()), name=request.device_name,
                            street_code=code.street_code, token_hash=token_hash(token),
-                           registered_at=utcnow())
+                           registered_at=utcnow(), number=number)
     session.add(device)
     session.flush()
     # The condition on used_at makes a code good for one device even if two register at once.
@@ -86,7 +92,7 @@ def register_device(session: Session, request: wire.RegisterDevice) -> wire.Devi
     log.info("device registered", extra={"device_id": device.id, "street_code": street.code,
                                          "device_name": device.name})
     return wire.DeviceRegistered(device_id=device.id, token=token, street_code=street.code,
-                                 street_name=street.name)
+                                 street_name=street.name, device_number=device.number)
 
 
 def issue_enrolment_code(session: Session, street_code: str) -> str:

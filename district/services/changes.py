@@ -47,13 +47,23 @@ def changes_page(session: Session, street_code: str, cursor: int, limit: int, *,
         visible = or_(change.street_code == street_code, change.street_code.is_(None))
         total = session.scalar(select(func.count()).select_from(change)
                                .where(visible, *window)) or 0
+    hidden = {entity: {f for f, v in fields.items() if protocol < v}
+              for entity, fields in wire.DATA_FIELDS_SINCE.items()}
     # Built without validation: the rows were validated when they were written, and a page
     # of a thousand changes would otherwise be checked field by field on every pull.
     return wire.ChangesPage.model_construct(
         items=[wire.Change.model_construct(seq=c.seq, entity=c.entity, key=c.key, op=c.op,
-                                           data=c.data) for c in items],
+                                           data=_as_known(c.data, hidden.get(c.entity)))
+               for c in items],
         next_cursor=items[-1].seq if items else cursor, more=more, total=total,
         generation=current_generation(session), newest=newest, count=len(items))
+
+
+def _as_known(data: dict[str, Any] | None, hidden: set[str] | None) -> dict[str, Any] | None:
+    """An entity's data without the fields an older protocol's strict schema would refuse."""
+    if not hidden or data is None:
+        return data
+    return {k: v for k, v in data.items() if k not in hidden}
 
 
 def page_json(page: wire.ChangesPage, protocol: int) -> str:

@@ -170,7 +170,8 @@ class Counter:
     @classmethod
     def register(cls, base_url: str, code: str, name: str = "柜台1") -> Counter:
         r = httpx.post(f"{base_url}/devices/register",
-                       json={"enrolment_code": code, "device_name": name}, timeout=30)
+                       json={"enrolment_code": code, "device_name": name},
+                       headers={wire.PROTOCOL_HEADER: str(wire.PROTOCOL_VERSION)}, timeout=30)
         assert r.status_code == 201, r.text
         return cls(base_url, wire.DeviceRegistered.model_validate_json(r.content))
 
@@ -295,7 +296,8 @@ class Counter:
     def application(self, person_id: str, row_ids: list[str], *, program: str = "assistance",
                     handler: str | None = None, district: str | None = None,
                     today: date | None = None, created_at: datetime | None = None,
-                    bank_account: str | None = None, signed: bool = True) -> wire.OutboxItem:
+                    bank_account: str | None = None, signed: bool = True,
+                    number: str | None = None) -> wire.OutboxItem:
         """An application as the counter's services would save it: the case built from the
         pulled data, computed by the engine, signed by its 经办人, the outbox item ready to
         push."""
@@ -316,7 +318,7 @@ class Counter:
             parameter_versions=[f"{p['key']}@{p['effective_from']}"
                                 for p in result["parameters"]],
             handler=handler, created_at=created_at, bank_account=bank_account,
-            handler_proof=proof)
+            handler_proof=proof, number=number)
         return outbox("application", payload)
 
     def case(self, person_id: str, row_ids: list[str], *, program: str = "assistance",

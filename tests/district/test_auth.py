@@ -51,7 +51,8 @@ def test_every_protected_route_refuses_anonymous_and_bad_credentials(
     for method, path in protected:
         url = district.base_url + path.replace("{", "").replace("}", "")
         for what, headers in attempts.items():
-            r = httpx.request(method, url, headers=headers, json={})
+            version = {wire.PROTOCOL_HEADER: str(wire.PROTOCOL_VERSION)}
+            r = httpx.request(method, url, headers={**version, **headers}, json={})
             assert r.status_code == 401, (method, path, what, r.text)
             assert r.headers["www-authenticate"] == "Bearer"
             assert _error(r).message  # an ErrorBody with a Chinese message
@@ -72,17 +73,22 @@ def test_health_and_openapi_need_no_credentials(district: SeededDistrict) -> Non
 def test_registration_uses_a_code_once(district: SeededDistrict) -> None:
     code = district.enrolment_code(CHANGNING_STREET)
     url = f"{district.base_url}/devices/register"
-    r = httpx.post(url, json={"enrolment_code": code.lower(), "device_name": "受理窗口3"})
+    version = {wire.PROTOCOL_HEADER: str(wire.PROTOCOL_VERSION)}
+    r = httpx.post(url, json={"enrolment_code": code.lower(), "device_name": "受理窗口3"},
+                   headers=version)
     assert r.status_code == 201, r.text
     registered = wire.DeviceRegistered.model_validate_json(r.content)
     assert registered.street_code == CHANGNING_STREET
     assert registered.street_name == "华阳路街道"
     assert len(registered.token) >= 40
-    again = httpx.post(url, json={"enrolment_code": code, "device_name": "另一台"})
+    again = httpx.post(url, json={"enrolment_code": code, "device_name": "另一台"},
+                       headers=version)
     assert again.status_code == 401 and _error(again).code == "invalid_enrolment_code"
-    unknown = httpx.post(url, json={"enrolment_code": "ABCD-EFGH-JKMN", "device_name": "x"})
+    unknown = httpx.post(url, json={"enrolment_code": "ABCD-EFGH-JKMN", "device_name": "x"},
+                         headers=version)
     assert unknown.status_code == 401 and _error(unknown).code == "invalid_enrolment_code"
-    malformed = httpx.post(url, json={"enrolment_code": "x", "device_name": "x"})
+    malformed = httpx.post(url, json={"enrolment_code": "x", "device_name": "x"},
+                           headers=version)
     assert malformed.status_code == 422 and _error(malformed).field == "enrolment_code"
     # The token works: the device may log a clerk in.
     counter = Counter(district.base_url, registered)
@@ -227,7 +233,8 @@ def test_admin_routes_need_the_admin_role(district: SeededDistrict) -> None:
 
 @pytest.mark.parametrize("path", ["/nope", "/changes/extra"])
 def test_unknown_routes_answer_an_error_body(district: SeededDistrict, path: str) -> None:
-    r = httpx.get(f"{district.base_url}{path}")
+    r = httpx.get(f"{district.base_url}{path}",
+                  headers={wire.PROTOCOL_HEADER: str(wire.PROTOCOL_VERSION)})
     assert r.status_code == 404 and _error(r).code == "not_found"
 
 

@@ -1,7 +1,7 @@
 """A versioned wire (issue 10): every request says its protocol version, the server serves the
 current one and the one before it, and answers any other with a clear error the counter shows;
-a recorded exchange of today's version (tests/fixtures/wire-v2.json) still reads and writes the
-same with today's schemas."""
+a recorded exchange of today's version (tests/fixtures/wire-v3.json) still reads and writes the
+same with today's schemas, and the one of the version before it (wire-v2.json) still reads."""
 
 from __future__ import annotations
 
@@ -17,9 +17,16 @@ from desktop import wire
 from desktop.sync.client import DistrictClient, ServerRefused
 from desktop.sync.worker import describe_failure
 from tests.district.conftest import SeededDistrict
-from tests.district.harness import MINHANG_STREET, claimable_rows, fresh_recipients
+from tests.district.harness import (
+    MINHANG_STREET,
+    claimable_rows,
+    fresh_recipients,
+    shanghai_today,
+)
 
-RECORDED = Path(__file__).resolve().parents[1] / "fixtures" / f"wire-v{wire.PROTOCOL_VERSION}.json"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+RECORDED = FIXTURES / f"wire-v{wire.PROTOCOL_VERSION}.json"
+PREVIOUS = FIXTURES / f"wire-v{wire.OLDEST_PROTOCOL}.json"
 
 
 def _get(district: SeededDistrict, path: str, version: str | None,
@@ -38,8 +45,10 @@ def test_the_server_says_its_version_with_every_answer(district: SeededDistrict)
     assert answer.headers[wire.PROTOCOL_HEADER] == str(wire.PROTOCOL_VERSION)
 
 
-@pytest.mark.parametrize("version", ["0", "-3"])
-def test_a_counter_too_old_is_told_to_upgrade(district: SeededDistrict, version: str) -> None:
+@pytest.mark.parametrize("version", ["0", "-3", str(wire.OLDEST_PROTOCOL - 1), None])
+def test_a_counter_too_old_is_told_to_upgrade(district: SeededDistrict,
+                                              version: str | None) -> None:
+    """A request without the header is version 1's, which protocol 3 no longer serves."""
     answer = _get(district, "/changes", version)
     assert answer.status_code == 426
     body = wire.ErrorBody.model_validate_json(answer.content)
@@ -62,17 +71,19 @@ def test_a_version_that_is_not_a_number_names_the_header(district: SeededDistric
 
 def test_the_previous_version_is_served_without_what_it_cannot_read(
         district: SeededDistrict) -> None:
-    """A counter of version 1 (it sends no header) pulls as before: applications, which it
-    would refuse as an unknown entity, are not in its pages, and its count says so too."""
+    """A counter of version 2 pulls as before: an application's number, which its strict
+    ApplicationData would refuse, is not in its pages; it registers without a device number
+    and pushes applications without one."""
     current = district.counter()
     person = district.take_person(fresh_recipients(current))
+    number = f"华阳-{shanghai_today().year}-{current.registered.device_number:02d}-8001"
     assert current.push_one(current.application(
-        person, claimable_rows(current, person))).status == "accepted"
+        person, claimable_rows(current, person), number=number)).status == "accepted"
     new = current.pull()
-    assert "application" in {c.entity for c in new}
+    assert number in {(c.data or {}).get("number") for c in new if c.entity == "application"}
 
     old = district.counter(pull=False)
-    old.protocol = None
+    old.protocol = wire.OLDEST_PROTOCOL
     seen: list[wire.Change] = []
     cursor, total = 0, None
     while True:
@@ -82,12 +93,13 @@ def test_the_previous_version_is_served_without_what_it_cannot_read(
         cursor = page.next_cursor
         if not page.more:
             break
-    assert seen and "application" not in {c.entity for c in seen}
-    # nor the fields version 1's strict schema would refuse
-    raw = old.get("/changes", cursor=0, limit=1).json()
-    assert set(raw) == {"items", "next_cursor", "more", "total"}
+    applications = [c for c in seen if c.entity == "application"]
+    assert applications and all("number" not in (c.data or {}) for c in applications)
+    for change in applications:  # version 2's schema: today's, without the number
+        fields = set(wire.ApplicationData.model_fields) - {"number"}
+        assert set(change.data or {}) <= fields
     pushed = old.http.post("/push", json={"items": []}, headers=old.headers())
-    assert pushed.status_code == 200 and pushed.json() == {"results": []}
+    assert pushed.status_code == 200 and set(pushed.json()) == {"results", "generation"}
     assert len(seen) == total
     assert {"person", "fee_row", "claim"} <= {c.entity for c in seen}
 
@@ -139,6 +151,27 @@ def test_the_recorded_exchange_still_reads_and_writes_the_same() -> None:
         "audit_event": wire.AuditEventPayload}
     for item in recorded["push"]["request"]["items"]:
         _same(payloads[item["kind"]], item["payload"])
+
+
+def test_the_previous_version_s_recorded_exchange_still_reads() -> None:
+    """Version 2's recording (what its counters send and read) reads with today's schemas,
+    and writes back the same without the fields version 3 added."""
+    recorded = json.loads(PREVIOUS.read_text("utf-8"))
+    assert recorded["protocol"] == wire.OLDEST_PROTOCOL
+    added = {wire.ApplicationData: {"number"}, wire.ApplicationPayload: {"number"}}
+
+    def same(model: type[BaseModel], value: Any) -> None:
+        dumped = model.model_validate(value).model_dump(mode="json",
+                                                        exclude=added.get(model) or None)
+        assert dumped == value
+
+    same(wire.Push, {"items": []})
+    for change in recorded["changes"]["items"]:
+        if change["entity"] == "application":
+            same(wire.ApplicationData, change["data"])
+    for item in recorded["push"]["request"]["items"]:
+        if item["kind"] == "application":
+            same(wire.ApplicationPayload, item["payload"])
 
 
 def test_known_items_are_answered_only_to_the_pc_that_pushed_them(
