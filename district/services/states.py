@@ -1,12 +1,15 @@
 """Each application's states at the district, the acts that move it, and the time they may claim.
 
     accepted ──审核人 signs──> reviewed ──审批人 signs──> approved ──district pays──> paid
-       │                          │
-       └──────── 退回 ────────────┴──> returned ──撤回──> withdrawn (final)
+       │ │                        │
+       │ └─────── 退回 ───────────┴──> returned ──撤回──> withdrawn (final)
+       └──────────── 经办人 撤回 ─────────────────────────────> withdrawn
 
 - 审核人 signs an accepted application; 审批人 signs a reviewed one. Each signs once.
 - A 审核人 or 审批人 sends back (退回) an accepted one; only a 审批人 a reviewed one.
 - A returned application is withdrawn (its claims released) or stays returned; nothing signs it.
+- An accepted one (no 审核人 has signed it yet) is withdrawn by its own 经办人 only
+  (district.services.withdrawals); once a 审核人 signed, it must be sent back first.
 - withdrawn is final; approved moves on only when the district pays it.
 Only approved and paid applications reach payout lists and summaries (PAYABLE).
 
@@ -35,7 +38,7 @@ _MOVES: dict[str, tuple[tuple[str, ...], str]] = {
     "review": (("accepted",), "reviewed"),
     "approve": (("reviewed",), "approved"),
     "return": (("accepted", "reviewed"), "returned"),
-    "withdraw": (("returned",), "withdrawn"),
+    "withdraw": (("accepted", "returned"), "withdrawn"),
 }
 _ACT_LABELS = {"review": "审核", "approve": "审批", "return": "退回", "withdraw": "撤回"}
 
@@ -48,6 +51,8 @@ def move(application: models.Application, act: str) -> str:
         hint = ""
         if act == "approve" and application.status == "accepted":
             hint = "审核人签名之后才能审批。"
+        if act == "withdraw" and application.status == "reviewed":
+            hint = "审核人已签名，须先由审批人退回，才能撤回。"
         reason = "not_reviewed" if hint else "wrong_state"
         raise Refusal(reason, f"这份申请当前为“{now_label}”，不能{_ACT_LABELS[act]}。{hint}",
                       {"rule": "state", "status": application.status, "act": act})

@@ -1,8 +1,9 @@
-"""A sent-back application withdrawn by its counter: the district releases its claims (deletes
-them from the registry, with a delete change the street's counters pull) so that the receipts
-can go into a corrected application. Only a returned application is withdrawn
+"""An application withdrawn by its counter: the district releases its claims (deletes them from
+the registry, with a delete change the street's counters pull) so that the receipts can go into
+a corrected application. A returned application is withdrawn by its 经办人 or a 审核人/审批人 of
+the street; an accepted one (no 审核人 has signed it) by its own 经办人 only
 (district.services.states); withdrawn is final, so nothing signs it afterwards. The act is
-signed by whoever withdraws it: its 经办人, or a 审核人/审批人 of the street."""
+signed by whoever withdraws it."""
 
 from __future__ import annotations
 
@@ -32,14 +33,18 @@ def apply_withdrawal(session: Session, caller: Caller, item: wire.OutboxItem,
         raise Refusal("not_withdrawable",
                       "这份申请已审批，不能在柜台撤回，请联系区医保事务中心。",
                       {"application_id": application_id, "status": application.status})
-    staff = find_staff(session, payload.username)
-    may = staff is not None and staff.works_at(caller.street_code) and (
-        payload.username == application.handler or {"reviewer", "approver"} & set(staff.roles))
-    if not may:
-        raise Refusal("forbidden", f"{payload.username} 不能撤回这份申请。",
-                      {"username": payload.username})
     previous = application.status
     after = states.move(application, "withdraw")
+    staff = find_staff(session, payload.username)
+    supervisor = application.status == "returned" and staff is not None and bool(
+        {"reviewer", "approver"} & set(staff.roles))
+    may = staff is not None and staff.works_at(caller.street_code) and (
+        payload.username == application.handler or supervisor)
+    if not may:
+        only_handler = "（审核前只有该申请的经办人本人可以撤回）" \
+            if application.status == "accepted" else ""
+        raise Refusal("forbidden", f"{payload.username} 不能撤回这份申请。{only_handler}",
+                      {"username": payload.username})
     at = states.bounded("at", "撤回时间", payload.at, now, caller.offline_allowance)
     states.not_before("at", "撤回时间", at, application.created_at, "申请的保存时间")
     act = application_act(application, "withdraw", "", payload.username, at,

@@ -207,8 +207,8 @@ def test_a_withdrawn_application_cannot_be_signed_so_receipts_are_paid_once(
     approver = district.user(CHANGNING_STREET, "approver")
     person, rows = _fresh(district, counter)
     w1 = _accepted(counter, counter.application(person, rows))
-    # a withdrawal needs a send-back first
-    _refused(counter.push_one(counter.withdrawal(w1, reviewer)), "wrong_state", "state")
+    # before review only its own 经办人 withdraws it: a supervisor needs a send-back first
+    _refused(counter.push_one(counter.withdrawal(w1, reviewer)), "forbidden")
     assert counter.push_one(counter.send_back(w1, reviewer)).status == "accepted"
     _refused(counter.push_one(counter.send_back(w1, approver)), "wrong_state", "state")
     _refused(counter.push_one(counter.signature(w1, "reviewer", reviewer)), "wrong_state")
@@ -459,7 +459,8 @@ def test_only_the_signed_in_user_registers_a_key_for_this_pc(district: SeededDis
     or another PC's are refused; the key always belongs to the session's own user."""
     counter = district.counter(login=None)
     public = signing.public_key_b64(signing.new_private_key())
-    anonymous = counter.http.post("/signing-keys", json={"public_key": public})
+    anonymous = counter.http.post("/signing-keys", json={"public_key": public},
+                                  headers={wire.PROTOCOL_HEADER: str(wire.PROTOCOL_VERSION)})
     assert anonymous.status_code == 401
     no_session = counter.http.post("/signing-keys", json={"public_key": public},
                                    headers=counter.headers())

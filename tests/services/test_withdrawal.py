@@ -54,7 +54,8 @@ def test_a_returned_application_is_withdrawn_and_its_receipts_claimed_again(
                 break
         else:
             pytest.fail("no person with rows to claim in the seeded district")
-        first = counter.submit()
+        # the clerk received the 病史资料 of every 门诊大病 / 住院 row (CN-2026 4.6)
+        first = counter.submit(medical_records=counter.needing_medical_records())
         assert push(store, client, on_result=record_push_result).refused == 0
         pull(store, client)
         send_back(store, first.application_id, username=reviewer, password=PASSWORD,
@@ -77,14 +78,16 @@ def test_a_returned_application_is_withdrawn_and_its_receipts_claimed_again(
         again = CounterSession(store, person_id, program="assistance", clerk=clerk,
                                application_date=today)
         again.tick_all(tickable)
-        second = again.submit(bank_account="6222021234567890128")
+        second = again.submit(bank_account="6222021234567890128",
+                              medical_records=again.needing_medical_records())
         assert second.payable == first.payable
         assert push(store, client, on_result=record_push_result).refused == 0
         with store.read_session() as session:
             assert session.get(ApplicationRecord, second.application_id).status == "accepted"  # type: ignore[union-attr]
             assert session.get(ApplicationRecord, first.application_id).status == "withdrawn"  # type: ignore[union-attr]
-        with pytest.raises(WithdrawalRefused, match="只有被退回"):
-            withdraw_application(store, second.application_id, username=clerk,
+        # before review only its own 经办人 withdraws it (test_withdraw_before_review)
+        with pytest.raises(WithdrawalRefused, match="经办人本人"):
+            withdraw_application(store, second.application_id, username=reviewer,
                                  password=PASSWORD, reason="x")
     store.close()
 
