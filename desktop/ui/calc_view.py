@@ -94,7 +94,7 @@ class CalcView(QWidget):
         self.external = QCheckBox("有外省市或原单位职工医保（互助帮困住院）")
         self.external.setObjectName("externalBox")
         self.fee_table = QTableWidget(0, len(FEE_COLUMNS))
-        self.fee_table.setObjectName("feeTable")
+        self.fee_table.setObjectName("calcFeeTable")
         self.fee_table.setHorizontalHeaderLabels(list(FEE_COLUMNS))
         self.fee_table.verticalHeader().setVisible(False)
         self.fee_table.horizontalHeader().setSectionResizeMode(

@@ -37,6 +37,7 @@ from PySide6.QtWidgets import (
 
 from desktop.domain.errors import DomainError
 from desktop.domain.id_number import normalize_id_number
+from desktop.policy.explain import human_lines
 from desktop.policy.model import WAIVABLE
 from desktop.printing.context import NO_CONTEXT, PrintContext
 from desktop.services.counter import (
@@ -587,7 +588,8 @@ class CounterView(QWidget):
             self.total.setText(f"本次应付：{quote.payable_text} 元")
             lines = [f"{label}：{amount} 元" for label, amount in quote.buckets]
             self.buckets.setText("<br>".join(escape(line) for line in lines))
-        self.warnings.setText("<br>".join(f"注意：{escape(w)}" for w in quote.warnings))
+        self.warnings.setText("<br>".join(f"注意：{escape(w)}"
+                                          for w in human_lines(quote.warnings)))
         count = len(quote.ticked)
         self.ticked_label.setText(
             f"已勾选 {count} 行，自负合计 {format_amount(quote.ticked_self_pay)} 元")
@@ -596,7 +598,7 @@ class CounterView(QWidget):
     def show_trace(self) -> None:
         if self.last_quote is None or self.session is None:
             return
-        dialog = TraceDialog(self.last_quote.trace or ["尚未勾选费用。"], self)
+        dialog = TraceDialog(human_lines(self.last_quote.trace) or ["尚未勾选费用。"], self)
         dialog.open()
         self.trace_dialog = dialog
 

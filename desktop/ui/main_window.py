@@ -272,6 +272,9 @@ class MainWindow(QMainWindow):
             keep_on_screen(self)
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.counter.confirm_leave():  # ticks not yet submitted: the clerk stays
+            event.ignore()
+            return
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/counterSplitter", self.counter.splitter.saveState())
         super().closeEvent(event)

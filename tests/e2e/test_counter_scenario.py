@@ -167,6 +167,8 @@ def test_the_whole_counter_scenario(qtbot: QtBot, district: DistrictServer,
     qtbot.keyClick(table, Qt.Key.Key_F9)
     dialog = view.submit_dialog
     dialog.confirm_bank_warning = lambda warning: True
+    if dialog.medical_rows:  # a 住院 or 门诊大病 row: its 病史资料 were received
+        dialog.records.setChecked(True)
     with qtbot.waitSignal(view.application_saved) as saved:
         dialog.accept()
     application_id = saved.args[0]

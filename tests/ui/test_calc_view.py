@@ -181,7 +181,7 @@ def test_the_form_answers_how_much_would_i_get(qtbot: QtBot, window: CalcView) -
     window.district.setCurrentIndex(window.district.findData("changning"))
     click(qtbot, window, "addRowButton")
     click(qtbot, window, "addRowButton")
-    fees = child(window, QTableWidget, "feeTable")
+    fees = child(window, QTableWidget, "calcFeeTable")
     assert fees.rowCount() == 2
     kind = fees.cellWidget(1, 1)
     assert isinstance(kind, QComboBox)

@@ -157,3 +157,16 @@ def test_screenshot(qtbot: QtBot, view: CounterView, tmp_path: Path) -> None:
     assert view.grab().save(str(shot))
     assert shot.stat().st_size > 10_000
     _ = date  # keep the import for type readers
+
+
+def test_the_trace_speaks_the_offices_words(qtbot: QtBot, view: CounterView) -> None:
+    """F4's explanation names parameters by their Chinese name and document, not their keys,
+    and amounts carry thousands separators (issue 12: the office's words)."""
+    assert view.open_person(P)
+    view.tick_all_countable()
+    assert view.last_quote is not None
+    assert any("assistance:" in line for line in view.last_quote.trace)  # the engine's keys
+    view.show_trace()
+    shown = view.trace_dialog.text.toPlainText()
+    assert "assistance:" not in shown and "POLICY D" not in shown and "CN-2026" not in shown
+    assert "1,000.00" in shown and "操作细则" in shown

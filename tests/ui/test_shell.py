@@ -196,3 +196,33 @@ def test_a_closed_counter_leaves_nothing_that_takes_the_keyboard(qtbot: QtBot,
     edit.setFocus()
     qtbot.keyClicks(edit, "310105195804121450")  # as fast as a scanner
     assert edit.text() == "310105195804121450"
+
+
+def test_closing_the_window_with_unsaved_ticks_asks_first(qtbot: QtBot, tmp_path: Path,
+                                                          settings: QSettings) -> None:
+    """Ticks not yet submitted are not thrown away by closing the window: the clerk is asked,
+    and keeping them keeps the window open (issue 12)."""
+    from datetime import date, timedelta
+
+    from tests.services.test_counter import P, fill, row
+
+    filled = open_store(tmp_path / "ticks.sqlite")
+    fill(filled, [row("F1", (date.today() - timedelta(days=20)).isoformat(), "1000.00")])
+    window = MainWindow(filled, CounterUser("clerk1", "李经办", ("clerk",)), settings=settings)
+    qtbot.addWidget(window)
+    window.show()
+    counter = window.counter
+    assert counter.open_person(P)
+    counter.tick_all_countable()
+    asked: list[int] = []
+
+    def keep(_name: str, count: int) -> bool:
+        asked.append(count)
+        return len(asked) == 1  # keep the first time, drop the second
+
+    counter.keep_unsaved_ticks = keep
+    window.close()
+    assert asked == [1] and window.isVisible()
+    window.close()
+    assert asked == [1, 1] and not window.isVisible()
+    filled.close()
