@@ -36,7 +36,7 @@ from district.changelog import (
     person_change,
 )
 from district.reference import STREETS_BY_CODE
-from district.services import prefetch, states
+from district.services import deferred, prefetch, states
 from district.services.outcome import (
     EXISTING_APPLICATIONS,
     Caller,
@@ -50,6 +50,7 @@ from district.services.users import find_staff
 from district.values import SHANGHAI, as_aware, fen_of, from_fen, shanghai_date, to_fen
 
 _Model = TypeVar("_Model", bound=wire.Strict)
+_NUMBERING = "push_device_numbering"  # session.info: device id -> (its number, street name)
 # How far the case's application date may be from the moment the counter saved it (a day
 # either side covers midnight and clock drift), and how far in the future that moment may be.
 _DATE_SLACK = timedelta(days=1)
@@ -70,7 +71,8 @@ def apply_application(session: Session, caller: Caller, item: wire.OutboxItem,
                                 caller.offline_allowance)
     application_id = str(payload.application_id)
     absent = known_absent(session, EXISTING_APPLICATIONS, application_id)
-    if not absent and session.get(models.Application, application_id) is not None:
+    if absent is False or (absent is None
+                           and session.get(models.Application, application_id) is not None):
         raise Refusal("application_exists", "该申请已经提交过（申请号重复）。",
                       {"application_id": application_id})
     person = locked_person(session, caller, payload.person_id)
@@ -115,19 +117,24 @@ def apply_application(session: Session, caller: Caller, item: wire.OutboxItem,
         handler_proof=payload.handler_proof.signature if payload.handler_proof else None,
         waivers=[w.model_dump(mode="json") for w in payload.waivers] or None,
         number=payload.number)
-    session.add(application)
-    note_added(session, EXISTING_APPLICATIONS, application_id)
-    session.add_all(models.ApplicationBucket(application_id=application_id, bucket=b,
-                                             amount_fen=fen) for b, fen in buckets.items())
+    bucket_rows = [models.ApplicationBucket(application_id=application_id, bucket=b,
+                                            amount_fen=fen) for b, fen in buckets.items()]
     # Inserted in id order so that two transactions on PostgreSQL never wait on each other in
     # a cycle; the primary key refuses a row claimed by a transaction that committed first.
     claims = [models.Claim(fee_row_id=row_id, application_id=application_id,
                            street_code=caller.street_code, device_id=caller.device_id,
                            claimed_at=now, status="claimed")
               for row_id in sorted(payload.fee_row_ids)]
-    session.add_all(claims)
-    session.flush()
-    prefetch.claimed(session, person.id, payload.program, claims, rows)
+    kept = deferred.pending(session)
+    if kept is not None:  # written with the request's other rows (district.services.deferred)
+        kept.add(application, *bucket_rows, *claims)
+    else:
+        session.add(application)
+        session.add_all(bucket_rows)
+        session.add_all(claims)
+        session.flush()
+    note_added(session, EXISTING_APPLICATIONS, application_id)
+    prefetch.claimed(session, person.id, payload.program, claims, rows, payload.number)
     changes = [claim_change(c, payload.program) for c in claims]
     allowance = buckets.get("allowance", 0)
     if allowance:
@@ -261,17 +268,24 @@ def _mismatch(field: str, what: str) -> Refusal:
 def _check_number(session: Session, caller: Caller, number: str, year: int) -> None:
     """The application's number is one the pushing PC may give (its street's short name, the
     year of the application's date, its own number in the street) and no other has it."""
-    device_number = session.scalar(select(models.Device.number).where(
-        models.Device.id == caller.device_id))
-    street_name = session.scalar(select(models.Street.name).where(
-        models.Street.code == caller.street_code)) or ""
+    # the pushing PC's number and street name: read once per transaction
+    known: dict[str, tuple[int | None, str]] = session.info.setdefault(_NUMBERING, {})
+    if caller.device_id not in known:
+        known[caller.device_id] = (
+            session.scalar(select(models.Device.number).where(
+                models.Device.id == caller.device_id)),
+            session.scalar(select(models.Street.name).where(
+                models.Street.code == caller.street_code)) or "")
+    device_number, street_name = known[caller.device_id]
     problem = number_problem(number, street_name, year, device_number)
     if problem is not None:
         raise Refusal("invalid_number", problem,
                       {"field": "number", "number": number, "device_number": device_number})
-    taken = session.scalar(select(models.Application.id).where(
-        models.Application.number == number))
-    if taken is not None:
+    cache = prefetch.cached(session)
+    taken = (number in cache.numbers_taken if cache is not None and number in cache.numbers
+             else session.scalar(select(models.Application.id).where(
+                 models.Application.number == number)) is not None)
+    if taken:
         raise Refusal("number_exists", f"申请编号 {number} 已被另一份申请使用。",
                       {"field": "number", "number": number})
 

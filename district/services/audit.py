@@ -30,6 +30,7 @@ from desktop.domain.audit_chain import (
     district_row_hash,
 )
 from district import models
+from district.services import deferred
 from district.services.applications import parse_payload
 from district.services.outcome import (
     EXISTING_EVENTS,
@@ -57,7 +58,8 @@ def apply_audit_event(session: Session, caller: Caller, item: wire.OutboxItem,
         raise Refusal("invalid_payload", f"审计事件的 detail 超过 {DETAIL_LIMIT} 字节。",
                       {"field": "detail"})
     absent = known_absent(session, EXISTING_EVENTS, event_id)
-    if not absent and session.get(models.AuditEvent, event_id) is not None:
+    if absent is False or (absent is None
+                           and session.get(models.AuditEvent, event_id) is not None):
         raise Refusal("event_exists", "该审计事件已经记录过。", {"event_id": event_id})
     content = AuditContent(event_id, as_aware(payload.at), payload.actor, payload.action,
                            payload.subject, payload.detail)
@@ -84,8 +86,12 @@ def apply_audit_event(session: Session, caller: Caller, item: wire.OutboxItem,
         counter_prev_hash=payload.prev_hash, counter_row_hash=payload.row_hash,
         reported_by=caller.username, actor_proven=actor_proven)
     row.row_hash = _district_hash(row)
-    session.add(row)
-    session.flush()  # a row the database refuses fails here, before the heads move on
+    kept = deferred.pending(session)
+    if kept is not None:  # written with the request's other rows (district.services.deferred)
+        kept.add(row)
+    else:
+        session.add(row)
+        session.flush()  # a row the database refuses fails here, before the heads move on
     note_added(session, EXISTING_EVENTS, event_id)
     chain["district"] = (seq, row.row_hash)
     devices[caller.device_id] = row

@@ -39,12 +39,20 @@ class Prefetched:
     spans: dict[str, list[models.CategorySpan]] = field(default_factory=dict)
     # (person id, program) -> the person's rows claimed under it, with their receipt dates
     settled: dict[tuple[str, str], dict[str, date]] = field(default_factory=dict)
+    # the human numbers the request's applications give, and those of them already taken
+    numbers: frozenset[str] = frozenset()
+    numbers_taken: set[str] = field(default_factory=set)
 
     def has_person(self, person_id: str) -> bool:
         return person_id in self.person_ids
 
     def has_rows(self, row_ids: Iterable[str]) -> bool:
         return all(r in self.row_ids for r in row_ids)
+
+
+def _number(payload: dict[str, Any]) -> str | None:
+    number = payload.get("number")
+    return number if isinstance(number, str) else None
 
 
 def _ids(payload: dict[str, Any]) -> tuple[str | None, set[str]]:
@@ -64,14 +72,21 @@ def prefetch(session: Session, payloads: Iterable[dict[str, Any]]) -> None:
     """Read, for the applications of a request, everything their checks look up."""
     person_ids: set[str] = set()
     row_ids: set[str] = set()
+    numbers: set[str] = set()
     for payload in payloads:
         person, rows = _ids(payload)
         if person is not None:
             person_ids.add(person)
         row_ids |= rows
+        number = _number(payload)
+        if number is not None:
+            numbers.add(number)
     if not person_ids:
         return
-    cache = Prefetched(frozenset(person_ids), frozenset(row_ids))
+    cache = Prefetched(frozenset(person_ids), frozenset(row_ids), numbers=frozenset(numbers))
+    if numbers:
+        cache.numbers_taken = set(session.scalars(select(models.Application.number)
+                                                  .where(models.Application.number.in_(numbers))))
     # locked in the order of their keys: two requests locking overlapping persons never wait
     # on each other in a cycle (PostgreSQL; SQLite has one writer anyway)
     for found in session.scalars(select(models.Person)
@@ -105,12 +120,14 @@ def cached(session: Session) -> Prefetched | None:
 
 
 def claimed(session: Session, person_id: str, program: str, claims: list[models.Claim],
-            rows: dict[str, models.FeeRow]) -> None:
-    """An accepted application's claims, written and flushed: the request's later items see
+            rows: dict[str, models.FeeRow], number: str | None = None) -> None:
+    """An accepted application's claims (and its number): the request's later items see
     them."""
     cache = cached(session)
     if cache is None:
         return
+    if number is not None:
+        cache.numbers_taken.add(number)
     settled = cache.settled.setdefault((person_id, program), {})
     for claim in claims:
         cache.claims[claim.fee_row_id] = (claim, program)

@@ -29,7 +29,7 @@ from desktop.domain.signing import canonical_json, sha256_hex
 from district import models
 from district.changelog import PendingChange, application_change, record_changes
 from district.db import Database
-from district.services import prefetch
+from district.services import deferred, prefetch
 from district.services.applications import apply_application
 from district.services.audit import apply_audit_event
 from district.services.enrolment import apply_enrolment
@@ -62,6 +62,8 @@ _WRITTEN = "push_items_written"
 # Kinds whose acceptance changes an application's state: its street's counters are told (an
 # accepted application records its own change, from what it holds).
 _MOVES_APPLICATION = frozenset({"signature", "return", "withdrawal"})
+# Kinds whose rows wait for the request's end in a request (district.services.deferred)
+_DEFERS_ROWS = frozenset({"application", "audit_event"})
 
 
 class IdempotencyKeyReused(Exception):
@@ -129,17 +131,21 @@ def apply_push(db: Database, caller: Caller, push: wire.Push) -> wire.PushResult
             session.info[_RECORDED] = _check_keys(session, push, hashes)
             written: dict[str, models.PushItem] = session.info.setdefault(_WRITTEN, {})
             _prefetch(session, push)
+            rows = deferred.start(session)
             changes: list[PendingChange] = []
             results = [_apply_once(session, caller, item, digest, index, changes)
                        for index, (item, digest) in enumerate(zip(push.items, hashes,
                                                                   strict=True))]
+            rows.write(session)
             # one statement for the request's keys (the primary key still refuses a key
             # another transaction recorded first: the race is handled below)
             session.execute(insert(models.PushItem), [_columns(p) for p in written.values()])
             # the request's changes get their numbers together, as the last step before the
             # commit (district.changelog): one counter update instead of one per item
             record_changes(session, changes)
-    except (IntegrityError, OperationalError):  # a race, a deadlock (PostgreSQL 40P01)
+    # a race, a deadlock (PostgreSQL 40P01), or a value the database refused when the
+    # request's rows were written together: each item again, on its own
+    except (IntegrityError, OperationalError, DataError):
         log.info("push batch raced another transaction; applying item by item",
                  extra={"device_id": caller.device_id, "items": len(push.items)})
         with db.read() as session:
@@ -244,6 +250,16 @@ def _log_applied(caller: Caller, item: wire.OutboxItem, result: wire.ItemResult)
 
 def _apply(session: Session, caller: Caller, item: wire.OutboxItem) -> Outcome:
     now = utcnow()
+    kept = deferred.pending(session)
+    if kept is not None and item.kind in _DEFERS_ROWS:
+        # no savepoint: it refuses only before it adds anything, and what it adds waits in
+        # the request's buffer (district.services.deferred)
+        try:
+            return HANDLERS[item.kind](session, caller, item, now)
+        except Refusal as refusal:
+            return refusal.outcome()
+    if kept is not None:  # it reads (and may change) what the items before it added
+        kept.write(session)
     try:
         with session.begin_nested():
             outcome = HANDLERS[item.kind](session, caller, item, now)
