@@ -62,6 +62,7 @@ import desktop.sync.pull as pull_module
 from desktop import wire
 from desktop.services.accounts import sign_in
 from desktop.services.applications import NothingToClaim, record_push_result, save_application
+from desktop.services.numbering import remember_registration
 from desktop.store import Store, open_store, outbox_waiting_count
 from desktop.store.models import (
     ApplicationRecord,
@@ -299,6 +300,8 @@ class TimedClient(DistrictClient):
         self.calls: list[tuple[str, float]] = []
         self.keep_push: Path | None = None
         self.device_id = ""
+        self.street_name = ""
+        self.device_number: int | None = None
 
     def reset(self) -> None:
         self.calls = []
@@ -334,6 +337,7 @@ def counter(url: str, seeded: Seeded, street: str, name: str) -> TimedClient:
     # lost: the slowest request is printed next to each figure.
     client = TimedClient(url, lambda: registered.token, timeout=300)
     client.device_id = registered.device_id
+    client.street_name, client.device_number = registered.street_name, registered.device_number
     client.login(seeded.clerk(street), PASSWORD)
     return client
 
@@ -741,6 +745,9 @@ def main() -> int:
         # the clerk signs in at this counter: their signing key is made and registered, so
         # the applications saved below carry the 经办人's signature the district verifies
         sign_in(store, client, seeded.clerk(args.street), PASSWORD)
+        # as the counter does after registering: its applications carry human numbers, which
+        # the district checks (desktop.services.numbering)
+        remember_registration(store, client.street_name, client.device_number)
         seconds = initial_pull(store, client, server, args)
         results.append(("initial pull", seconds, TARGET_INITIAL_S))
         baseline: tuple[Path, dict[str, str], bytes | None] | None = None

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import keyring
 from keyring.errors import NoKeyringError
 
+from desktop.services.numbering import remember_registration
 from desktop.store import Store, open_store
 from desktop.sync.client import DistrictClient
 from desktop.sync.credentials import (
@@ -232,6 +233,8 @@ def _start(folder: Path, persons: int, resources: _Resources) -> Demo:
     for u in staff_users:
         for role in u.roles:
             users.setdefault(role, u.username)
+    # the demo's applications get their human numbers (desktop.services.numbering)
+    remember_registration(store, registered.street_name, registered.device_number)
     return Demo(folder, url, store, client, clerk, server, notes, users, registered.street_name,
                 resources)
 

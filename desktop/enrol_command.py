@@ -101,14 +101,15 @@ def _enrol(options: argparse.Namespace, stdout: TextIO, settings: QSettings | No
     load_device_token(server.url)
     name = options.name.strip() or platform.node() or "counter"
     registration = register_here(deployment, server, options.code, name)
-    _save(settings, server, registration.street_name, registration.street_code)
+    _save(settings, server, registration.street_name, registration.street_code,
+          registration.device_number)
     print(f"本柜台已注册：{registration.street_name}（{registration.street_code}），"
           f"设备 {registration.device_id}，区服务器 {server.url}。", file=stdout)
     return 0
 
 
 def _save(settings: QSettings | None, server: ServerSettings, street_name: str,
-          street_code: str) -> None:
+          street_code: str, device_number: int | None) -> None:
     """The keys of desktop.ui.settings_dialog (save_registration), written with QtCore only:
     no widgets are loaded for a command run by an install script."""
     from PySide6.QtCore import QCoreApplication, QSettings
@@ -121,4 +122,8 @@ def _save(settings: QSettings | None, server: ServerSettings, street_name: str,
     settings.setValue("server/caFile", str(server.ca_file) if server.ca_file else "")
     settings.setValue("counter/streetName", street_name)
     settings.setValue("counter/streetCode", street_code)
+    if device_number is None:
+        settings.remove("counter/deviceNumber")
+    else:
+        settings.setValue("counter/deviceNumber", device_number)
     settings.sync()

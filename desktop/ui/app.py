@@ -195,9 +195,21 @@ class CounterApp:
         counter = cls(app, store, client=client, on_close=store.close, settings=settings,
                       deployment=deployment, server=server,
                       deployment_problem=deployment_problem)
+        counter.remember_registration()
         if client is not None:
             counter.start_sync()
         return counter
+
+    def remember_registration(self) -> None:
+        """This PC's street and its number there, from its registration (the settings: the
+        settings dialog and `enrol` write them) into the store, where the application numbers
+        are made (desktop.services.numbering)."""
+        from desktop.services.numbering import remember_registration
+        from desktop.ui.settings_dialog import KEY_STREET, registered_device_number
+
+        street = str(self.settings.value(KEY_STREET, "") or "")
+        if street:
+            remember_registration(self.store, street, registered_device_number(self.settings))
 
     # -- signing in and out ------------------------------------------------------------------
 
@@ -213,7 +225,7 @@ class CounterApp:
 
     def open_window(self, user: CounterUser) -> None:
         if self.window is not None:
-            self.window.close()
+            self.window.close_for_good()
         self.window = MainWindow(self.store, user, today=self.today, settings=self.settings,
                                  print_context=self.print_context())
         self.last_clerk = user.username
@@ -224,6 +236,7 @@ class CounterApp:
         if worker is not None:  # push what was just saved or signed, not at the next interval
             self.window.counter.queued.connect(worker.wake)
             self.window.attention.queued.connect(worker.wake)
+            self.window.today.queued.connect(worker.wake)
             if self.window.approvals is not None:
                 self.window.approvals.message.connect(lambda _text: worker.wake())
         if self.worker is not None:
@@ -302,6 +315,7 @@ class CounterApp:
         from desktop.ui.settings_dialog import idle_minutes, server_settings
 
         self.idle.set_minutes(idle_minutes(self.settings, self.deployment))
+        self.remember_registration()
         server = server_settings(self.settings, self.deployment)
         if server is None or (server == self.server and self.client is not None):
             return  # the client reads the token from the keyring per call: a new one is used
@@ -318,8 +332,10 @@ class CounterApp:
         from desktop.services.signing import forget
 
         if self.window is not None:
+            if not self.window.counter.confirm_leave():  # ticks not submitted: stay
+                return
             forget(self.window.user.username)  # the key closes with the session
-            self.window.close()
+            self.window.close_for_good()
             self.window = None
         self._ask_sign_in()
 
@@ -361,7 +377,9 @@ class CounterApp:
         from desktop.ui.settings_dialog import SettingsDialog, idle_minutes
 
         dialog = SettingsDialog(self.settings, self.window, deployment=self.deployment)
-        if dialog.exec():
+        accepted = dialog.exec()
+        self.remember_registration()  # a registration is kept, saved or not
+        if accepted:
             self.idle.set_minutes(idle_minutes(self.settings, self.deployment))
             QMessageBox.information(self.window, "设置",
                                     "设置已保存。区服务器地址的更改在重新启动后生效。")
@@ -412,7 +430,7 @@ class CounterApp:
             if dialog is not None:
                 dialog.close()
         if self.window is not None:
-            self.window.close()
+            self.window.close_for_good()
         self.app.removeEventFilter(self.scanner)
         self.app.removeEventFilter(self.idle)
         self._on_close()

@@ -4,20 +4,17 @@ application."""
 
 from __future__ import annotations
 
-import uuid
-
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QPushButton, QTableView, QVBoxLayout, QWidget
 
-from desktop.services.applications import WithdrawalRefused, withdraw_application
 from desktop.services.approvals import AttentionEntry, needing_attention
 from desktop.services.counter import format_amount
 from desktop.store import Store
 from desktop.ui.counter_view import table_look
-from desktop.ui.dialogs import CredentialsDialog
 from desktop.ui.main_window import CounterUser
 from desktop.ui.models import RowsTableModel
 from desktop.ui.widgets import error_label
+from desktop.ui.withdrawal import WITHDRAWN_MESSAGE, ask_withdrawal
 
 
 class AttentionView(QWidget):
@@ -66,24 +63,14 @@ class AttentionView(QWidget):
         if entry is None or entry.status != "returned":
             self.error.setText("请选择一份被退回的申请。")
             return
-        dialog = CredentialsDialog("撤回申请", username=self.user.username, ask_reason=True,
-                                   parent=self)
-        self.credentials_dialog = dialog
-        dialog.accepted.connect(lambda: self._withdraw(entry.application_id, dialog))
-        dialog.open()
+        self.credentials_dialog = ask_withdrawal(self, self.store, self.user.username,
+                                                 entry.application_id, self._withdrawn)
 
-    def _withdraw(self, application_id: uuid.UUID, dialog: CredentialsDialog) -> None:
-        try:
-            withdraw_application(self.store, application_id,
-                                 username=dialog.username.text().strip(),
-                                 password=dialog.password.text(),
-                                 reason=dialog.reason.toPlainText())
-        except WithdrawalRefused as exc:
-            self.error.setText(f"未撤回：{exc}")
+    def _withdrawn(self, refused: str | None) -> None:
+        if refused is not None:
+            self.error.setText(refused)
             return
-        finally:
-            dialog.password.clear()
         self.error.clear()
-        self.message.emit("已撤回，费用可重新勾选；将在联网时通知区里释放。")
+        self.message.emit(WITHDRAWN_MESSAGE)
         self.queued.emit()
         self.refresh()

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QLabel,
     QMainWindow,
+    QMessageBox,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -83,6 +84,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{WINDOW_TITLE} — {user.display_name}")
         self.store = store
         self.user = user
+        self._asked = False  # close_for_good: the counter closes it, unsaved ticks asked or not
         self.settings = settings or QSettings()
         self.tabs = QTabWidget()
         self.tabs.setObjectName("mainTabs")
@@ -271,9 +273,36 @@ class MainWindow(QMainWindow):
             self._placed = True
             keep_on_screen(self)
 
+    def _ask_before_closing(self, name: str, count: int) -> None:
+        box = QMessageBox(QMessageBox.Icon.Question, "尚未提交的勾选",
+                          f"{name} 已勾选 {count} 行费用，尚未提交申请。\n"
+                          "关闭窗口将放弃这些勾选。", parent=self)
+        keep = box.addButton("继续办理(&K)", QMessageBox.ButtonRole.RejectRole)
+        discard = box.addButton("放弃并关闭(&D)", QMessageBox.ButtonRole.DestructiveRole)
+        box.setDefaultButton(keep)
+        box.setEscapeButton(keep)
+        self.close_question = box
+
+        def answered(_result: int) -> None:
+            if box.clickedButton() is discard:
+                self.close_for_good()
+
+        box.finished.connect(answered)
+        box.open()
+
+    def close_for_good(self) -> None:
+        """Close without asking about unsaved ticks: the counter closes it (a sign-out that
+        already asked, another user signing in, the program ending)."""
+        self._asked = True
+        self.close()
+
     def closeEvent(self, event: QCloseEvent) -> None:
-        if not self.counter.confirm_leave():  # ticks not yet submitted: the clerk stays
+        # the clerk closing the window: ticks not yet submitted are asked about first (without
+        # blocking: the window stays until the clerk answers; discarding closes it)
+        session = self.counter.session
+        if not self._asked and session is not None and session.ticked:
             event.ignore()
+            self._ask_before_closing(session.card.name, len(session.ticked))
             return
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("window/counterSplitter", self.counter.splitter.saveState())

@@ -69,6 +69,8 @@ def take_screenshots(counter: CounterApp, folder: Path, done: Callable[[], None]
             view.submit_application()
             submit = view.submit_dialog
             submit.confirm_bank_warning = _confirm
+            if submit.medical_rows:  # a 住院 or 门诊大病 row: its 病史资料 were received
+                submit.records.setChecked(True)
             shot(submit, "04-submit.png")
             submit.accept()
         reviewer = _demo_user(counter, "reviewer")

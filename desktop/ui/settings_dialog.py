@@ -41,6 +41,9 @@ KEY_PRINTER = "print/printer"
 KEY_IDLE = "counter/idleMinutes"
 KEY_STREET = "counter/streetName"  # from the registration, printed on the forms
 KEY_STREET_CODE = "counter/streetCode"  # from the registration: whose month the reports cover
+# from the registration: this PC's number in its street, in its application numbers
+# (desktop.services.numbering; the counter store keeps it, copied at each start)
+KEY_DEVICE_NUMBER = "counter/deviceNumber"
 DEFAULT_IDLE_MINUTES = 10
 
 
@@ -73,13 +76,25 @@ def printer_name(settings: QSettings, deployment: Deployment = NO_DEPLOYMENT) ->
 
 
 def save_registration(settings: QSettings, server: ServerSettings, street_name: str,
-                      street_code: str) -> None:
+                      street_code: str, device_number: int | None = None) -> None:
     """What a registration leaves in the settings (the token is already in the keyring)."""
     settings.setValue(KEY_URL, server.url)
     settings.setValue(KEY_CA, str(server.ca_file) if server.ca_file else "")
     settings.setValue(KEY_STREET, street_name)
     settings.setValue(KEY_STREET_CODE, street_code)
+    if device_number is None:
+        settings.remove(KEY_DEVICE_NUMBER)
+    else:
+        settings.setValue(KEY_DEVICE_NUMBER, device_number)
     settings.sync()
+
+
+def registered_device_number(settings: QSettings) -> int | None:
+    """This PC's number in its street, as its registration gave it (None: not given)."""
+    try:
+        return int(str(settings.value(KEY_DEVICE_NUMBER, "")))
+    except ValueError:
+        return None
 
 
 class SettingsDialog(QDialog):
@@ -182,7 +197,7 @@ class SettingsDialog(QDialog):
         self.code.clear()
         self.error.clear()
         save_registration(self.settings, server, registration.street_name,
-                          registration.street_code)
+                          registration.street_code, registration.device_number)
         self.registered.setText(
             f"已注册（{registration.street_name}，设备 {registration.device_id}）")
 

@@ -43,6 +43,7 @@ from desktop.ui.print_preview import (
     print_pdfs,
 )
 from desktop.ui.widgets import error_label
+from desktop.ui.withdrawal import WITHDRAWN_MESSAGE, ask_withdrawal
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +64,7 @@ def _day(value: QDate) -> date:
 class TodayView(QWidget):
     open_application = Signal(object)  # uuid.UUID of the application to open at the counter
     message = Signal(str)
+    queued = Signal()  # something new waits in the outbox (a withdrawal)
 
     def __init__(self, store: Store, clerk: str, *, today: Callable[[], date] = date.today,
                  print_context: PrintContext = NO_CONTEXT,
@@ -123,11 +125,17 @@ class TodayView(QWidget):
         self.batch_all_button.setObjectName("todayBatchAll")
         self.batch_all_button.setToolTip(
             "把列表中全部申请（已撤回、被拒的除外）的审批表作为一次打印任务打印")
+        self.withdraw_button = QPushButton("撤回(&W)…")
+        self.withdraw_button.setObjectName("todayWithdraw")
+        self.withdraw_button.setToolTip(
+            "撤回所选申请（须填写原因）：审核前只有经办人本人可以撤回；已审核的须先由审核人或"
+            "审批人退回。撤回后其中的费用可重新勾选。")
         self.error = error_label("todayError")
         buttons = QHBoxLayout()
         buttons.addWidget(self.open_button)
         buttons.addWidget(self.form)
         buttons.addWidget(self.reprint_button)
+        buttons.addWidget(self.withdraw_button)
         buttons.addStretch(1)
         buttons.addWidget(self.batch_selected_button)
         buttons.addWidget(self.batch_all_button)
@@ -145,6 +153,7 @@ class TodayView(QWidget):
         self.table.installEventFilter(self)  # Enter opens, as in the other lists
         self.open_button.clicked.connect(self.open_current)
         self.reprint_button.clicked.connect(self.reprint_current)
+        self.withdraw_button.clicked.connect(self.withdraw_current)
         self.batch_selected_button.clicked.connect(self.print_selected)
         self.batch_all_button.clicked.connect(self.print_all)
         self.ask_reason = self._ask_reason  # replaced in tests
@@ -254,6 +263,24 @@ class TodayView(QWidget):
         self.print_preview = PrintPreview(f"{label} {entry.number} {entry.person_name}", pdf,
                                           job, copies_so_far=so_far, parent=self)
         self.print_preview.open()
+
+    def withdraw_current(self) -> None:
+        """The clerk takes back a submission (their own before review, or one sent back)."""
+        entry = self.current()
+        if entry is None:
+            self.error.setText("请先选择一份申请。")
+            return
+        self.withdrawal_dialog = ask_withdrawal(self, self.store, self.clerk,
+                                                entry.application_id, self._withdrawn)
+
+    def _withdrawn(self, refused: str | None) -> None:
+        if refused is not None:
+            self.error.setText(refused)
+            return
+        self.error.clear()
+        self.message.emit(WITHDRAWN_MESSAGE)
+        self.queued.emit()
+        self.refresh()
 
     def print_selected(self) -> None:
         self.print_batch([e.application_id for e in self.selected()])

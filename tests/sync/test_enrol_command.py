@@ -18,7 +18,7 @@ from desktop.services.accounts import sign_in
 from desktop.services.device import district_client, is_registered
 from desktop.store import open_store
 from desktop.sync.credentials import MemoryKeyring
-from desktop.ui.settings_dialog import KEY_STREET_CODE, server_settings
+from desktop.ui.settings_dialog import KEY_STREET_CODE, registered_device_number, server_settings
 from tests.sync.conftest import PASSWORD, ROOT, STREET, DistrictServer, free_port
 from tests.sync.test_tls import tls_server  # noqa: F401  (a TLS server of an unknown CA)
 
@@ -49,6 +49,7 @@ def test_a_fresh_pc_enrolled_by_the_command_signs_in_online(
     server = server_settings(settings)
     assert server is not None and server.url == served.url and server.ca_file is None
     assert settings.value(KEY_STREET_CODE) == STREET
+    assert registered_device_number(settings) is not None  # for the application numbers
     assert is_registered(server)
     token = next(iter(memory_keyring.secrets.values()))
     assert token not in Path(settings.fileName()).read_text()  # only in the keyring

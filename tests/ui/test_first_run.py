@@ -11,10 +11,11 @@ from PySide6.QtWidgets import QApplication, QDialogButtonBox
 from pytestqt.qtbot import QtBot
 
 from desktop.deployment import ENV_VAR, load_deployment
+from desktop.services import numbering
 from desktop.services.device import ServerSettings, is_registered
 from desktop.sync.credentials import MemoryKeyring
 from desktop.ui.app import CounterApp
-from desktop.ui.settings_dialog import KEY_STREET, KEY_URL, SettingsDialog
+from desktop.ui.settings_dialog import KEY_STREET, KEY_URL, SettingsDialog, registered_device_number
 from tests.sync.conftest import (  # served: one seeded district for the module
     PASSWORD,
     DistrictServer,
@@ -80,6 +81,12 @@ def test_a_fresh_pc_registers_from_the_sign_in_window(
         assert settings.value(KEY_URL) == served.url
         assert settings.value(KEY_STREET) == "华阳路街道"
         assert is_registered(ServerSettings(served.url)) and len(memory_keyring.secrets) >= 1
+        # the registration's street and number reach the store: applications get numbers
+        number = registered_device_number(settings)
+        assert number is not None
+        with counter.store.read_session() as session:
+            assert numbering.device_number(session) == number
+            assert numbering.next_number(session, 2026) == f"华阳-2026-{number:02d}-0001"
     finally:
         counter.close()
 

@@ -200,8 +200,8 @@ def test_a_closed_counter_leaves_nothing_that_takes_the_keyboard(qtbot: QtBot,
 
 def test_closing_the_window_with_unsaved_ticks_asks_first(qtbot: QtBot, tmp_path: Path,
                                                           settings: QSettings) -> None:
-    """Ticks not yet submitted are not thrown away by closing the window: the clerk is asked,
-    and keeping them keeps the window open (issue 12)."""
+    """Ticks not yet submitted are not thrown away by closing the window: the clerk is asked
+    (without blocking), keeping them keeps the window open, discarding closes it (issue 12)."""
     from datetime import date, timedelta
 
     from tests.services.test_counter import P, fill, row
@@ -211,18 +211,17 @@ def test_closing_the_window_with_unsaved_ticks_asks_first(qtbot: QtBot, tmp_path
     window = MainWindow(filled, CounterUser("clerk1", "李经办", ("clerk",)), settings=settings)
     qtbot.addWidget(window)
     window.show()
-    counter = window.counter
-    assert counter.open_person(P)
-    counter.tick_all_countable()
-    asked: list[int] = []
-
-    def keep(_name: str, count: int) -> bool:
-        asked.append(count)
-        return len(asked) == 1  # keep the first time, drop the second
-
-    counter.keep_unsaved_ticks = keep
+    assert window.counter.open_person(P)
+    window.counter.tick_all_countable()
     window.close()
-    assert asked == [1] and window.isVisible()
+    box = window.close_question
+    assert window.isVisible() and box.isVisible() and "1 行" in box.text()
+    keep = next(b for b in box.buttons() if "继续办理" in b.text())
+    keep.click()
+    assert window.isVisible() and window.counter.session is not None
+    assert window.counter.session.ticked
     window.close()
-    assert asked == [1, 1] and not window.isVisible()
+    discard = next(b for b in window.close_question.buttons() if "放弃" in b.text())
+    discard.click()
+    assert not window.isVisible()
     filled.close()

@@ -162,3 +162,41 @@ def test_reprint_opens_the_preview_of_a_copy(qtbot: QtBot, window: MainWindow) -
     assert preview is not None and preview.job is not None
     assert "申请表" in preview.windowTitle() and "张三" in preview.windowTitle()
     preview.close()
+
+
+def test_the_clerk_withdraws_their_own_submission_from_the_list(
+        qtbot: QtBot, window: MainWindow, store: Store) -> None:  # noqa: F811
+    """Issue 12: the 经办人 takes back a submission before review, from 今日受理 (password
+    and reason); another user is refused in words and nothing changes."""
+    from desktop.store.models import ApplicationRecord, OutboxRecord
+    from tests.signers import remember_with_key
+
+    remember_with_key(store, "li", "李经办", ["clerk"], SECRET)
+    window.show()
+    view = window.today
+    view.table.selectRow(0)
+    entry = view.current()
+    assert entry is not None
+    view.withdraw_current()
+    dialog = view.withdrawal_dialog
+    dialog.username.setText("zhao")  # a reviewer, before review: not theirs to withdraw
+    dialog.password.setText(SECRET)
+    dialog.reason.setPlainText("申请人要求撤回")
+    dialog.accept()
+    assert view.error.text().startswith("未撤回：") and "经办人" in view.error.text()
+    view.withdraw_current()
+    dialog = view.withdrawal_dialog
+    dialog.password.setText(SECRET)
+    dialog.reason.setPlainText("申请人要求撤回")
+    with qtbot.waitSignal(view.queued):
+        dialog.accept()
+    assert view.error.text() == ""
+    with store.read_session() as session:
+        application = session.get(ApplicationRecord, entry.application_id)
+        assert application is not None and application.status == "withdrawn"
+        kinds = [o.kind for o in session.scalars(select(OutboxRecord).order_by(OutboxRecord.id))
+                 if o.payload.get("application_id") == str(entry.application_id)]
+    assert kinds[0] == "application" and kinds[-1] == "withdrawal"  # in the outbox's order
+    states = {view.entries[r].application_id: view.model.index(r, 4).data()
+              for r in range(view.model.rowCount())}
+    assert states[entry.application_id] == "已撤回"
