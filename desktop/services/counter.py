@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from sqlalchemy import select
@@ -27,7 +28,7 @@ from desktop.policy.contract import default_parameters, result_to_json
 from desktop.policy.engine import calculate, standing
 from desktop.policy.errors import CalcInputError
 from desktop.policy.labels import KIND_LABELS, PROGRAM_LABELS, REASON_LABELS, bucket_label
-from desktop.policy.model import WAIVABLE, Case, Kind, Program, Reason
+from desktop.policy.model import WAIVABLE, Case, Kind, Program, Reason, Result
 from desktop.policy.parameters import PolicyParameters
 from desktop.services.applications import (
     LIVE,
@@ -144,13 +145,23 @@ class FeeRowView:
 
 @dataclass(frozen=True)
 class Quote:
-    """The live result for the ticked rows: the engine's contract output, as shown."""
+    """The live result for the ticked rows, as shown. The total, the buckets and the warnings
+    come from the engine's result on each tick; the contract's whole output (with the trace,
+    most of a recompute's time) is built only when something asks for it (F4, a test)."""
 
     payable: Decimal
-    output: dict[str, Any]  # calc contract output: buckets, rows, years, trace, warnings
     ticked: tuple[str, ...]
     ticked_self_pay: Decimal  # the sum of the ticked rows' self-pay, for the table's footer
     error: str | None = None  # a case the rules cannot compute, in Chinese
+    result: Result | None = field(default=None, repr=False, compare=False)
+    parameters: PolicyParameters | None = field(default=None, repr=False, compare=False)
+
+    @cached_property
+    def output(self) -> dict[str, Any]:
+        """The calc contract output: buckets, rows, years, trace, warnings."""
+        if self.result is None or self.parameters is None:
+            return {}
+        return result_to_json(self.result, self.parameters)
 
     @property
     def payable_text(self) -> str:
@@ -158,9 +169,13 @@ class Quote:
 
     @property
     def buckets(self) -> list[tuple[str, str]]:
-        labels: dict[str, str] = self.output.get("bucket_labels", {})
-        return [(labels.get(code, code), format_amount(amount))
-                for code, amount in self.output.get("buckets", {}).items()]
+        result = self.result
+        if result is None:
+            return []
+        program = result.case.program
+        labels = {line.bucket: bucket_label(program, line.bucket) for line in result.lines}
+        return [(labels.get(bucket, bucket.value), format_amount(amount))
+                for bucket, amount in result.buckets.items()]
 
     @property
     def trace(self) -> list[str]:
@@ -168,8 +183,7 @@ class Quote:
 
     @property
     def warnings(self) -> list[str]:
-        return [w["message"] if isinstance(w, dict) else str(w)
-                for w in self.output.get("warnings", [])]
+        return [] if self.result is None else [w.message for w in self.result.warnings]
 
 
 # -- the session ------------------------------------------------------------------------------
@@ -236,9 +250,9 @@ class CounterSession:
         try:
             result = calculate(case, self.parameters)
         except CalcInputError as exc:
-            return Quote(Decimal("0.00"), {}, self.ticked, self_pay, error=exc.message_zh)
-        output = result_to_json(result, self.parameters)
-        return Quote(result.payable, output, self.ticked, self_pay)
+            return Quote(Decimal("0.00"), self.ticked, self_pay, error=exc.message_zh)
+        return Quote(result.payable, self.ticked, self_pay, result=result,
+                     parameters=self.parameters)
 
     # -- ticking -----------------------------------------------------------------------------
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from desktop.domain.bank_card import luhn_check_digit
-from desktop.policy.contract import default_parameters
+from desktop.policy.contract import default_parameters, result_to_json
 from desktop.policy.engine import calculate
 from desktop.services.applications import LIVE, settled_rows
 from desktop.services.counter import (
@@ -206,6 +206,13 @@ def test_live_amount_equals_the_engine_on_the_stored_case(
         years = {date.fromisoformat(r["date"]).year for r in rows}
         history = settled_rows(session, P, "assistance", years, exclude=chosen)
         case = case_for(session, P, "assistance", "changning", TODAY, chosen, history)
-    expected = calculate(case, default_parameters()).payable
-    assert quote.payable == expected
+    computed = calculate(case, default_parameters())
+    assert quote.payable == computed.payable
+    # what the screen shows on each tick, read from the result without the contract's output
+    # (built only when asked), is what the output says (issue 13: identical, not a shortcut)
+    output = result_to_json(computed, default_parameters())
+    assert quote.buckets == [(output["bucket_labels"].get(code, code), format_amount(amount))
+                             for code, amount in output["buckets"].items()]
+    assert quote.warnings == output["warnings"]
+    assert quote.output == output
     store.close()
