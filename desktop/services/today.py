@@ -74,6 +74,34 @@ OUTBOX_KIND_LABELS = {
     "audit_event": "审计记录",
 }
 SIGNER_LABELS = {"handler": "经办人", "reviewer": "审核人", "approver": "审批人"}
+# what an audit record waiting in 待上传 is about; an action not listed is just "审计记录"
+AUDIT_ACTION_LABELS = {
+    "user.signed_in": "登录",
+    "user.sign_in_refused": "登录未成功",
+    "signing_key.created": "生成签名密钥",
+    "signing_key.revoked_by_district": "区里停用签名密钥",
+    "application.saved": "保存申请",
+    "application.accepted": "区里已受理",
+    "application.review": "区里未受理",
+    "application.reviewed": "审核人签名",
+    "application.approved": "审批人签名",
+    "application.returned": "退回",
+    "application.withdrawn": "撤回",
+    "application.exported": "导出申请数据",
+    "application.sign_refused": "签名未成功",
+    "application.return_refused": "退回未成功",
+    "signature.refused": "区里未接受签名",
+    "enrolment.saved": "互助帮困登记",
+    "fee_row.waived": "审批人豁免",
+    "receipt.scanned": "扫描票据",
+    "receipt.dismissed": "作废扫描记录",
+    "receipt.rematched": "扫描记录匹配到费用",
+    "form.printed": "打印表单",
+    "report.printed": "打印报表",
+    "report.exported": "导出报表",
+    "sync.recovered": "同步恢复",
+}
+NO_PERSON_ACTORS = {"district", "system"}  # actors that are no one's login
 
 
 @dataclass(frozen=True)
@@ -239,8 +267,12 @@ def _describe(item: OutboxRecord, applications: dict[str, ApplicationRecord],
               persons: dict[str, str], users: dict[str, str]) -> str:
     payload: dict[str, Any] = item.payload if isinstance(item.payload, dict) else {}
     label = OUTBOX_KIND_LABELS.get(item.kind, item.kind)
-    if item.kind == "audit_event":
-        return f"{label}（{payload.get('action', '')}）"
+    if item.kind == "audit_event":  # the action in words and who did it, by their name
+        action = AUDIT_ACTION_LABELS.get(str(payload.get("action", "")))
+        actor = str(payload.get("actor") or "")
+        who = users.get(actor, "") if actor not in NO_PERSON_ACTORS else ""
+        words = " ".join(w for w in (action, who) if w)
+        return f"{label}（{words}）" if words else label
     if item.kind == "enrolment":
         name = persons.get(str(payload.get("person_id")), "")
         return f"{label} {name} {format_amount(payload.get('fee', '0'))} 元".replace("  ", " ")
@@ -276,9 +308,10 @@ def waiting_items(store: Store, now: datetime | None = None) -> list[WaitingItem
             str(i.payload["person_id"]) for i in items
             if isinstance(i.payload, dict) and i.payload.get("person_id")}
         persons = _person_names(session, person_ids)
-        users = _display_names(session, {str(i.payload.get("username")) for i in items
+        users = _display_names(session, {str(i.payload.get(field)) for i in items
+                                         for field in ("username", "actor")
                                          if isinstance(i.payload, dict)
-                                         and i.payload.get("username")})
+                                         and i.payload.get(field)})
         return [WaitingItem(
             key=i.idempotency_key, kind=i.kind,
             what=_describe(i, applications, persons, users),
