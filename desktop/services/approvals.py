@@ -487,9 +487,10 @@ def _check_signer(store: Store, application_id: uuid.UUID, username: str, passwo
         with store.read_session() as session:
             user = session.get(UserRecord, username)
             verified_at = None if user is None else user.verified_at
+            who = user.display_name if user is not None and user.display_name else username
         if stale(verified_at, now, max_age):
             refused = ApprovalRefused(
-                f"{username} 距上次联网登录已超过 {max_age.days} 天，其权限无法确认："
+                f"{who} 距上次联网登录已超过 {max_age.days} 天，其权限无法确认："
                 "请在区服务器可以连接时登录一次后再签名。", "stale_roles")
     if refused is None and signer is not None:
         return signer
@@ -612,7 +613,7 @@ def needing_attention(store: Store) -> list[AttentionEntry]:
     for application_id in ids:
         d = application_detail(store, application_id)
         if d.status == "returned" and d.returned is not None:
-            why = f"{d.returned.username} 退回：{d.returned.reason}"
+            why = f"{d.returned.display_name or d.returned.username} 退回：{d.returned.reason}"
         else:
             why = d.server_message or d.server_reason or ""
         out.append(AttentionEntry(d.application_id, d.person_name, d.id_masked,

@@ -346,7 +346,7 @@ class CounterSession:
         missing = [i for i in self.needing_medical_records() if i not in received]
         if missing:
             receipts = "、".join(self.row(i).receipt_no for i in missing)
-            raise NotTickable(f"门诊大病、住院费用须附病史资料（CN-2026 4.6），"
+            raise NotTickable(f"门诊大病、住院费用须附病史资料（长宁区操作细则 4.6），"
                               f"尚未确认收到：票据 {receipts}。")
         return save_application(
             self.store, person_id=self.person_id, program=self.program.value,

@@ -9,6 +9,7 @@ The widget does no arithmetic of its own.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from decimal import Decimal
@@ -241,7 +242,10 @@ class CalcView(QWidget):
         levels.currentIndexChanged.connect(self._changed)
         table.setCellWidget(n, 2, levels)
         for column, value in ((3, total), (4, out_of_scope), (5, self_pay)):
-            table.setItem(n, column, QTableWidgetItem(value))
+            shown = value  # left as given when it is no amount: the computation names it
+            with contextlib.suppress(ArithmeticError):
+                shown = format_amount(value) if value else value  # 1,000.00, as typed back
+            table.setItem(n, column, QTableWidgetItem(shown))
         table.blockSignals(False)
         self._changed()
 

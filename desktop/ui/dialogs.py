@@ -24,7 +24,7 @@ from desktop.domain.id_number import parse_id_number
 from desktop.ui.screen_fit import fit_to_screen
 from desktop.ui.widgets import dialog_frame, error_label, line_edit
 
-MEDICAL_RECORDS_TEXT = "已收到病史资料（门诊大病、住院须附，CN-2026 4.6）(&M)"
+MEDICAL_RECORDS_TEXT = "已收到病史资料（门诊大病、住院须附，长宁区操作细则 4.6）(&M)"
 
 
 @dataclass(frozen=True)
@@ -117,7 +117,7 @@ class SubmitDialog(QDialog):
             except DomainError as exc:
                 return f"被委托人身份证号码：{exc.message_zh}"
         if self.medical_rows and not self.records.isChecked():
-            return "门诊大病、住院费用须附病史资料（CN-2026 4.6）：收到后请勾选确认。"
+            return "门诊大病、住院费用须附病史资料（长宁区操作细则 4.6）：收到后请勾选确认。"
         self.choices = SubmitChoices(bank, self.auto.isChecked(), name, number,
                                      self.bank_name.text().strip() or None,
                                      self.address.text().strip() or None,

@@ -101,9 +101,15 @@ class FeeRowsModel(_Table):
         self.endResetModel()
 
     def set_ticked(self, ticked: Sequence[str]) -> None:
+        """Only the rows whose tick changed are repainted (and filtered again by the proxy):
+        a tick is one row, not the whole table."""
+        changed = self.ticked.symmetric_difference(ticked)
         self.ticked = set(ticked)
-        if self.rows:
-            self.dataChanged.emit(self.index(0, 0), self.index(len(self.rows) - 1, 0),
+        rows = [n for n, row in enumerate(self.rows) if row.id in changed]
+        # many at once (Ctrl+A, a cleared person): one span instead of a signal a row
+        spans = [(rows[0], rows[-1])] if len(rows) > 32 else [(n, n) for n in rows]
+        for first, last in spans:
+            self.dataChanged.emit(self.index(first, 0), self.index(last, 0),
                                   [Qt.ItemDataRole.CheckStateRole])
 
     def row_index(self, row_id: str) -> int:

@@ -128,6 +128,7 @@ def apply(store: Store, person_id: str, rows: Sequence[str], *, program: str = "
     for row_id in rows:
         counter.tick(row_id)
     application_id = counter.submit(bank_account=bank_account,
+                                    medical_records=counter.needing_medical_records(),
                                     now=shanghai(2026, 6, 10, 9, 0)).application_id
     district_answers(store, application_id)  # online: the district took its claims
     return application_id

@@ -105,7 +105,7 @@ def test_two_procedural_checks_are_waived_one_after_the_other(tmp_path: Path) ->
     second = session.waive("BOTH", approver="wang", password=SECRET, reason="住院期间无法申请")
     assert second.tickable
     assert session.tick("BOTH").payable == Decimal("900.00")
-    saved = session.submit()
+    saved = session.submit(medical_records=session.needing_medical_records())  # a 大病 row
     with store.read_session() as s:
         app = s.get(ApplicationRecord, saved.application_id)
         assert app is not None and app.case is not None

@@ -158,17 +158,8 @@ class Screens:
 # Engineering words the screens still show, each left out of the assertion until the file that
 # writes it is changed: (widget's object name, a pattern of the word). Remove a line once its
 # file speaks the office's words; the test then holds it.
-KNOWN_ELSEWHERE: list[tuple[str, re.Pattern[str]]] = [
-    # desktop/ui/dialogs.py (SubmitDialog): the 病史资料 check box cites the document's short
-    # key, "已收到病史资料（门诊大病、住院须附，CN-2026 4.6）(&M)"
-    ("medicalRecords", re.compile(r"^CN-20\d\d$")),
-    # desktop/services/approvals.py (needing_attention): 待处理's 原因 column names who sent the
-    # application back by login, "huayang.approver 退回：…" (ReturnNote.display_name is at hand)
-    ("attentionList", re.compile(r"^[a-z]+\.[a-z]+\d*$")),
-    # desktop/ui/calc_view.py (fill_form): the example's fee cells, which the clerk edits, hold
-    # "1000.00" and "1300.00" without a thousands separator
-    ("calcFeeTable", re.compile(r"^\d{4,}\.\d{2}$")),
-]
+# words a screen still shows that the test lets pass: (object name, pattern); none now
+KNOWN_ELSEWHERE: list[tuple[str, re.Pattern[str]]] = []
 
 
 def _known_elsewhere(where: str, word: str) -> bool:
