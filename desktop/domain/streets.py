@@ -63,3 +63,13 @@ def number_problem(number: str, street_name: str, year: int, device_number: int 
     if number != application_number(street_name, year, device_number, sequence):
         return f"申请编号 {number} 格式不对（应形如 华阳-2026-03-0042）。"
     return None
+
+
+# The district whose rules apply, from the county part (first 6 digits) of the street code.
+DISTRICT_OF_COUNTY = {"310105": "changning", "310112": "minhang"}
+
+
+def district_of(street_code: str) -> str:
+    """The rules' district of a street ("shanghai": the city's, where no district has its
+    own)."""
+    return DISTRICT_OF_COUNTY.get(street_code[:6], "shanghai")

@@ -24,6 +24,7 @@ from desktop.policy.contract import case_to_json, default_parameters, result_to_
 from desktop.policy.engine import calculate
 from desktop.services.numbering import next_number
 from desktop.services.signing import Signer, SigningUnavailable, handler_signer, unlock
+from desktop.services.verdicts import accepted
 from desktop.services.waivers import Waiver
 from desktop.store import Store, append_audit, case_for, enqueue
 from desktop.store.cases import HOLDING_CLAIMS, applicant_snapshot
@@ -226,15 +227,6 @@ def _record_signature_verdict(session: Session, item: wire.OutboxItem,
     append_audit(session, "district", "signature.refused", f"application:{application.id}",
                  {"role": item.payload.get("role"), "username": item.payload.get("username"),
                   "reason": result.reason, "message": result.message}, push=False)
-
-
-def accepted(result: wire.ItemResult) -> bool:
-    """Whether the district took the item: accepted now, or earlier (a repeated push answers
-    "duplicate" with the first verdict)."""
-    status = result.status
-    if status == "duplicate" and result.detail:
-        status = result.detail.get("original_status", "accepted")
-    return status in ("accepted", "duplicate")
 
 
 def record_push_result(session: Session, item: wire.OutboxItem, result: wire.ItemResult

@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from desktop.domain.clock import local_time
 from desktop.domain.id_number import mask_id_number
+from desktop.domain.streets import district_of
 from desktop.policy.contract import default_parameters, result_to_json
 from desktop.policy.engine import calculate, standing
 from desktop.policy.errors import CalcInputError
@@ -50,8 +51,6 @@ from desktop.store.models import (
 from desktop.store.search import PersonHit, search_persons
 from desktop.store.search_numbers import NumberHit, search_numbers
 
-# The district whose rules apply, from the county part (first 6 digits) of the street code.
-DISTRICT_OF_COUNTY = {"310105": "changning", "310112": "minhang"}
 SEX_LABELS = {"M": "男", "F": "女"}
 # Rows whose 病史资料 the counter keeps with the application (CN-2026 4.6: 门诊大病及住院)
 MEDICAL_RECORD_KINDS = frozenset({Kind.INPATIENT.value, Kind.MAJOR_OUTPATIENT.value})
@@ -59,10 +58,6 @@ MEDICAL_RECORD_KINDS = frozenset({Kind.INPATIENT.value, Kind.MAJOR_OUTPATIENT.va
 
 class NotTickable(ValueError):
     """The row cannot be ticked; the message says why, in Chinese."""
-
-
-def district_of(street_code: str) -> str:
-    return DISTRICT_OF_COUNTY.get(street_code[:6], "shanghai")
 
 
 def format_amount(value: Decimal | str) -> str:

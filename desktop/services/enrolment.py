@@ -14,11 +14,11 @@ from sqlalchemy.orm import Session
 
 from desktop import wire
 from desktop.domain import signing
+from desktop.domain.streets import district_of
 from desktop.policy.contract import default_parameters
 from desktop.policy.enrolment import EnrolmentClosed, EnrolmentTerms, enrolment_terms
-from desktop.services.applications import accepted
-from desktop.services.counter import district_of
 from desktop.services.signing import signer_for
+from desktop.services.verdicts import accepted
 from desktop.store import Store, append_audit, enqueue
 from desktop.store.cases import applicant_snapshot
 from desktop.store.models import EnrolmentRecord, PersonRecord

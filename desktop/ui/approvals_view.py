@@ -47,7 +47,7 @@ from desktop.services.export import ExportFailed, export_application
 from desktop.store import Store
 from desktop.ui.counter_view import elide_columns, table_look
 from desktop.ui.dialogs import CredentialsDialog
-from desktop.ui.main_window import CounterUser
+from desktop.ui.identity import CounterUser
 from desktop.ui.models import RowsTableModel
 from desktop.ui.print_preview import PrintPreview
 from desktop.ui.widgets import error_label

@@ -11,7 +11,7 @@ from desktop.services.approvals import AttentionEntry, needing_attention
 from desktop.services.counter import format_amount
 from desktop.store import Store
 from desktop.ui.counter_view import table_look
-from desktop.ui.main_window import CounterUser
+from desktop.ui.identity import CounterUser
 from desktop.ui.models import RowsTableModel
 from desktop.ui.widgets import error_label
 from desktop.ui.withdrawal import WITHDRAWN_MESSAGE, ask_withdrawal

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from desktop.ui.main_window import WINDOW_TITLE
+from desktop.ui.identity import WINDOW_TITLE
 from desktop.ui.widgets import dialog_frame, error_label, line_edit
 
 T = TypeVar("T")

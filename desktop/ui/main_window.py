@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING
 
@@ -36,6 +35,7 @@ from desktop.services.monthly import AutoEntry
 from desktop.store import Store
 from desktop.ui.calc_view import CalcView
 from desktop.ui.counter_view import CounterView
+from desktop.ui.identity import WINDOW_TITLE, CounterUser
 from desktop.ui.monthly_view import MonthlyView
 from desktop.ui.screen_fit import fit_to_screen, keep_on_screen
 from desktop.ui.sync_status import SyncStatusWidget
@@ -47,21 +47,12 @@ if TYPE_CHECKING:
     from desktop.ui.approvals_view import ApprovalsView
     from desktop.ui.outbox_view import WaitingDialog
 
-WINDOW_TITLE = "医疗救助柜台"
 # Fonts a Windows PC has, then the ones a Linux build machine has; Qt falls back in order.
 UI_FONTS = ["Microsoft YaHei UI", "Microsoft YaHei", "SimSun", "WenQuanYi Micro Hei",
             "Noto Sans CJK SC"]
 ROLE_LABELS = {"clerk": "经办人", "reviewer": "审核人", "approver": "审批人"}
 SUPERVISORS = frozenset({"reviewer", "approver"})  # told when the audit trail is broken
 OFFLINE_BANNER = "离线：本机保存，联网后自动上传"
-
-
-@dataclass(frozen=True)
-class CounterUser:
-    username: str
-    display_name: str
-    roles: tuple[str, ...]
-    offline: bool = False
 
 
 def apply_ui_font(app: QApplication) -> None:

@@ -20,7 +20,7 @@ from PySide6.QtWidgets import (
 from desktop.printing.context import NO_CONTEXT, PrintContext
 from desktop.services.reports import monthly_summary, payout_list, record_report
 from desktop.store import Store
-from desktop.ui.main_window import CounterUser
+from desktop.ui.identity import CounterUser
 from desktop.ui.print_preview import PrintPreview
 from desktop.ui.widgets import error_label
 

@@ -9,18 +9,29 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QWidget
 
 if TYPE_CHECKING:
-    from desktop.ui.app import CounterApp
+    from desktop.sync.worker import SyncWorker
+    from desktop.ui.main_window import MainWindow
+
+
+class ScreenshotCounter(Protocol):
+    """What the screenshots need of the running counter (desktop.ui.app.CounterApp)."""
+
+    window: MainWindow | None
+    worker: SyncWorker | None
+    demo_users: dict[str, str]
+
+    def sign_in(self, username: str, password: str) -> None: ...
 
 SEARCHES = ("w", "z", "l", "c", "h", "y", "x", "s", "m", "g")  # pinyin initials of surnames
 
 
-def take_screenshots(counter: CounterApp, folder: Path, done: Callable[[], None]) -> None:
+def take_screenshots(counter: ScreenshotCounter, folder: Path, done: Callable[[], None]) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
 
@@ -97,5 +108,5 @@ def _confirm(warning: str) -> bool:
     return True  # the demo's synthetic cards; a clerk is asked in a real run
 
 
-def _demo_user(counter: CounterApp, role: str) -> str | None:
+def _demo_user(counter: ScreenshotCounter, role: str) -> str | None:
     return counter.demo_users.get(role)
