@@ -352,6 +352,19 @@ class CounterSession:
             bank_account=bank_account, bank_name=bank_name,
             household_address=household_address, medical_records=received, now=now)
 
+    def todays_application(self) -> uuid.UUID | None:
+        """The person's latest live application of this program dated today (the application
+        date of this session): what 打印申请表 prints when the clerk comes back to them."""
+        with self.store.read_session() as session:
+            return session.scalar(
+                select(ApplicationRecord.id)
+                .where(ApplicationRecord.person_id == self.person_id,
+                       ApplicationRecord.program == self.program.value,
+                       ApplicationRecord.case["application_date"].as_string()
+                       == self.application_date.isoformat(),
+                       ApplicationRecord.status.in_(LIVE))
+                .order_by(ApplicationRecord.created_at.desc()).limit(1))
+
     # -- building the views ------------------------------------------------------------------
 
     def _pending_here(self, session: Any) -> dict[str, uuid.UUID]:

@@ -350,8 +350,10 @@ class CounterView(QWidget):
             self.error.setText(str(exc))
             return False
         self.error.clear()
-        if self.print_target is not None and self.print_target[0] != person_id:
-            self.print_target = None  # the print button follows the person on screen
+        if self.print_target is None or self.print_target[0] != person_id:
+            # the print button follows the person on screen: their application of today
+            earlier = self.session.todays_application()
+            self.print_target = None if earlier is None else (person_id, earlier)
         self.print_button.setEnabled(self.print_target is not None)
         self.tick_all_button.setEnabled(True)
         self._show_person(self.session.card)

@@ -172,6 +172,9 @@ def test_the_print_button_follows_the_person_on_screen(qtbot: QtBot, view: Count
     assert view.print_button.isEnabled() and view.print_target == (P, application_id)
     view.open_person(other)
     assert not view.print_button.isEnabled() and view.print_target is None
+    # back to the first person: their application of today is the one to print
+    view.open_person(P)
+    assert view.print_button.isEnabled() and view.print_target == (P, application_id)
     # the application's number (or its id) in the search box: its person, ready to print
     with store.read_session() as session:
         app = session.get(ApplicationRecord, application_id)
