@@ -64,13 +64,10 @@ class AttentionView(QWidget):
             self.error.setText("请选择一份被退回的申请。")
             return
         self.credentials_dialog = ask_withdrawal(self, self.store, self.user.username,
-                                                 entry.application_id, self._withdrawn)
+                                                 entry.application_id, self.error,
+                                                 self._withdrawn)
 
-    def _withdrawn(self, refused: str | None) -> None:
-        if refused is not None:
-            self.error.setText(refused)
-            return
-        self.error.clear()
+    def _withdrawn(self) -> None:
         self.message.emit(WITHDRAWN_MESSAGE)
         self.queued.emit()
         self.refresh()

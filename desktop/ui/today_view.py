@@ -271,13 +271,10 @@ class TodayView(QWidget):
             self.error.setText("请先选择一份申请。")
             return
         self.withdrawal_dialog = ask_withdrawal(self, self.store, self.clerk,
-                                                entry.application_id, self._withdrawn)
+                                                entry.application_id, self.error,
+                                                self._withdrawn)
 
-    def _withdrawn(self, refused: str | None) -> None:
-        if refused is not None:
-            self.error.setText(refused)
-            return
-        self.error.clear()
+    def _withdrawn(self) -> None:
         self.message.emit(WITHDRAWN_MESSAGE)
         self.queued.emit()
         self.refresh()

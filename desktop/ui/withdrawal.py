@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QLabel, QWidget
 
 from desktop.services.applications import WithdrawalRefused, withdraw_application
 from desktop.store import Store
@@ -18,8 +18,9 @@ WITHDRAWN_MESSAGE = "已撤回，费用可重新勾选；将在联网时通知�
 
 
 def ask_withdrawal(parent: QWidget, store: Store, username: str, application_id: uuid.UUID,
-                   done: Callable[[str | None], None]) -> CredentialsDialog:
-    """Open the dialog; `done(None)` once withdrawn, `done(why)` when refused (in Chinese)."""
+                   error: QLabel, withdrawn: Callable[[], None]) -> CredentialsDialog:
+    """Open the dialog; once withdrawn, `error` is cleared and `withdrawn()` called; when
+    refused, `error` says why (in Chinese)."""
     dialog = CredentialsDialog("撤回申请", username=username, ask_reason=True, parent=parent)
 
     def withdraw() -> None:
@@ -29,11 +30,12 @@ def ask_withdrawal(parent: QWidget, store: Store, username: str, application_id:
                                  password=dialog.password.text(),
                                  reason=dialog.reason.toPlainText())
         except WithdrawalRefused as exc:
-            done(f"未撤回：{exc}")
+            error.setText(f"未撤回：{exc}")
             return
         finally:
             dialog.password.clear()
-        done(None)
+        error.clear()
+        withdrawn()
 
     dialog.accepted.connect(withdraw)
     dialog.open()
