@@ -47,7 +47,9 @@ def application_number(application: ApplicationRecord) -> str:
     """The 申请编号 printed: the human number when it has one (华阳-2026-03-0042), else the
     first group of the record's id — never the whole UUID."""
     number = getattr(application, "number", None)
-    return str(number) if number else str(application.id).split("-")[0].upper()
+    # lower case, as desktop.services.numbering.display_number shows it on screens: an upper
+    # "F3031637" would read as a fee row's id
+    return str(number) if number else str(application.id).split("-")[0]
 
 
 def medical_records_text(application: ApplicationRecord) -> str:

@@ -21,6 +21,7 @@ from desktop.printing.context import PrintContext
 from desktop.printing.jobs import DOCUMENTS, document_pdf
 from desktop.printing.reports_pdf import payout_pdf, summary_pdf
 from desktop.printing.xlsx import write_monthly_xlsx
+from desktop.services.numbering import remember_registration
 from desktop.store import Store, apply_changes, open_store
 from desktop.wire import Change
 
@@ -72,6 +73,8 @@ def demo_store(folder: Path) -> tuple[Store, str]:
         "self_pay": "22222.20", "external_deductible": "800.00",
         "external_reimbursed": "17500.00"}))
     store = open_store(folder / "demo.sqlite")
+    # a PC numbered 1 in its street: the samples carry human application numbers
+    remember_registration(store, "华阳路街道", 1)
     with store.session() as session:
         apply_changes(session, changes)
     return store, "P1"
