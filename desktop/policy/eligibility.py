@@ -8,8 +8,10 @@ but not the substantive ones, so a history row that no longer qualifies stops fe
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import TypeVar
 
 from desktop.policy.dates import add_months, last_claim_day
 from desktop.policy.model import (
@@ -24,6 +26,8 @@ from desktop.policy.model import (
 )
 from desktop.policy.parameters import ParameterValue, ProgramParameters
 
+_R = TypeVar("_R")
+
 
 class Classifier:
     """Classifies the rows of one case.
@@ -37,8 +41,14 @@ class Classifier:
         self.case = case
         self.view = view
         self.used = used
-        self._categories: dict[tuple[int, Kind, bool], Resolution | Reason] = {}
-        self._mutual: dict[tuple[int, Kind, int], Resolution] = {}
+        # Each resolution is kept with the parameter values it read, which are noted again
+        # whenever a row takes it from here (see `capture`).
+        self._categories: dict[tuple[int, Kind, bool],
+                               tuple[Resolution | Reason, tuple[ParameterValue, ...]]] = {}
+        self._mutual: dict[tuple[int, Kind, int],
+                           tuple[Resolution, tuple[ParameterValue, ...]]] = {}
+        # When set, every value noted is also appended here: the values one row read.
+        self.capture: list[ParameterValue] | None = None
         self._overdue_detail: dict[date, str] = {}
         spans = case.person.categories
         first = min((s.start for s in spans), default=None)
@@ -63,7 +73,22 @@ class Classifier:
 
     def _note(self, entry: ParameterValue) -> ParameterValue:
         self.used[id(entry)] = entry
+        if self.capture is not None:
+            self.capture.append(entry)
         return entry
+
+    def _noting(self, resolve: Callable[[], _R]) -> tuple[_R, tuple[ParameterValue, ...]]:
+        """`resolve()` and the values it noted."""
+        outer = self.capture
+        self.capture = []
+        try:
+            found = resolve()
+            notes = tuple(self.capture)
+        finally:
+            self.capture = outer
+        if outer is not None:
+            outer.extend(notes)
+        return found, notes
 
     def _value(self, key: str, day: date) -> ParameterValue:
         return self._note(self.view.require(key, day))
@@ -103,10 +128,14 @@ class Classifier:
                 and Reason.OVERDUE not in row.waived):
             return RowResult(row, Reason.OVERDUE, detail=self._last_day(row.date))
         key = (bisect_right(self._cuts, row.date), row.kind, row.means_test_included)
-        found = self._categories.get(key)
-        if found is None:
-            found = self._resolve(row.date, row.kind, row.means_test_included)
-            self._categories[key] = found
+        cached = self._categories.get(key)
+        if cached is None:
+            cached = self._categories[key] = self._noting(
+                lambda: self._resolve(row.date, row.kind, row.means_test_included))
+        else:
+            for entry in cached[1]:
+                self._note(entry)
+        found = cached[0]
         if isinstance(found, Reason):
             return RowResult(row, found)
         if found.rate is not None and found.rate == 0:
@@ -175,21 +204,28 @@ class Classifier:
         if membership is None or not membership.enrolled_on(row.date):
             return RowResult(row, Reason.NOT_ENROLLED)
         key = (bisect_right(self._cuts, row.date), row.kind, row.hospital_level)
-        found = self._mutual.get(key)
-        if found is None:
-            if row.kind is Kind.INPATIENT:
-                # MA-2021 四(三): 60 % with insurance elsewhere, 50 % above 1,000 without.
-                which = "external" if membership.external_inpatient_insurance else "no_external"
-                entry = self._value(f"inpatient.{which}.rate", row.date)
-                bucket = Bucket.INPATIENT
-            else:
-                # MA-2021 四(二): 门诊大病 and 家庭病床 count as outpatient.
-                entry = self._value(f"outpatient.rate.level_{row.hospital_level}", row.date)
-                bucket = Bucket.OUTPATIENT
-            assert isinstance(entry.value, Decimal)
-            found = Resolution(None, entry.value, bucket)
-            self._mutual[key] = found
+        cached = self._mutual.get(key)
+        if cached is None:
+            cached = self._mutual[key] = self._noting(
+                lambda: self._mutual_rate(row, membership.external_inpatient_insurance))
+        else:
+            for entry in cached[1]:
+                self._note(entry)
+        found = cached[0]
         return RowResult(row, None, found)
+
+    def _mutual_rate(self, row: FeeRow, external: bool) -> Resolution:
+        if row.kind is Kind.INPATIENT:
+            # MA-2021 四(三): 60 % with insurance elsewhere, 50 % above 1,000 without.
+            which = "external" if external else "no_external"
+            entry = self._value(f"inpatient.{which}.rate", row.date)
+            bucket = Bucket.INPATIENT
+        else:
+            # MA-2021 四(二): 门诊大病 and 家庭病床 count as outpatient.
+            entry = self._value(f"outpatient.rate.level_{row.hospital_level}", row.date)
+            bucket = Bucket.OUTPATIENT
+        assert isinstance(entry.value, Decimal)
+        return Resolution(None, entry.value, bucket)
 
 
 def _earliest_claimable(application_date: date, months: int) -> date:

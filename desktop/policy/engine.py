@@ -191,79 +191,128 @@ def _assistance_year(
 
 def _assistance_year_totals(rows: list[RowResult], second: _Second | None) -> _Year:
     """The uniform year: caps and the district round applied once to the year's sums."""
-    year = _Year()
-    # Sums by slot: bucket × (capped or not); index 0 is E(H ∪ C), index 1 is E(H).
-    raw: dict[tuple[Bucket, bool], list[Decimal]] = {}
-    base: dict[Bucket, Decimal] = {Bucket.OUTPATIENT: ZERO, Bucket.INPATIENT: ZERO}
-    caps: dict[Bucket, tuple[Decimal, ParameterValue]] = {}
-    deductible = [ZERO, ZERO]
-    deductible_base = ZERO
-    self_pay = [ZERO, ZERO]
-    for r in rows:
-        row = r.row
-        res = r.resolution
-        bucket = res.bucket
-        rate = res.rate
-        assert bucket is not None and rate is not None
-        settled = row.settled
-        sp = row.self_pay
-        part = row.deductible_part
-        if res.deductible_rate is not None and part:
-            # 沪医保待遇〔2023〕1号 (MH-2026 §八.六): the 起付线 part is paid in full, outside
-            # the cap, and leaves the rate's base.
-            paid = part * res.deductible_rate
-            deductible[0] += paid
-            deductible_base += part
+    sums = _YearSums()
+    sums.add(rows)
+    return sums.year(second)
+
+
+class _YearSums:
+    """The sums a uniform 医疗救助 year is computed from, by slot: bucket × (capped or not);
+    index 0 of each pair is for E(H ∪ C), index 1 for E(H) (settled rows only).
+
+    Sums of two sets of rows add up (`merged`), so a person's settled history can be summed
+    once and each recompute adds only the ticked rows (`desktop.policy.recompute`).
+    """
+
+    __slots__ = ("base", "deductible", "deductible_base", "first_cap", "raw", "self_pay")
+
+    def __init__(self) -> None:
+        self.raw: dict[tuple[Bucket, bool], list[Decimal]] = {}
+        self.base: dict[Bucket, Decimal] = {Bucket.OUTPATIENT: ZERO, Bucket.INPATIENT: ZERO}
+        # Each capped bucket's first row in fill order: its order key, cap and cap entry.
+        self.first_cap: dict[Bucket, tuple[tuple[date, str, str], Decimal, ParameterValue]] = {}
+        self.deductible = [ZERO, ZERO]
+        self.deductible_base = ZERO
+        self.self_pay = [ZERO, ZERO]
+
+    def add(self, rows: Iterable[RowResult]) -> None:
+        """Add counting rows, taken in fill order."""
+        raw = self.raw
+        base = self.base
+        deductible = self.deductible
+        self_pay = self.self_pay
+        for r in rows:
+            row = r.row
+            res = r.resolution
+            bucket = res.bucket
+            rate = res.rate
+            assert bucket is not None and rate is not None
+            settled = row.settled
+            sp = row.self_pay
+            part = row.deductible_part
+            if res.deductible_rate is not None and part:
+                # 沪医保待遇〔2023〕1号 (MH-2026 §八.六): the 起付线 part is paid in full, outside
+                # the cap, and leaves the rate's base.
+                paid = part * res.deductible_rate
+                deductible[0] += paid
+                self.deductible_base += part
+                if settled:
+                    deductible[1] += paid
+                sp_base = sp - part
+            else:
+                sp_base = sp
+            amount = sp_base * rate
+            capped = res.cap is not None
+            if capped and bucket not in self.first_cap:
+                assert res.cap is not None and res.cap_entry is not None
+                self.first_cap[bucket] = (row.order_key, res.cap, res.cap_entry)
+            slot = raw.get((bucket, capped))
+            if slot is None:
+                slot = raw[(bucket, capped)] = [ZERO, ZERO]
+            slot[0] += amount
+            base[bucket] += sp_base
+            self_pay[0] += sp
             if settled:
-                deductible[1] += paid
-            sp_base = sp - part
-        else:
-            sp_base = sp
-        amount = sp_base * rate
-        capped = res.cap is not None
-        if capped and bucket not in caps:
-            assert res.cap is not None and res.cap_entry is not None
-            caps[bucket] = (res.cap, res.cap_entry)
-        slot = raw.get((bucket, capped))
-        if slot is None:
-            slot = raw[(bucket, capped)] = [ZERO, ZERO]
-        slot[0] += amount
-        base[bucket] += sp_base
-        self_pay[0] += sp
-        if settled:
-            slot[1] += amount
-            self_pay[1] += sp
-    for bucket, (_, entry) in caps.items():
-        year.limit(bucket, "年度救助限额", entry)
-    if second is not None:
-        year.limit(Bucket.DISTRICT, "区级年度救助限额", second.cap_entry)
-    for i, acc in enumerate((year.after, year.before)):
-        city_total = ZERO
-        for bucket in (Bucket.OUTPATIENT, Bucket.INPATIENT):
-            city = raw.get((bucket, False), [ZERO, ZERO])[i]
-            capped_raw = raw.get((bucket, True), [ZERO, ZERO])[i]
-            if bucket in caps:
-                # Caps per invoice year, shared by the bucket's rows across category changes.
-                cap, entry = caps[bucket]
-                if capped_raw > cap:
-                    capped_raw = cap
-                    acc.reached.add(year.limit(bucket, "年度救助限额", entry))
-            city += capped_raw
-            acc.sums[bucket] = city
-            acc.base[bucket] = base[bucket]
-            city_total += city
-        acc.sums[Bucket.DEDUCTIBLE] = deductible[i]
-        acc.base[Bucket.DEDUCTIBLE] = deductible_base
+                slot[1] += amount
+                self_pay[1] += sp
+
+    def merged(self, other: _YearSums) -> _YearSums:
+        """The sums of both sets of rows (Decimal addition is exact here: no rounding)."""
+        out = _YearSums()
+        for key in self.raw.keys() | other.raw.keys():
+            a = self.raw.get(key, (ZERO, ZERO))
+            b = other.raw.get(key, (ZERO, ZERO))
+            out.raw[key] = [a[0] + b[0], a[1] + b[1]]
+        for bucket in out.base:
+            out.base[bucket] = self.base[bucket] + other.base[bucket]
+        for bucket in self.first_cap.keys() | other.first_cap.keys():
+            candidates = [s.first_cap[bucket] for s in (self, other) if bucket in s.first_cap]
+            out.first_cap[bucket] = min(candidates, key=lambda c: c[0])
+        out.deductible = [self.deductible[0] + other.deductible[0],
+                          self.deductible[1] + other.deductible[1]]
+        out.deductible_base = self.deductible_base + other.deductible_base
+        out.self_pay = [self.self_pay[0] + other.self_pay[0], self.self_pay[1] + other.self_pay[1]]
+        return out
+
+    def year(self, second: _Second | None) -> _Year:
+        """E(H) and E(H ∪ C) from the sums, with the caps and the district round applied."""
+        year = _Year()
+        raw = self.raw
+        caps = {bucket: (cap, entry) for bucket, (_, cap, entry) in self.first_cap.items()}
+        for bucket, (_, entry) in caps.items():
+            year.limit(bucket, "年度救助限额", entry)
         if second is not None:
-            # 闵行 second round: 50 % of what is left after city assistance, ≤ 30,000 a year.
-            remaining = self_pay[i] - city_total - deductible[i]
-            district = remaining * second.rate
-            if district > second.cap:
-                district = second.cap
-                acc.reached.add(year.limit(Bucket.DISTRICT, "区级年度救助限额", second.cap_entry))
-            acc.sums[Bucket.DISTRICT] = district
-            acc.base[Bucket.DISTRICT] = remaining
-    return year
+            year.limit(Bucket.DISTRICT, "区级年度救助限额", second.cap_entry)
+        for i, acc in enumerate((year.after, year.before)):
+            city_total = ZERO
+            for bucket in (Bucket.OUTPATIENT, Bucket.INPATIENT):
+                city = raw.get((bucket, False), [ZERO, ZERO])[i]
+                capped_raw = raw.get((bucket, True), [ZERO, ZERO])[i]
+                if bucket in caps:
+                    # Caps per invoice year, shared by the bucket's rows across category
+                    # changes.
+                    cap, entry = caps[bucket]
+                    if capped_raw > cap:
+                        capped_raw = cap
+                        acc.reached.add(year.limit(bucket, "年度救助限额", entry))
+                city += capped_raw
+                acc.sums[bucket] = city
+                acc.base[bucket] = self.base[bucket]
+                city_total += city
+            acc.sums[Bucket.DEDUCTIBLE] = self.deductible[i]
+            acc.base[Bucket.DEDUCTIBLE] = self.deductible_base
+            if second is not None:
+                # 闵行 second round: 50 % of what is left after city assistance, ≤ 30,000 a
+                # year.
+                remaining = self.self_pay[i] - city_total - self.deductible[i]
+                district = remaining * second.rate
+                if district > second.cap:
+                    district = second.cap
+                    acc.reached.add(year.limit(Bucket.DISTRICT, "区级年度救助限额",
+                                               second.cap_entry))
+                acc.sums[Bucket.DISTRICT] = district
+                acc.base[Bucket.DISTRICT] = remaining
+        return year
 
 
 def _assistance_year_by_row(
