@@ -87,10 +87,34 @@ _TYPES = ("text", "field", "cell", "checks", "table", "lines")
 _ALIGN = ("left", "center", "right")
 
 
+# libyaml's loader when PyYAML was built with it (the wheels are): 8× faster than the pure one
+_YAML_LOADER: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# each definition parsed once per process: a FormDefinition is immutable (frozen dataclasses and
+# tuples), so every print shares it; an edited file (another mtime, size or inode) is read again
+_loaded: dict[Path, tuple[tuple[int, int, int], FormDefinition]] = {}
+
+
 def load_form(name: str, folder: Path | None = None) -> FormDefinition:
+    """The definition forms/`name`.yaml (or in `folder`), read and checked once per process
+    and again whenever the file changes."""
     path = (folder or forms_dir()) / f"{name}.yaml"
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        stat = path.stat()
+    except OSError as exc:
+        raise FormDefinitionError(f"{path}: cannot be read ({exc.strerror})") from None
+    version = (stat.st_mtime_ns, stat.st_size, stat.st_ino)
+    cached = _loaded.get(path)
+    if cached is not None and cached[0] == version:
+        return cached[1]
+    form = read_form(path)
+    _loaded[path] = (version, form)
+    return form
+
+
+def read_form(path: Path) -> FormDefinition:
+    """The definition in the file `path`, read and checked now (load_form keeps the result)."""
+    try:
+        raw = yaml.load(path.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     except OSError as exc:
         raise FormDefinitionError(f"{path}: cannot be read ({exc.strerror})") from None
     except yaml.YAMLError as exc:
