@@ -1,7 +1,7 @@
 """Benchmark: the approval form (医疗救助帮困审批表) for an application with 50 rows (issue 13:
 target < 10 ms), from the stored application to the PDF bytes, as a reprint does; beside it, in
-the same run, the raw limit: a bare reportlab canvas (fonts registered the plain way, same page
-size, compression and invariant mode) drawing the very strings and boxes the form draws.
+the same run, the raw limit: a bare reportlab canvas (same fonts, page size, compression and
+invariant mode) drawing the very strings and boxes the form draws, and nothing else.
 
 Also, for the record: the same form from data already built (the PDF alone), the data alone,
 and the application form (申请表) and its unsaved preview.
@@ -25,12 +25,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 from stored_application import APPLIED, stored_application  # bench/, the script's own folder
 
-from desktop.paths import resources_dir
 from desktop.printing import render
 from desktop.printing.context import PrintContext
 from desktop.printing.documents import approval_form_data
@@ -38,7 +35,6 @@ from desktop.printing.forms import load_form
 from desktop.printing.jobs import document_pdf, draft_application_pdf
 
 TARGET_MS = 10.0
-BARE_FONTS = {render.FONT: "bare-UMing", render.TITLE_FONT: "bare-WQY"}
 
 
 class _Recorder(Canvas):  # type: ignore[misc]  # reportlab is untyped
@@ -94,12 +90,10 @@ def recorded_calls(form: Any, data: dict[str, Any]) -> list[tuple[str, tuple[Any
 
 
 def bare_pdf(calls: list[tuple[str, tuple[Any, ...]]], page: tuple[float, float]) -> bytes:
-    """The raw limit: the same calls on a bare canvas, reportlab's fonts registered plainly."""
+    """The raw limit: the same calls on a bare canvas."""
     buffer = io.BytesIO()
     canvas = Canvas(buffer, pagesize=page, pageCompression=1, invariant=1)
     for name, args in calls:
-        if name == "setFont":
-            args = (BARE_FONTS[args[0]], *args[1:])
         getattr(canvas, name)(*args)
     canvas.showPage()
     canvas.save()
@@ -118,11 +112,6 @@ def timed(action: Callable[[], object], runs: int) -> tuple[float, float]:
 
 def main() -> int:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 100
-    fonts = resources_dir() / "fonts"
-    pdfmetrics.registerFont(TTFont(BARE_FONTS[render.TITLE_FONT],
-                                   str(fonts / "wqy-microhei.ttc"), subfontIndex=0))
-    pdfmetrics.registerFont(TTFont(BARE_FONTS[render.FONT], str(fonts / "uming.ttc"),
-                                   subfontIndex=0))
     print(f"forms benchmark; 2 CPUs, load average "
           f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} (a shared machine); {runs} runs each")
     with tempfile.TemporaryDirectory() as folder:

@@ -44,9 +44,9 @@ def register_font() -> None:
     if not _registered:
         fonts = resources_dir() / "fonts"
         for name, file in ((TITLE_FONT, "wqy-microhei.ttc"), (FONT, "uming.ttc")):
-            font = TTFont(name, str(fonts / file), subfontIndex=0)
-            font.face.__class__ = _Face
-            pdfmetrics.registerFont(font)
+            pdfmetrics.registerFont(TTFont(name, str(fonts / file), subfontIndex=0))
+            # the registered font: reportlab keeps the first one registered for a face
+            pdfmetrics.getFont(name).face.__class__ = _Face
         _registered = True
 
 
