@@ -17,6 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from reportlab.lib.colors import Color
+from reportlab.lib.rl_accel import fp_str
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont, TTFontFace
@@ -179,12 +180,11 @@ class _Pdf:
         c = self.canvas
         c.setFont(font, size)
         baseline = self.y(top) - size * 0.35  # x, top: the text's vertical middle
-        if align == "center":
-            c.drawCentredString(x * mm, baseline, text)
-        elif align == "right":
-            c.drawRightString(x * mm, baseline, text)
-        else:
-            c.drawString(x * mm, baseline, text)
+        left = x * mm
+        if align != "left":
+            width = pdfmetrics.stringWidth(text, font, size)
+            left -= 0.5 * width if align == "center" else width
+        _draw_line(c, pdfmetrics.getFont(font), left, baseline, text, size)
 
     def rect(self, x: float, top: float, w: float, h: float) -> None:
         self.canvas.setLineWidth(0.6)
@@ -223,6 +223,23 @@ class _Pdf:
             c.rotate(35)
             c.drawCentredString(0, 0, self.watermark)
             c.restoreState()
+
+
+def _draw_line(canvas: Canvas, font: Any, x: float, y: float, text: str, size: float) -> None:
+    """What reportlab's drawString writes for a TrueType font, operator for operator (a test
+    compares them), without the text object it builds and throws away for each string:
+    a third of the drawing time of a 50-row form."""
+    doc = canvas._doc
+    escape = canvas._escape
+    tail = f"{fp_str(size)} Tf {fp_str(size * 1.2)} TL"  # reportlab's default leading
+    shown = []
+    current = -1
+    for subset, part in font.splitString(text, doc):
+        if subset != current:
+            shown.append(f"{font.getSubsetInternalName(subset, doc)} {tail}")
+            current = subset
+        shown.append(f"({escape(part)}) Tj")
+    canvas._code.append(f"BT 1 0 0 1 {fp_str(x, y)} Tm {' '.join(shown)} T* ET")
 
 
 def _line_height(size: float) -> float:

@@ -1,6 +1,7 @@
 """What makes a print fast must not change what it prints (issue 13): a definition parsed once
 and kept gives the PDF a fresh parse gives, an edited definition is read again, the font faces'
-subsets are reportlab's own, and reportlab runs with its C accelerator."""
+subsets are reportlab's own, its lines are written as reportlab writes them, and reportlab runs
+with its C accelerator."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ import pdfplumber
 import yaml
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFontFace
+from reportlab.pdfgen.canvas import Canvas
 
 from desktop.paths import forms_dir, resources_dir
 from desktop.printing.documents import approval_form_data
 from desktop.printing.forms import load_form, parse_form
-from desktop.printing.render import FONT, TITLE_FONT, register_font, render_form
+from desktop.printing.render import FONT, TITLE_FONT, _draw_line, register_font, render_form
 from desktop.store import Store
 from tests.printing.test_forms import CONTEXT, saved, store  # noqa: F401  (the fixture)
 
@@ -73,3 +75,29 @@ def test_reportlab_runs_with_its_c_accelerator() -> None:
 
     assert rl_accel.fp_str is _rl_accel.fp_str
     assert rl_accel.instanceStringWidthTTF is _rl_accel.instanceStringWidthTTF
+
+
+def test_lines_are_written_as_reportlab_writes_them() -> None:
+    register_font()
+    texts = ["", "申请编号 华阳-2026-03-0042", "(括号) \\ 反斜杠 ）", "壹仟贰佰元整",
+             "".join(chr(0x4E00 + n) for n in range(300))]  # more than one subset
+    ours, theirs = io.BytesIO(), io.BytesIO()
+    mine = Canvas(ours, pagesize=(595, 842), pageCompression=1, invariant=1)
+    plain = Canvas(theirs, pagesize=(595, 842), pageCompression=1, invariant=1)
+    for font in (FONT, TITLE_FONT):
+        for size in (6, 8.5, 15):
+            for n, text in enumerate(texts):
+                width = pdfmetrics.stringWidth(text, font, size)
+                for canvas in (mine, plain):
+                    canvas.setFont(font, size)
+                plain.drawString(10.5, 20 + n * 30, text)
+                _draw_line(mine, pdfmetrics.getFont(font), 10.5, 20 + n * 30, text, size)
+                plain.drawCentredString(300, 25 + n * 30, text)
+                _draw_line(mine, pdfmetrics.getFont(font), 300 - 0.5 * width, 25 + n * 30,
+                           text, size)
+                plain.drawRightString(580, 30 + n * 30, text)
+                _draw_line(mine, pdfmetrics.getFont(font), 580 - width, 30 + n * 30, text, size)
+    for canvas in (mine, plain):
+        canvas.showPage()
+        canvas.save()
+    assert ours.getvalue() == theirs.getvalue()
