@@ -5,6 +5,10 @@ leading-wildcard LIKE: the ID number and phone are indexed reversed so "ends wit
 "starts with", names by their pinyin and initials, and by their tails from the 2nd and 3rd
 character for "contains". Only names longer than 3 characters (few) are scanned, and only when
 the other kinds found fewer than asked for.
+
+A text is searched with one statement (issue 13): the arms its form allows (search_plan), in
+rank order, joined by UNION ALL, reading only the columns a hit shows. SQLite runs them one after
+the other and stops at the limit, so an arm runs only if the ones before it found too few.
 """
 
 from __future__ import annotations
@@ -107,13 +111,21 @@ def search_persons(session: Session, query: str, limit: int = 20) -> list[Person
 
 
 def _run(raw: sqlite3.Connection, plan: SearchPlan, limit: int) -> list[PersonHit]:
+    hits, whole = _merge(raw.execute(plan.sql, plan.parameters), plan.kinds, limit)
+    if not whole:  # a person found by two arms within the first `limit` rows (rare): read on
+        hits, whole = _merge(raw.execute(plan.sql_unlimited, plan.parameters), plan.kinds, limit)
+    return hits
+
+
+def _merge(rows: sqlite3.Cursor, kinds: tuple[MatchKind, ...],
+           limit: int) -> tuple[list[PersonHit], bool]:
+    """The hits from `rows` (arms in rank order), each person under its first kind; and
+    whether they are all there are (the rows ended before the statement's limit, if any)."""
     found: dict[str, PersonHit] = {}
     inside: set[str] = set()  # the persons "name contains" found (it counts its own limit)
-    kinds = plan.kinds
-    # The arms run in rank order and SQLite hands rows over as it finds them: stopping here
-    # leaves the later arms unrun, as the first `limit` hits need nothing from them.
-    for arm, person_id, name, id_number, phone, street_code, committee in raw.execute(
-            plan.sql, plan.parameters):
+    read = 0
+    for arm, person_id, name, id_number, phone, street_code, committee in rows:
+        read += 1
         kind = kinds[arm]
         if kind is MatchKind.NAME_CONTAINS:
             if person_id in inside:
@@ -125,8 +137,8 @@ def _run(raw: sqlite3.Connection, plan: SearchPlan, limit: int) -> list[PersonHi
                 phone_masked=mask_phone(phone), street_code=street_code, committee=committee,
                 match_kind=kind)
         if len(found) >= limit or len(inside) >= limit:
-            break
-    return list(found.values())
+            return list(found.values()), True
+    return list(found.values()), read < limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +150,8 @@ class SearchPlan:
     the driver's statement cache prepares it once per form.
     """
 
-    sql: str
+    sql: str  # LIMIT `limit` in all: SQLite runs no arm past the rows it hands over
+    sql_unlimited: str  # for when a person was found twice among them
     parameters: tuple[str, ...]
     kinds: tuple[MatchKind, ...]
 
@@ -155,7 +168,8 @@ _ARMS: dict[str, tuple[MatchKind, str, str | None]] = {
     "id": (MatchKind.ID_EXACT, "id_number = ?", None),  # unique
     "id_tail": (MatchKind.ID_SUFFIX, _range("id_reversed"), "name, id"),
     "name": (MatchKind.NAME_EXACT, "name = ?", "id"),
-    "name_start": (MatchKind.NAME_PREFIX, _range("name"), "name, id"),
+    # beyond the exact name: the same person twice would take a second statement (_run)
+    "name_start": (MatchKind.NAME_PREFIX, "name > ? AND name < ?", "name, id"),
     "pinyin": (MatchKind.PINYIN_PREFIX, _range("name_pinyin"), "name_pinyin, name, id"),
     "initials": (MatchKind.INITIALS_PREFIX, _range("name_initials"), "name_initials, name, id"),
     "phone": (MatchKind.PHONE, _range("phone_reversed"), "name, id"),  # its index: HAS_PHONE
@@ -170,7 +184,7 @@ _ARMS: dict[str, tuple[MatchKind, str, str | None]] = {
 
 
 @lru_cache(maxsize=64)
-def _statement(arms: tuple[str, ...], limit: int) -> tuple[str, tuple[MatchKind, ...]]:
+def _statement(arms: tuple[str, ...], limit: int) -> tuple[str, str, tuple[MatchKind, ...]]:
     """The statement of these arms, in this order: a few forms, each built once.
 
     The limit is written in, not bound: SQLite runs an arm's ORDER BY ... LIMIT 20 as a top-20
@@ -183,7 +197,9 @@ def _statement(arms: tuple[str, ...], limit: int) -> tuple[str, tuple[MatchKind,
         # SQLite allows ORDER BY and LIMIT in an arm of a compound only inside a subquery.
         selects.append(f"SELECT * FROM (SELECT {number}, {_COLUMNS} FROM person "
                        f"WHERE {where}{tail})")
-    return " UNION ALL ".join(selects), tuple(_ARMS[name][0] for name in arms)
+    # The outer limit keeps the next arm from running when the driver reads one row ahead.
+    unlimited = " UNION ALL ".join(selects)
+    return f"{unlimited} LIMIT {int(limit)}", unlimited, tuple(_ARMS[name][0] for name in arms)
 
 
 def search_plan(text: str, limit: int) -> SearchPlan:
@@ -217,8 +233,8 @@ def search_plan(text: str, limit: int) -> SearchPlan:
         arm("inside_2", *prefix_bounds(text))
         arm("inside_3", *prefix_bounds(text))
         arm("inside_long", text)
-    sql, kinds = _statement(tuple(arms), limit)
-    return SearchPlan(sql, tuple(parameters), kinds)
+    sql, unlimited, kinds = _statement(tuple(arms), limit)
+    return SearchPlan(sql, unlimited, tuple(parameters), kinds)
 
 
 def _whole_id_number(text: str) -> str | None:
