@@ -77,11 +77,16 @@ def _rate(text: object) -> str:
         return str(text)
 
 
-def _load(session: Session, application_id: uuid.UUID) -> ApplicationRecord:
+def _load(session: Session, application_id: uuid.UUID, *, rows: bool = True
+          ) -> ApplicationRecord:
+    """The stored application with its signatures, and its claimed rows unless `rows` is
+    false (a form that reads them from the stored case and result)."""
+    related = [selectinload(ApplicationRecord.signatures)]
+    if rows:
+        related.append(selectinload(ApplicationRecord.rows))
     application = session.scalars(
         select(ApplicationRecord).where(ApplicationRecord.id == application_id)
-        .options(selectinload(ApplicationRecord.signatures),
-                 selectinload(ApplicationRecord.rows))).first()
+        .options(*related)).first()
     if application is None:
         raise UnknownApplication(f"本机没有这份申请：{application_id}")
     return application
@@ -119,8 +124,9 @@ def _institutions(session: Session, fee_ids: list[str]) -> dict[str, str]:
     return {fee_id: name or code or "" for fee_id, name, code in rows}
 
 
-def _signers(session: Session, application: ApplicationRecord) -> dict[str, dict[str, str]]:
-    names = _user_names(session)
+def _signers(session: Session, application: ApplicationRecord,
+             names: dict[str, str] | None = None) -> dict[str, dict[str, str]]:
+    names = _user_names(session) if names is None else names
     out = {role: {"name": "", "date": ""} for role in ROLE_WORDS}
     for s in application.signatures:
         out[s.role] = {"name": names.get(s.username, s.username),
@@ -185,15 +191,16 @@ def approval_form_data(store: Store, application_id: uuid.UUID,
     params = default_parameters()
     labels = {code: c.label for code, c in params.categories.items()}
     with store.read_session() as session:
-        a = _load(session, application_id)
+        a = _load(session, application_id, rows=False)
         person = _applicant(session, a)
         fees = _fees(a)
         result: dict[str, Any] = a.result or {}
         row_results = [r for r in result.get("rows", []) if not r.get("settled")]
-        institutions = {**_institutions(session, [r["id"] for r in row_results]),
-                        **result.get("institutions", {})}  # as at saving, when kept
-        signers = _signers(session, a)
+        kept = result.get("institutions", {})  # as at saving, when kept
+        missing = [r["id"] for r in row_results if r["id"] not in kept]
+        institutions = {**(_institutions(session, missing) if missing else {}), **kept}
         names = _user_names(session)
+        signers = _signers(session, a, names)
         number = application_number(a)
     receipts = {fee_id: f.get("receipt_no") or "" for fee_id, f in fees.items()}
     rows = []
