@@ -1,10 +1,14 @@
 """Benchmark: the counter screen under a clerk's hands (issue 4), offscreen Qt, real store.
 
-1. tick → updated total: a person with 300 fee rows this year (and settled history), the
-   clerk ticks rows one after another with Space in the fee table of the real main window,
-   with the scanner-burst detector installed on the application as the counter installs it
-   (desktop.ui.app), keys a person's pace apart; time from the key press to the
-   `subsidyTotal` label showing the new amount (target p95 < 16 ms, one frame), median and p95;
+1. tick → updated total: a person with 300 fee rows this year and 2,000 settled rows of
+   history, the clerk ticks rows one after another with Space in the fee table of the real
+   main window, with the scanner-burst detector installed on the application as the counter
+   installs it (desktop.ui.app), keys a person's pace apart; time from the key press to the
+   `subsidyTotal` label showing the new amount, the window repainted (target p95 < 8 ms,
+   issue 13), median and p95. The cursor is moved to the row (and that repaint done) before
+   the key, as the clerk's ↓ came a moment earlier. The raw baseline, in the same window and
+   run: the same row's tick box repainted alone (the model's one-row update, no recompute);
+   the ratio is printed;
 2. opening that person (search hit → card, rows, reasons, first amount), for the record;
 3. process start → first window ready: `python -m desktop --exit-when-ready` in a fresh
    process (target < 1.5 s), median of --starts runs. The first window is the sign-in window
@@ -47,7 +51,7 @@ from desktop.wire import Change
 
 ROOT = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 20)
-TARGET_TICK_MS = 16.0
+TARGET_TICK_MS = 8.0
 HUMAN_GAP_MS = 250  # between the clerk's key presses: typing, not a scan
 TARGET_START_S = 1.5
 
@@ -94,7 +98,7 @@ def seed(store_path: Path, rows: int, settled: int, key: bytes | None) -> None:
 
 
 def bench_ticks(store_path: Path, ticks: int, key: bytes | None
-                ) -> tuple[list[float], float, float]:
+                ) -> tuple[list[float], list[float], float, float]:
     from desktop.ui.app import _scanner  # the scanner filter, installed as the counter does
 
     app = QApplication.instance() or QApplication([])
@@ -118,10 +122,20 @@ def bench_ticks(store_path: Path, ticks: int, key: bytes | None
     model = table.model()
     tickable = [r for r in range(model.rowCount())
                 if model.flags(model.index(r, 0)) & Qt.ItemFlag.ItemIsUserCheckable]
+    rows_model = view.rows_model
     times = []
+    bare = []
     stamp = 1_000_000
     for n in range(ticks):
         table.setCurrentIndex(model.index(tickable[n % len(tickable)], 0))
+        app.processEvents()  # the cursor's own repaint: the ↓ key before
+        # the raw baseline: this row's tick box repainted alone, no recompute
+        source = rows_model.index(rows_model.row_index(
+            model.index(tickable[n % len(tickable)], 0).data(Qt.ItemDataRole.UserRole)), 0)
+        began = time.perf_counter()
+        rows_model.dataChanged.emit(source, source, [Qt.ItemDataRole.CheckStateRole])
+        app.processEvents()
+        bare.append((time.perf_counter() - began) * 1000)
         before = len(view.session.ticked) if view.session else 0
         stamp += HUMAN_GAP_MS
         press = QKeyEvent(QEvent.Type.KeyPress, Qt.Key.Key_Space, Qt.KeyboardModifier.NoModifier,
@@ -141,7 +155,7 @@ def bench_ticks(store_path: Path, ticks: int, key: bytes | None
     window.close()
     app.removeEventFilter(scanner)
     store.close()
-    return times, opened, built
+    return times, bare, opened, built
 
 
 def bench_start(starts: int, folder: Path) -> list[float]:
@@ -173,8 +187,8 @@ def p95(values: list[float]) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=300, help="fee rows to tick (default 300)")
-    parser.add_argument("--settled", type=int, default=300,
-                        help="settled rows of the year (history, default 300)")
+    parser.add_argument("--settled", type=int, default=2000,
+                        help="settled rows of the year (history, default 2000)")
     parser.add_argument("--ticks", type=int, default=300, help="ticks timed (default 300)")
     parser.add_argument("--starts", type=int, default=5, help="process starts (default 5)")
     parser.add_argument("--plain", action="store_true",
@@ -187,12 +201,14 @@ def main() -> int:
         key = None if args.plain else bench_key(path)
         say(f"store: {'plain SQLite' if key is None else 'sealed (SQLCipher, raw key)'}")
         seed(path, args.rows, args.settled, key)
-        times, opened, built = bench_ticks(path, args.ticks, key)
+        times, bare, opened, built = bench_ticks(path, args.ticks, key)
     say(f"1. Space → total (main window, scanner filter installed), {args.rows} rows to tick, "
         f"{args.settled} settled, {len(times)} ticks: "
         f"median {statistics.median(times):.1f} ms, p95 {p95(times):.1f} ms, "
-        f"max {max(times):.1f} ms — target < {TARGET_TICK_MS:.0f} ms: "
+        f"max {max(times):.1f} ms — target p95 < {TARGET_TICK_MS:.0f} ms: "
         f"{'met' if p95(times) < TARGET_TICK_MS else 'NOT met'}")
+    say(f"   baseline, the row's tick box repainted alone: median {statistics.median(bare):.1f} "
+        f"ms, p95 {p95(bare):.1f} ms; ratio of the p95s {p95(times) / p95(bare):.1f}×")
     say(f"2. opening the person ({args.rows + args.settled} rows): {opened * 1000:.0f} ms; "
         f"the main window after sign-in (built and shown, in process): {built * 1000:.0f} ms")
     with tempfile.TemporaryDirectory() as folder:

@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
     QListWidget,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QSplitter,
     QTableView,
     QVBoxLayout,
@@ -221,7 +222,9 @@ class CounterView(QWidget):
         middle_layout.addLayout(filters)
         middle_layout.addWidget(self.fee_table, 1)
         footer = QHBoxLayout()
-        footer.addWidget(self.ticked_label, 1)
+        _fixed_to(self.ticked_label, "已勾选 9,999 行，自负合计 99,999,999.99 元")
+        footer.addWidget(self.ticked_label)
+        footer.addStretch(1)
         footer.addWidget(self.tick_all_button)
         footer.addWidget(self.waive_button)
         middle_layout.addLayout(footer)
@@ -230,10 +233,7 @@ class CounterView(QWidget):
 
         right = QGroupBox("救助金额（实时计算）")
         right_layout = QVBoxLayout(right)
-        right_layout.addWidget(self.total)
-        right_layout.addWidget(self.buckets)
-        right_layout.addWidget(self.warnings)
-        right_layout.addStretch(1)
+        right_layout.addWidget(_amount_panel(self.total, self.buckets, self.warnings), 1)
         right_layout.addWidget(self.error)
         right_layout.addWidget(self.trace_button)
         right_layout.addWidget(self.preview_button)
@@ -815,3 +815,40 @@ def elide_columns(view: QTableView, elastic: tuple[int, ...]) -> None:
                                      view.fontMetrics().horizontalAdvance("一二三…") + 12))
     view.setTextElideMode(Qt.TextElideMode.ElideRight)
     view.setWordWrap(False)
+
+
+# -- a tick repaints what changed ----------------------------------------------------------------
+# A label whose text changes asks its parents to lay out again, up to the tab widget, which then
+# repaints the whole tab (QTabWidget::setUpLayout): every tick would repaint the window. The
+# figures a tick changes therefore sit where that request stops: a label of fixed size, or the
+# scroll area of the amount panel.
+
+
+def _fixed_to(label: QLabel, widest: str) -> None:
+    """A label as wide as `widest` and one line high, whatever its text: a fixed size does not
+    ask its parents to lay out again when the text changes."""
+    metrics = label.fontMetrics()
+    label.setFixedSize(metrics.horizontalAdvance(widest) + 8, label.sizeHint().height())
+
+
+def _amount_panel(*labels: QLabel) -> QScrollArea:
+    """The live amount, its buckets and warnings, in a frameless scroll area (long warnings
+    scroll instead of pushing the buttons away)."""
+    inner = QWidget()
+    layout = QVBoxLayout(inner)
+    layout.setContentsMargins(0, 0, 0, 0)
+    for label in labels:
+        layout.addWidget(label)
+    layout.addStretch(1)
+    area = QScrollArea()
+    area.setObjectName("amountPanel")
+    area.setWidgetResizable(True)
+    area.setFrameShape(QScrollArea.Shape.NoFrame)
+    area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    area.setWidget(inner)
+    area.viewport().setAutoFillBackground(False)  # the group box's own background shows
+    inner.setAutoFillBackground(False)
+    # as wide as the largest amount in the large font: the total is never cut
+    widest = labels[0].fontMetrics().horizontalAdvance("本次应付：999,999.99 元")
+    area.setMinimumWidth(widest + area.verticalScrollBar().sizeHint().width() + 8)
+    return area

@@ -92,11 +92,13 @@ class FeeRowsModel(_Table):
         super().__init__()
         self.rows: list[FeeRowView] = []
         self.ticked: set[str] = set()
+        self._position: dict[str, int] = {}
         self._on_tick = on_tick
 
     def set_rows(self, rows: Sequence[FeeRowView], ticked: Sequence[str] = ()) -> None:
         self.beginResetModel()
         self.rows = list(rows)
+        self._position = {row.id: n for n, row in enumerate(self.rows)}
         self.ticked = set(ticked)
         self.endResetModel()
 
@@ -105,7 +107,7 @@ class FeeRowsModel(_Table):
         a tick is one row, not the whole table."""
         changed = self.ticked.symmetric_difference(ticked)
         self.ticked = set(ticked)
-        rows = [n for n, row in enumerate(self.rows) if row.id in changed]
+        rows = sorted(self._position[i] for i in changed if i in self._position)
         # many at once (Ctrl+A, a cleared person): one span instead of a signal a row
         spans = [(rows[0], rows[-1])] if len(rows) > 32 else [(n, n) for n in rows]
         for first, last in spans:
@@ -113,10 +115,7 @@ class FeeRowsModel(_Table):
                                   [Qt.ItemDataRole.CheckStateRole])
 
     def row_index(self, row_id: str) -> int:
-        for n, row in enumerate(self.rows):
-            if row.id == row_id:
-                return n
-        return -1
+        return self._position.get(row_id, -1)
 
     def _count(self) -> int:
         return len(self.rows)

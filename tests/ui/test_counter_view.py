@@ -8,8 +8,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QLabel, QLineEdit, QPushButton, QTableView
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import (
+    QApplication,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QTabWidget,
+    QWidget,
+)
 from pytestqt.qtbot import QtBot
 
 from desktop.policy.contract import default_parameters
@@ -170,3 +178,58 @@ def test_the_trace_speaks_the_offices_words(qtbot: QtBot, view: CounterView) -> 
     shown = view.trace_dialog.text.toPlainText()
     assert "assistance:" not in shown and "POLICY D" not in shown and "CN-2026" not in shown
     assert "1,000.00" in shown and "操作细则" in shown
+
+
+class _Paints(QObject):
+    """Counts the paint events each watched widget receives."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count: dict[str, int] = {}
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            name = watched.objectName()
+            self.count[name] = self.count.get(name, 0) + 1
+        return False
+
+
+def test_a_tick_repaints_the_row_and_the_amount_not_the_window(qtbot: QtBot,
+                                                                store: Store) -> None:
+    """Issue 13 (Space → total in the real window): a label whose text grows asks its parents
+    to lay out again, and a QTabWidget that is asked repaints its whole page. The figures a
+    tick changes sit where that request stops, so the search, the person's card and the
+    buttons are not painted again at each tick (a test of what is painted, not of time)."""
+    tabs = QTabWidget()
+    view = CounterView(store, "clerk1", today=lambda: TODAY)
+    tabs.addTab(view, "柜台受理")
+    qtbot.addWidget(tabs)
+    tabs.resize(1300, 760)
+    tabs.show()
+    qtbot.waitExposed(tabs)
+    view.search.setText("张三")
+    view.open_selected()
+    table = named(view, QTableView, "feeTable")
+    model = table.model()
+    table.setFocus()
+    table.setCurrentIndex(model.index(1, 0))
+    QApplication.processEvents()
+    paints = _Paints()
+    watched = [w for w in view.findChildren(QWidget) if w.objectName()]
+    for widget in watched:
+        widget.installEventFilter(paints)
+    first = True
+    for line in (1, 2, 1, 2):
+        table.setCurrentIndex(model.index(line, 0))
+        QApplication.processEvents()
+        paints.count.clear()
+        qtbot.keyClick(table, Qt.Key.Key_Space)
+        QApplication.processEvents()
+        assert "本次应付" in view.total.text()
+        assert paints.count.get("subsidyTotal", 0) >= 1  # the new amount is shown
+        if first:  # the person's card finishes its own layout in the first pass after opening
+            first = False
+            continue
+        for still in ("personSearch", "personResults", "personCard", "programChoice",
+                      "showTrace", "previewApplication", "scanInput"):
+            assert paints.count.get(still, 0) == 0, (still, paints.count)
