@@ -4,7 +4,11 @@
 who signed in here before); `--demo` starts a seeded synthetic district on loopback, registers
 this counter, signs in the demo clerk and opens the main window. `--screenshots DIR` (with
 `--demo`) writes PNGs of the main screens and quits; `--exit-when-ready` quits as soon as the
-first window is ready (the startup benchmark).
+first window is ready (the startup benchmark, bench/bench_start.py).
+
+The sign-in window shows first, importing only what it uses (tests/ui/test_startup_imports.py
+holds that): the counter behind it (deployment file, store, district client, sync, the main
+window's modules) starts once it is shown, see SignInFirst.
 
 A fresh counter PC: the deployment file (desktop.deployment, `counter-desk.toml`) may give the
 district server, the CA file and the cache's folder; the sign-in window's 设置 button opens the
@@ -19,9 +23,12 @@ the main window, the demo clerk signed in (the in-process district started, and 
 from __future__ import annotations
 
 import argparse
+import importlib
+import linecache
 import logging
 import os
 import sys
+import threading
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
@@ -30,19 +37,58 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from desktop.deployment import NO_DEPLOYMENT, Deployment, DeploymentError, load_deployment
-from desktop.printing.context import PrintContext
-from desktop.store import Store
-from desktop.sync.client import DistrictClient
-from desktop.sync.worker import SyncStatus, SyncWorker
-from desktop.ui.main_window import WINDOW_TITLE, CounterUser, MainWindow, apply_ui_font
+from desktop.ui.fonts import apply_ui_font
+from desktop.ui.identity import WINDOW_TITLE, CounterUser
 
 if TYPE_CHECKING:
+    from desktop.deployment import Deployment
+    from desktop.printing.context import PrintContext
     from desktop.services.device import ServerSettings
+    from desktop.store import Store
+    from desktop.sync.client import DistrictClient
+    from desktop.sync.worker import SyncStatus, SyncWorker
     from desktop.ui.login import LoginDialog
+    from desktop.ui.main_window import MainWindow
     from desktop.ui.scanner import ScanBurstDetector
 
 log = logging.getLogger(__name__)
+# Two optional extras the counter never uses, each importing pygments' lexers: httpx's
+# command-line tool (with click and rich; about 10 MiB and 50 ms, imported whenever click is
+# installed, as uvicorn brings it) and the highlighting of Mako's error pages (Alembic's
+# templates). A None in sys.modules makes that one import fail; both packages expect it to
+# fail when pygments or click is absent and go on without it.
+for _extra in ("httpx._main", "mako.ext.pygmentplugin"):
+    if _extra not in sys.modules:
+        sys.modules[_extra] = None  # type: ignore[assignment]
+
+
+def _uses_pyside(module: object) -> bool:
+    """PySide6's own test, whether a module's source names PySide6, without keeping it."""
+    spec = getattr(module, "__spec__", None)
+    loader = getattr(spec, "loader", None)
+    get_source = getattr(loader, "get_source", None)
+    if get_source is None:
+        return False
+    try:
+        source = get_source(getattr(spec, "name", ""))
+    except (ImportError, OSError, SyntaxError, UnicodeDecodeError):
+        return False
+    return bool(source) and "PySide6" in source
+
+
+def _forget_module_sources() -> None:
+    """PySide6 asks of every module imported after it whether its source names PySide6 (for
+    `from __feature__ import …`), reading it with inspect.getsource, and linecache then keeps
+    every source: about 25 MiB once the counter's modules are in (a bundle without sources
+    never pays it). Ask the same question reading the source once, kept by nobody. If a later
+    PySide6 no longer has that function, this does nothing."""
+    feature = sys.modules.get("shibokensupport.feature")
+    if feature is not None and callable(getattr(feature, "_mod_uses_pyside", None)):
+        feature._mod_uses_pyside = _uses_pyside  # type: ignore[attr-defined]
+        linecache.clearcache()  # the sources read before
+
+
+_forget_module_sources()
 SMOKE_ENV = "COUNTER_DESK_SMOKE"
 SMOKE_QUIT_MS = 200
 
@@ -69,24 +115,12 @@ def run_gui(argv: list[str]) -> int:
     smoke = os.environ.get(SMOKE_ENV) == "1"
     if smoke and not args.demo:
         return _smoke(app)
-    deployment, deployment_problem = NO_DEPLOYMENT, None
     if not args.demo:
-        try:
-            deployment = load_deployment()
-        except DeploymentError as exc:  # shown at sign-in; the counter still starts
-            log.error("bad deployment file: %s", exc)
-            deployment_problem = str(exc)
-            _report(f"counter-desk: {exc}")
+        return _run_installed(app, args)
     try:
-        counter = (CounterApp.for_demo(app) if args.demo
-                   else CounterApp.installed(app, args.store, deployment,
-                                             deployment_problem=deployment_problem))
+        counter = CounterApp.for_demo(app)
     except Exception as exc:  # said in words, never a traceback at the counter
-        log.error("the counter could not start: %r", exc)
-        message = f"柜台程序无法启动：{exc or type(exc).__name__}"
-        _report(f"counter-desk: {message}")
-        if os.environ.get("QT_QPA_PLATFORM") != "offscreen" and not smoke:
-            QMessageBox.critical(None, WINDOW_TITLE, message)
+        _cannot_start(exc, quiet=smoke)
         return 1
     if args.exit_when_ready or smoke:
         def ready() -> None:
@@ -102,9 +136,6 @@ def run_gui(argv: list[str]) -> int:
         counter.close()
         return 0
     if args.screenshots is not None:
-        if counter.window is None:
-            _report("counter-desk: --screenshots needs --demo")
-            return 2
         from desktop.ui.screenshots import take_screenshots
 
         QTimer.singleShot(0, lambda: take_screenshots(counter, args.screenshots, app.quit))
@@ -118,6 +149,192 @@ def run_gui(argv: list[str]) -> int:
     return code
 
 
+def _run_installed(app: QApplication, args: argparse.Namespace) -> int:
+    """An installed counter: the sign-in window first, the counter (deployment file, store,
+    district client, sync) started behind it. `--exit-when-ready` quits once the sign-in
+    window is shown, before the counter behind it starts."""
+    if args.screenshots is not None:
+        _report("counter-desk: --screenshots needs --demo")
+        return 2
+    first = SignInFirst(app, args.store)
+    first.show()
+    if args.exit_when_ready:
+        def ready() -> None:
+            _report("counter-desk: ready")
+            app.quit()
+
+        QTimer.singleShot(0, ready)
+        app.exec()
+        first.close()
+        return 0
+    first.start_behind()
+    code = int(app.exec())
+    return first.close(code)
+
+
+def _cannot_start(exc: BaseException, *, quiet: bool = False) -> None:
+    """The counter could not start: said on stdout and in a message box, in words."""
+    log.error("the counter could not start: %r", exc)
+    message = f"柜台程序无法启动：{exc or type(exc).__name__}"
+    _report(f"counter-desk: {message}")
+    if os.environ.get("QT_QPA_PLATFORM") != "offscreen" and not quiet:
+        QMessageBox.critical(None, WINDOW_TITLE, message)
+
+
+# What the counter behind the sign-in window imports (the main window and its views, the
+# store with SQLAlchemy and Alembic, sync, services): imported in a thread while the clerk
+# types, so the window answers keys meanwhile. The counter itself is built on the main thread.
+COUNTER_MODULES = (
+    "desktop.deployment",
+    "desktop.store",
+    "desktop.sync.worker",
+    "desktop.services.accounts",
+    "desktop.services.applications",
+    "desktop.services.scanning",
+    "desktop.services.numbering",
+    "desktop.ui.settings_dialog",
+    "desktop.ui.main_window",
+    "desktop.ui.attention_view",  # the main window's own lazy imports
+    "desktop.ui.reports_view",
+    "desktop.ui.approvals_view",
+)
+BEHIND_POLL_MS = 25
+
+
+def _import_counter_modules() -> None:
+    for name in COUNTER_MODULES:
+        try:
+            importlib.import_module(name)
+        except Exception as exc:  # the main thread imports it again and says why
+            log.warning("importing %s behind the sign-in window failed: %r", name, exc)
+            return
+    try:  # read once per process (cached); the main window's calculator needs them at once
+        from desktop.policy.contract import default_parameters
+
+        default_parameters()
+    except Exception as exc:  # the calculator reads them again and says why
+        log.warning("reading the policy parameters behind the sign-in window failed: %r", exc)
+
+
+class SignInFirst:
+    """The sign-in window, shown before the counter behind it exists, so that it comes up as
+    fast as a bare window (issue 13). The counter (CounterApp.installed) is started after the
+    window shows: its modules imported in a thread, then built on the main thread. A clerk who
+    signs in, or opens 设置, before that waits for it there; a scan meanwhile is kept and
+    handed to the counter, as one at an open sign-in window always was."""
+
+    def __init__(self, app: QApplication, store_path: Path | None, *,
+                 settings: QSettings | None = None) -> None:
+        from desktop.ui.login import LoginDialog
+
+        self.app = app
+        self.store_path = store_path
+        self.settings = settings
+        self.counter: CounterApp | None = None
+        self.failed = False
+        _set_icon(app)
+        self.scanner = _scanner(app)
+        self._scans: list[str] = []
+        self.scanner.scanned.connect(self._scans.append)
+        self._importing: threading.Thread | None = None
+        self._poll: QTimer | None = None
+        self.dialog: LoginDialog[CounterUser] = LoginDialog(
+            self._authenticate, open_settings=self._open_settings)
+        self.dialog.rejected.connect(self._cancelled)
+
+    def show(self) -> None:
+        self.dialog.show()
+
+    def start_behind(self) -> None:
+        """Import the counter's modules in a thread; build the counter when they are in."""
+        self._importing = threading.Thread(target=_import_counter_modules,
+                                           name="counter-imports")
+        self._importing.start()
+        poll = QTimer()
+        poll.setInterval(BEHIND_POLL_MS)
+        poll.timeout.connect(self._imported_yet)
+        poll.start()
+        self._poll = poll
+
+    def _imported_yet(self) -> None:
+        if self._importing is not None and self._importing.is_alive():
+            return
+        if self._poll is not None:
+            self._poll.stop()
+        self.started()
+
+    def started(self) -> CounterApp | None:
+        """The counter behind the sign-in window, started now if it was not yet; None when
+        it could not start (said in words; the event loop then ends with 1)."""
+        if self.counter is not None or self.failed:
+            return self.counter
+        if self._poll is not None:
+            self._poll.stop()
+        if self._importing is not None:
+            self._importing.join()  # one thread imports at a time: no import-lock races
+        try:
+            counter = _installed_counter(self.app, self.store_path, self.scanner,
+                                         self.settings)
+        except Exception as exc:  # said in words, never a traceback at the counter
+            self.failed = True
+            self.dialog.hide()
+            _cannot_start(exc)
+            self.app.exit(1)
+            return None
+        self.counter = counter
+        self.scanner.scanned.disconnect(self._scans.append)
+        counter.adopt_sign_in(self.dialog)
+        for text in self._scans:  # scanned before the counter was there: kept, not lost
+            counter._scanned(text)
+        self._scans.clear()
+        return counter
+
+    def _authenticate(self, username: str, password: str) -> CounterUser:
+        counter = self.started()
+        if counter is None:
+            raise ValueError("柜台程序无法启动。")
+        return counter.authenticate(username, password)
+
+    def _open_settings(self) -> None:
+        counter = self.started()
+        if counter is not None:
+            counter.settings_before_sign_in()
+
+    def _cancelled(self) -> None:
+        if self.counter is None:  # the counter's own handler quits once it is there
+            self.app.quit()
+
+    def close(self, code: int = 0) -> int:
+        """After the event loop: close the counter (or, before it started, the window and the
+        scanner) and wait for the imports; returns the exit code."""
+        if self._poll is not None:
+            self._poll.stop()
+        if self.counter is not None:
+            self.counter.close()
+        else:
+            self.dialog.close()
+            self.app.removeEventFilter(self.scanner)
+        if self._importing is not None:
+            self._importing.join()
+        return 1 if self.failed else code
+
+
+def _installed_counter(app: QApplication, store_path: Path | None,
+                       scanner: ScanBurstDetector | None = None,
+                       settings: QSettings | None = None) -> CounterApp:
+    from desktop.deployment import NO_DEPLOYMENT, DeploymentError, load_deployment
+
+    deployment, deployment_problem = NO_DEPLOYMENT, None
+    try:
+        deployment = load_deployment()
+    except DeploymentError as exc:  # shown at sign-in; the counter still starts
+        log.error("bad deployment file: %s", exc)
+        deployment_problem = str(exc)
+        _report(f"counter-desk: {exc}")
+    return CounterApp.installed(app, store_path, deployment, settings=settings,
+                                deployment_problem=deployment_problem, scanner=scanner)
+
+
 class CounterApp:
     """What lives as long as the process: the store, the district client, the sync worker,
     the signed-in user's window, the scanner and the idle lock."""
@@ -125,11 +342,14 @@ class CounterApp:
     def __init__(self, app: QApplication, store: Store, *, client: DistrictClient | None = None,
                  today: Callable[[], date] = date.today,
                  on_close: Callable[[], None] = lambda: None,
-                 settings: QSettings | None = None, deployment: Deployment = NO_DEPLOYMENT,
-                 server: ServerSettings | None = None, deployment_problem: str | None = None
-                 ) -> None:
+                 settings: QSettings | None = None, deployment: Deployment | None = None,
+                 server: ServerSettings | None = None, deployment_problem: str | None = None,
+                 scanner: ScanBurstDetector | None = None) -> None:
+        from desktop.deployment import NO_DEPLOYMENT
         from desktop.ui.login import IdleWatch
         from desktop.ui.settings_dialog import idle_minutes
+
+        deployment = NO_DEPLOYMENT if deployment is None else deployment
 
         self.app = app
         self.store = store
@@ -146,7 +366,7 @@ class CounterApp:
         self.street_code = ""
         self._on_close = on_close
         _set_icon(app)
-        self.scanner = _scanner(app)
+        self.scanner = _scanner(app) if scanner is None else scanner  # one made before us
         self.scanner.scanned.connect(self._scanned)
         # installed after the scanner, so it sees every key first (Qt calls the application's
         # filters newest first): a scan is activity too
@@ -178,14 +398,17 @@ class CounterApp:
 
     @classmethod
     def installed(cls, app: QApplication, store_path: Path | None,
-                  deployment: Deployment = NO_DEPLOYMENT, *, settings: QSettings | None = None,
-                  deployment_problem: str | None = None) -> CounterApp:
+                  deployment: Deployment | None = None, *, settings: QSettings | None = None,
+                  deployment_problem: str | None = None,
+                  scanner: ScanBurstDetector | None = None) -> CounterApp:
         """The counter of a real installation. The cache is at `store_path` (`--store`), else
         in the deployment file's `data_folder`, else in the per-user data folder."""
+        from desktop.deployment import NO_DEPLOYMENT
         from desktop.services.device import district_client
         from desktop.store.database import FILE_NAME
         from desktop.ui.settings_dialog import server_settings
 
+        deployment = NO_DEPLOYMENT if deployment is None else deployment
         if store_path is None and deployment.data_folder is not None:
             store_path = deployment.data_folder / FILE_NAME
         store = open_sealed_store(store_path)
@@ -194,7 +417,7 @@ class CounterApp:
         client = district_client(server) if server is not None else None
         counter = cls(app, store, client=client, on_close=store.close, settings=settings,
                       deployment=deployment, server=server,
-                      deployment_problem=deployment_problem)
+                      deployment_problem=deployment_problem, scanner=scanner)
         counter.remember_registration()
         if client is not None:
             counter.start_sync()
@@ -224,6 +447,8 @@ class CounterApp:
         self.open_window(self.authenticate(username, password))
 
     def open_window(self, user: CounterUser) -> None:
+        from desktop.ui.main_window import MainWindow
+
         if self.window is not None:
             self.window.close_for_good()
         self.window = MainWindow(self.store, user, today=self.today, settings=self.settings,
@@ -243,6 +468,7 @@ class CounterApp:
             self.window.sync_status.show_status(self.worker.status)
 
     def print_context(self) -> PrintContext:
+        from desktop.printing.context import PrintContext
         from desktop.ui.settings_dialog import KEY_STREET, KEY_STREET_CODE
 
         street = self.street_name or str(self.settings.value(KEY_STREET, "") or "")
@@ -261,6 +487,12 @@ class CounterApp:
 
         dialog: LoginDialog[CounterUser] = LoginDialog(
             self.authenticate, open_settings=self.settings_before_sign_in)
+        self.adopt_sign_in(dialog)
+        dialog.show()
+
+    def adopt_sign_in(self, dialog: LoginDialog[CounterUser]) -> None:
+        """`dialog` is this counter's sign-in window: its notice said, signing in opens the
+        main window, closing it quits (SignInFirst shows one before the counter exists)."""
         self.login_dialog = dialog
         self._sign_in_notice(dialog)
 
@@ -273,7 +505,6 @@ class CounterApp:
 
         dialog.accepted.connect(done)
         dialog.rejected.connect(self.app.quit)
-        dialog.show()
 
     def _sign_in_notice(self, dialog: LoginDialog[CounterUser]) -> None:
         """What a clerk must know before signing in: no server yet, this PC not registered,
@@ -388,6 +619,7 @@ class CounterApp:
 
     def start_sync(self) -> None:
         from desktop.services.applications import record_push_result
+        from desktop.sync.worker import SyncWorker
 
         if self.client is None:
             return

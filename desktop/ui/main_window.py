@@ -17,9 +17,8 @@ from typing import TYPE_CHECKING
 
 import shiboken6
 from PySide6.QtCore import QByteArray, QSettings, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QFont, QKeySequence, QShortcut, QShowEvent
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShortcut, QShowEvent
 from PySide6.QtWidgets import (
-    QApplication,
     QDialog,
     QLabel,
     QMainWindow,
@@ -35,6 +34,7 @@ from desktop.services.monthly import AutoEntry
 from desktop.store import Store
 from desktop.ui.calc_view import CalcView
 from desktop.ui.counter_view import CounterView
+from desktop.ui.fonts import UI_FONTS, apply_ui_font
 from desktop.ui.identity import WINDOW_TITLE, CounterUser
 from desktop.ui.monthly_view import MonthlyView
 from desktop.ui.screen_fit import fit_to_screen, keep_on_screen
@@ -47,18 +47,9 @@ if TYPE_CHECKING:
     from desktop.ui.approvals_view import ApprovalsView
     from desktop.ui.outbox_view import WaitingDialog
 
-# Fonts a Windows PC has, then the ones a Linux build machine has; Qt falls back in order.
-UI_FONTS = ["Microsoft YaHei UI", "Microsoft YaHei", "SimSun", "WenQuanYi Micro Hei",
-            "Noto Sans CJK SC"]
 ROLE_LABELS = {"clerk": "经办人", "reviewer": "审核人", "approver": "审批人"}
 SUPERVISORS = frozenset({"reviewer", "approver"})  # told when the audit trail is broken
 OFFLINE_BANNER = "离线：本机保存，联网后自动上传"
-
-
-def apply_ui_font(app: QApplication) -> None:
-    font = QFont(app.font())
-    font.setFamilies(UI_FONTS)
-    app.setFont(font)
 
 
 class MainWindow(QMainWindow):
@@ -319,4 +310,4 @@ class MainWindow(QMainWindow):
         self.counter.focus_search()
 
 
-__all__ = ["WINDOW_TITLE", "CounterUser", "MainWindow", "Qt", "apply_ui_font"]
+__all__ = ["UI_FONTS", "WINDOW_TITLE", "CounterUser", "MainWindow", "Qt", "apply_ui_font"]
