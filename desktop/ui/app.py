@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import linecache
 import logging
 import os
 import sys
@@ -37,6 +36,7 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+import desktop.ui.lean_imports  # noqa: F401  (first: what the process never imports or keeps)
 from desktop.ui.fonts import apply_ui_font
 from desktop.ui.identity import WINDOW_TITLE, CounterUser
 
@@ -52,43 +52,6 @@ if TYPE_CHECKING:
     from desktop.ui.scanner import ScanBurstDetector
 
 log = logging.getLogger(__name__)
-# Two optional extras the counter never uses, each importing pygments' lexers: httpx's
-# command-line tool (with click and rich; about 10 MiB and 50 ms, imported whenever click is
-# installed, as uvicorn brings it) and the highlighting of Mako's error pages (Alembic's
-# templates). A None in sys.modules makes that one import fail; both packages expect it to
-# fail when pygments or click is absent and go on without it.
-for _extra in ("httpx._main", "mako.ext.pygmentplugin"):
-    if _extra not in sys.modules:
-        sys.modules[_extra] = None  # type: ignore[assignment]
-
-
-def _uses_pyside(module: object) -> bool:
-    """PySide6's own test, whether a module's source names PySide6, without keeping it."""
-    spec = getattr(module, "__spec__", None)
-    loader = getattr(spec, "loader", None)
-    get_source = getattr(loader, "get_source", None)
-    if get_source is None:
-        return False
-    try:
-        source = get_source(getattr(spec, "name", ""))
-    except (ImportError, OSError, SyntaxError, UnicodeDecodeError):
-        return False
-    return bool(source) and "PySide6" in source
-
-
-def _forget_module_sources() -> None:
-    """PySide6 asks of every module imported after it whether its source names PySide6 (for
-    `from __feature__ import …`), reading it with inspect.getsource, and linecache then keeps
-    every source: about 25 MiB once the counter's modules are in (a bundle without sources
-    never pays it). Ask the same question reading the source once, kept by nobody. If a later
-    PySide6 no longer has that function, this does nothing."""
-    feature = sys.modules.get("shibokensupport.feature")
-    if feature is not None and callable(getattr(feature, "_mod_uses_pyside", None)):
-        feature._mod_uses_pyside = _uses_pyside  # type: ignore[attr-defined]
-        linecache.clearcache()  # the sources read before
-
-
-_forget_module_sources()
 SMOKE_ENV = "COUNTER_DESK_SMOKE"
 SMOKE_QUIT_MS = 200
 
