@@ -24,7 +24,7 @@ from desktop.policy.engine import calculate
 from desktop.policy.errors import CalcInputError
 from desktop.policy.model import Case, Result
 from desktop.policy.recompute import Prepared
-from tests.policy.builders import assistance, fee
+from tests.policy.builders import assistance, fee, mutual_aid
 from tests.policy.test_properties import cases
 
 PARAMETERS = default_parameters()
@@ -34,6 +34,9 @@ PARAMETERS = default_parameters()
 def counter_cases(draw: st.DrawFn) -> tuple[dict[str, Any], list[list[str]]]:
     """A case with settled history, and the successive tick sets of one open person."""
     case = draw(cases())
+    if case["program"] == "mutual_aid":  # the card balance pays outpatient rows first
+        case["person"]["mutual_aid"]["allowance_balance"] = draw(st.sampled_from(
+            ["0.00", "35.50", "800.00", "99999.00"]))
     candidates = []
     for f in case["fees"]:
         if draw(st.integers(0, 2)) == 0:
@@ -105,6 +108,34 @@ def test_a_large_history_takes_the_fast_path_with_the_same_result() -> None:
     for ticked in ([], ["F0001"], [f"F{n:04d}" for n in range(0, 300, 3)],
                    [f"F{n:04d}" for n in range(299, -1, -1)]):
         same(actual(prepared, ticked), expected(case, ticked))
+
+
+@pytest.mark.parametrize("external", [True, False])
+def test_mutual_aid_history_with_the_floor_reached_and_the_card_balance(external: bool
+                                                                       ) -> None:
+    """互助帮困 (MA-2021 四(二), 四(三)): settled history before and after the ticked rows, the
+    outpatient threshold filled across both, the 8 % floor reached by an inpatient row mostly
+    reimbursed elsewhere, the card balance paying outpatient rows first."""
+    rows = [
+        fee("H1", "2026-07-02", "200.00", settled=True),
+        fee("T1", "2026-07-05", "150.00"),
+        fee("H2", "2026-07-09", "400.00", settled=True),
+        fee("T2", "2026-08-01", "10000.00", "inpatient", external_reimbursed="9200.00"
+            if external else "0.00", external_deductible="0.00"),
+        fee("H3", "2026-08-03", "5000.00", "inpatient", settled=True,
+            external_reimbursed="4600.00" if external else "0.00"),
+        fee("T3", "2026-09-01", "60.00"),
+        fee("H4", "2026-09-20", "90.00", settled=True),
+    ]
+    case = parse_case(mutual_aid(rows, application_date="2026-12-31", external=external,
+                                 allowance_balance="100.00"), PARAMETERS)
+    prepared = Prepared(case, PARAMETERS)
+    for ticked in (["T1"], ["T2"], ["T3", "T1"], ["T1", "T2", "T3"], []):
+        same(actual(prepared, ticked), expected(case, ticked))
+    if external:
+        result = prepared.calculate(["T2"])
+        assert any(limit.reached and "比例" in limit.name
+                   for line in result.lines for limit in line.limits)
 
 
 def test_an_id_that_is_not_a_candidate_is_refused() -> None:
