@@ -11,15 +11,32 @@ whatever order, repetition or page cuts the changes arrive in:
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
+from functools import cache
+from operator import attrgetter
 from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel
-from sqlalchemy import Connection, Table, inspect, select, tuple_
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Date,
+    Integer,
+    String,
+    Table,
+    bindparam,
+    inspect,
+    select,
+    tuple_,
+)
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import Session
+from sqlalchemy.sql.elements import BindParameter
 
 from desktop.store.application_feed import apply_application_changes
 from desktop.store.models import (
@@ -36,7 +53,7 @@ from desktop.store.models import (
     TombstoneRecord,
 )
 from desktop.store.search_keys import name_keys, reversed_key
-from desktop.store.types import money_text, utc_now
+from desktop.store.types import Money, money_text, utc_now
 from desktop.wire import (
     CategorySpanData,
     Change,
@@ -69,10 +86,11 @@ def _person_fields(data: PersonData) -> dict[str, Any]:
     return fields
 
 
+_CLAIM_FIELDS = ("application_id", "street_code", "device_id", "claimed_at", "status", "program")
+
+
 def _claim_fields(data: ClaimData) -> dict[str, Any]:
-    return {"application_id": data.application_id, "street_code": data.street_code,
-            "device_id": data.device_id, "claimed_at": data.claimed_at, "status": data.status,
-            "program": data.program}
+    return {name: getattr(data, name) for name in _CLAIM_FIELDS}
 
 
 ENTITIES: dict[str, _Entity] = {
@@ -152,9 +170,11 @@ def _insert_new(session: Session, changes: list[Change]) -> bool:
     for kind, entity_keys in by_entity.items():
         if _any_present(session, ENTITIES[kind].model, entity_keys):
             return False
-    rows: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    rows: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
     arrived: dict[str, int] = {}  # persons of this page: id -> seq
     owners: dict[str, int] = {}  # person id -> the lowest seq of a part that needs them
+    connection = session.connection()
+    plans = {name: _insert_plan(name, connection.dialect) for name in by_entity}
     for change in ordered:
         entity = ENTITIES[change.entity]
         data = entity.schema.model_validate(change.data or {})
@@ -165,44 +185,139 @@ def _insert_new(session: Session, changes: list[Change]) -> bool:
                     return False
             else:
                 owners[person_id] = min(owners.get(person_id, change.seq), change.seq)
-        values = entity.fields(data)
-        values[entity.key_field] = change.key
-        values["seq"] = change.seq
         if change.entity == "person":
             arrived[change.key] = change.seq
-            values["name_pinyin"], values["name_initials"] = name_keys(values["name"])
-            values["id_reversed"] = reversed_key(values["id_number"]) or ""
-            values["phone_reversed"] = reversed_key(values["phone"])
-        rows[change.entity].append(values)
+        rows[change.entity].append(plans[change.entity].row(change.key, change.seq, data))
     if owners and not _persons_ready(session, owners):
         return False
     if _any_present(session, ParkedChangeRecord, sorted(arrived), ParkedChangeRecord.person_id):
         return False  # parts waiting for a person of this page: the general path releases them
-    connection = session.connection()
     for table in ENTITIES:  # persons before their parts, for the foreign keys
         if rows[table]:
-            _executemany_insert(connection, ENTITIES[table].model, rows[table])
+            connection.exec_driver_sql(plans[table].sql, rows[table])
     session.expire_all()  # a fee row already loaded shows its new claim
     return True
 
 
-def _executemany_insert(connection: Connection, model: type[Base],
-                        rows: list[dict[str, Any]]) -> None:
-    """One driver-level executemany, each value converted by its column type's own bind
-    processor: what SQLAlchemy's insert would store, without its per-row bookkeeping, which
-    costs more than SQLite's insert itself."""
-    table = cast(Table, model.__table__)
-    dialect = connection.dialect
+# -- the rows of a bulk insert -----------------------------------------------------------------
+#
+# A row is the change's key, its validated data's fields and the derived columns, each in the
+# form its column type stores. SQLAlchemy converts each value through its type's processor; a
+# plan does the same with converters chosen once per column: none where the stored form is the
+# value itself (text, integers, booleans: sqlite3 stores True as 1, as the Boolean type does).
+# plain_row is the straightforward way (a dict of columns, every value through its processor);
+# a property test checks that both give identical rows.
+
+Converter = Callable[[Any], Any]
+# amounts already in their stored form (money_text would give them back unchanged): an optional
+# minus, no leading zero, ASCII digits (Decimal also reads other scripts' digits), no exponent
+_CANONICAL_MONEY = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?")
+_PERSON_KEYS = ("name_pinyin", "name_initials", "id_reversed", "phone_reversed")
+
+
+def _money_text(value: Any) -> Any:
+    if isinstance(value, str) and _CANONICAL_MONEY.fullmatch(value):
+        return value
+    return None if value is None else money_text(value)
+
+
+def _date_text(value: Any) -> Any:
+    return value if value is None else date.isoformat(value)
+
+
+def _column_converter(column: Column[Any], dialect: Dialect) -> Converter | None:
+    kind = column.type
+    if isinstance(kind, String | Integer | Boolean):
+        return None
+    if isinstance(kind, Money):
+        return _money_text
+    if type(kind) is Date:
+        return _date_text
+    return kind.dialect_impl(dialect).bind_processor(dialect)  # JSON, UUID, UTC instants
+
+
+def _sorted_years(convert: Converter | None) -> Converter:
+    """The mutual-aid years sorted once each (as the general path stores them), as JSON."""
+    if convert is not None and convert([]) == "[]" and convert([2025, 2026]) == "[2025, 2026]":
+        def as_json(years: Any) -> Any:  # the column's serializer's form for ints, made directly
+            return "[" + ", ".join(str(int(year)) for year in sorted(set(years))) + "]"
+        return as_json
+
+    def converted(years: Any) -> Any:
+        years = sorted(set(years))
+        return years if convert is None else convert(years)
+    return converted
+
+
+@dataclass(frozen=True)
+class _InsertPlan:
+    """One entity's bulk INSERT and how to build its rows; made once per dialect."""
+
+    entity: str
+    sql: str
+    columns: tuple[str, ...]
+    read: Callable[[Any], tuple[Any, ...]]  # the data's fields, in column order after the key
+    converters: tuple[tuple[int, Converter], ...]  # (position in the row, converter)
+
+    def row(self, key: str, seq: int, data: Any) -> tuple[Any, ...]:
+        values = [key, *self.read(data), seq]
+        for position, convert in self.converters:
+            values[position] = convert(values[position])
+        if self.entity == "person":
+            values.extend((*name_keys(data.name), reversed_key(data.id_number) or "",
+                           reversed_key(data.phone)))
+        return tuple(values)
+
+
+@cache
+def _insert_plan(name: str, dialect: Dialect) -> _InsertPlan:
+    entity = ENTITIES[name]
+    table = cast(Table, entity.model.__table__)
+    fields = tuple(f for f in entity.schema.model_fields if f != entity.key_field
+                   and (name != "claim" or f in _CLAIM_FIELDS))
+    columns = (entity.key_field, *fields, "seq", *(_PERSON_KEYS if name == "person" else ()))
+    converters = []
+    for position, column_name in enumerate(columns[:len(fields) + 2]):
+        convert = _column_converter(table.c[column_name], dialect)
+        if name == "person" and column_name == "mutual_aid_years":
+            convert = _sorted_years(convert)
+        if convert is not None:
+            converters.append((position, convert))
     quote = dialect.identifier_preparer.quote
-    names = list(rows[0])
-    processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-                  for name in names]
-    plan = list(zip(names, processors, strict=True))
-    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(n) for n in names)}) "
-           f"VALUES ({', '.join('?' for _ in names)})")
-    connection.exec_driver_sql(sql, [
-        tuple(row[name] if process is None else process(row[name]) for name, process in plan)
-        for row in rows])
+    sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+           f"VALUES ({', '.join('?' for _ in columns)})")
+    getter = attrgetter(*fields)
+    read = getter if len(fields) > 1 else (lambda data: (getter(data),))
+    return _InsertPlan(name, sql, columns, read, tuple(converters))
+
+
+def plain_row(name: str, key: str, seq: int, data: BaseModel, dialect: Dialect
+              ) -> tuple[Any, ...]:
+    """The row the bulk insert writes for a change, the straightforward way: the columns the
+    general path sets, each value through its column type's bind processor."""
+    entity = ENTITIES[name]
+    table = cast(Table, entity.model.__table__)
+    values = entity.fields(data)
+    values[entity.key_field] = key
+    values["seq"] = seq
+    if name == "person":
+        values["name_pinyin"], values["name_initials"] = name_keys(values["name"])
+        values["id_reversed"] = reversed_key(values["id_number"]) or ""
+        values["phone_reversed"] = reversed_key(values["phone"])
+    row = []
+    for column in _insert_plan(name, dialect).columns:
+        process = table.c[column].type.dialect_impl(dialect).bind_processor(dialect)
+        value = values.pop(column)
+        row.append(value if process is None else process(value))
+    if values:
+        raise AssertionError(f"columns the plan leaves out: {sorted(values)}")
+    return tuple(row)
+
+
+def bulk_row(name: str, key: str, seq: int, data: BaseModel, dialect: Dialect
+             ) -> tuple[Any, ...]:
+    """The row the bulk insert writes for a change, through the entity's plan."""
+    return _insert_plan(name, dialect).row(key, seq, data)
 
 
 def _any_present(session: Session, model: type[Base], keys: list[Any],
@@ -210,7 +325,8 @@ def _any_present(session: Session, model: type[Base], keys: list[Any],
     """Whether any of `keys` is in the table: by primary key, or by `column`.
 
     (entity, key) pairs are looked up as keys IN (...) per entity: an IN of row values costs
-    SQLAlchemy more to render than SQLite to answer. An empty table (tombstones and parked
+    SQLAlchemy more to render than SQLite to answer, and so do literal lists, hence the
+    expanding parameter (compiled once, cached). An empty table (tombstones and parked
     changes, in an initial pull) answers at once.
     """
     columns = [column] if column is not None else list(inspect(model).primary_key)
@@ -222,12 +338,16 @@ def _any_present(session: Session, model: type[Base], keys: list[Any],
             groups[None].append(k)
         else:
             groups[k[0]].append(k[1])
+    wanted = columns[-1].in_(bindparam("keys", expanding=True))
     for group, values in groups.items():
-        same_group = [] if group is None else [columns[0] == group]
+        if group is None:
+            query, params = select(columns[-1]).where(wanted).limit(1), {}
+        else:
+            query = select(columns[-1]).where(columns[0] == bindparam("group"), wanted).limit(1)
+            params = {"group": group}
         for start in range(0, len(values), _LOAD_CHUNK):
             chunk = values[start:start + _LOAD_CHUNK]
-            query = select(columns[-1]).where(*same_group, columns[-1].in_(chunk)).limit(1)
-            if session.execute(query).first() is not None:
+            if session.execute(query, {**params, "keys": chunk}).first() is not None:
                 return True
     return False
 
@@ -235,14 +355,16 @@ def _any_present(session: Session, model: type[Base], keys: list[Any],
 def _persons_ready(session: Session, owners: dict[str, int]) -> bool:
     """Every person is cached and was not deleted after the first part that needs them."""
     ids = sorted(owners)
+    chunk_ids: BindParameter[list[str]] = bindparam("ids", expanding=True)
+    persons = select(PersonRecord.id).where(PersonRecord.id.in_(chunk_ids))
+    deleted = select(TombstoneRecord.key, TombstoneRecord.seq).where(
+        TombstoneRecord.entity == "person", TombstoneRecord.key.in_(chunk_ids))
     for start in range(0, len(ids), _LOAD_CHUNK):
         chunk = ids[start:start + _LOAD_CHUNK]
-        found = set(session.scalars(select(PersonRecord.id).where(PersonRecord.id.in_(chunk))))
+        found = set(session.scalars(persons, {"ids": chunk}))
         if len(found) != len(chunk):
             return False
-        ended = session.execute(select(TombstoneRecord.key, TombstoneRecord.seq).where(
-            TombstoneRecord.entity == "person", TombstoneRecord.key.in_(chunk)))
-        if any(seq > owners[key] for key, seq in ended):
+        if any(seq > owners[key] for key, seq in session.execute(deleted, {"ids": chunk})):
             return False
     return True
 
