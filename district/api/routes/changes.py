@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from desktop import wire
 from district.api.deps import DbDep, SessionDep, require_session
-from district.services.changes import MAX_PAGE, MAX_SEQ, changes_page, page_json
+from district.services.changes import MAX_PAGE, MAX_SEQ, changes_page_json
 
 router = APIRouter(tags=["sync"], dependencies=[Depends(require_session)])
 
@@ -25,8 +25,8 @@ def changes(
                                              "(total); costs a scan, ask once per pull")] = False,
 ) -> Response:
     with db.read() as session:
-        page = changes_page(session, identity.device.street_code, cursor, limit, count=count,
-                            protocol=request.state.protocol)
-    # Serialised once, here: returned as a model, FastAPI would validate the page again
+        text = changes_page_json(session, identity.device.street_code, cursor, limit,
+                                 count=count, protocol=request.state.protocol)
+    # Serialised once, there: returned as a model, FastAPI would validate the page again
     # against response_model (which stays, for the OpenAPI document) before serialising it.
-    return Response(page_json(page, request.state.protocol), media_type="application/json")
+    return Response(text, media_type="application/json")
