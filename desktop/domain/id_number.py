@@ -10,6 +10,7 @@ import random
 import re
 from dataclasses import dataclass
 from datetime import date
+from operator import mul
 from typing import Literal
 
 from desktop.domain._text import first_non_digit, half_width, without_whitespace
@@ -55,7 +56,7 @@ def check_character(first17: str) -> str:
     """The check character ("0"–"9" or "X") for the first 17 digits of an ID number."""
     if not _FIRST17.fullmatch(first17):
         raise ValueError(f"check_character needs 17 ASCII digits, got {first17!r}")
-    total = sum(int(digit) * weight for digit, weight in zip(first17, _WEIGHTS, strict=True))
+    total = sum(map(mul, map(int, first17), _WEIGHTS))  # 17 digits, 17 weights
     return _CHECK_CHARACTERS[total % 11]
 
 

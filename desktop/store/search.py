@@ -216,7 +216,10 @@ def search_plan(text: str, limit: int) -> SearchPlan:
     exact = _whole_id_number(upper)
     if exact is not None:
         arm("id", exact)
-    if _TAIL.fullmatch(upper) and len(upper) < 18:
+    phone = _phone_tail(text)
+    # A whole mobile number is never the end of an ID number: its last 11 characters start
+    # with the birth year's second digit (9 or 0 for 1900–2099), a mobile number with 1.
+    if _TAIL.fullmatch(upper) and len(upper) < 18 and not _is_mobile(phone):
         arm("id_tail", *prefix_bounds(reversed_key(upper) or ""))
     if not _PHONE_CHARS.fullmatch(text):
         letters = text.lower()
@@ -227,7 +230,6 @@ def search_plan(text: str, limit: int) -> SearchPlan:
             arm("initials", *prefix_bounds(letters))
         elif _HAN.search(text) and _LATIN.search(text):
             arm("pinyin", *prefix_bounds(name_keys(text).pinyin))  # "张s" → "zhangs"
-    phone = _phone_tail(text)
     if phone is not None:
         arm("phone", *prefix_bounds(phone[::-1]))
     if _HAN.search(text):
@@ -248,9 +250,13 @@ def _whole_id_number(text: str) -> str | None:
         return None  # mistyped: no exact match, though its tail is still looked up
 
 
+def _is_mobile(phone: str | None) -> bool:
+    return phone is not None and len(phone) == 11 and phone.startswith("1")
+
+
 def _phone_tail(text: str) -> str | None:
     """The end of a phone number to look for: a whole number, or its last digits."""
-    if not _PHONE_CHARS.fullmatch(text):
+    if len(text) > 16 or not _PHONE_CHARS.fullmatch(text):  # 16: 0086 0 area local, the most
         return None
     try:
         return normalize_phone(text)

@@ -36,7 +36,7 @@ FORMS = {
     ID_NUMBER[-4:]: [MatchKind.ID_SUFFIX, MatchKind.PHONE],  # also a phone's last digits
     ID_NUMBER[-8:]: [MatchKind.ID_SUFFIX, MatchKind.PHONE],
     ID_NUMBER[:17] + "X": [MatchKind.NAME_EXACT, MatchKind.NAME_PREFIX],  # a wrong check digit
-    "13912345678": [MatchKind.ID_SUFFIX, MatchKind.PHONE],
+    "13912345678": [MatchKind.PHONE],  # a mobile number never ends an ID number
     "+86139-1234-5678": [MatchKind.PHONE],
     "张三": [MatchKind.NAME_EXACT, MatchKind.NAME_PREFIX] + [MatchKind.NAME_CONTAINS] * 3,
     "zhangs": [MatchKind.NAME_EXACT, MatchKind.NAME_PREFIX, MatchKind.PINYIN_PREFIX,
