@@ -69,6 +69,15 @@ def medical_records_text(application: ApplicationRecord) -> str:
     return f"已收（{'、'.join(parts)}）"
 
 
+def medical_records_wanted(fees: list[dict[str, Any]]) -> str:
+    """For a preview before saving: "须提供（住院 1 张）", the 门诊大病 and 住院 rows whose
+    病史资料 must come with the application (CN-2026 4.6); "" when none needs them."""
+    counts = {kind: sum(1 for f in fees if f.get("kind") == kind)
+              for kind in ("major_outpatient", "inpatient")}
+    parts = [f"{KIND_LABELS[Kind(kind)]} {n} 张" for kind, n in counts.items() if n]
+    return f"须提供（{'、'.join(parts)}）" if parts else ""
+
+
 def _rate(text: object) -> str:
     """A rate of the calc output ("0.60") as clerks write it (60%)."""
     try:

@@ -24,6 +24,7 @@ from desktop.printing.documents import (
     approval_form_data,
     enrolment_form_data,
     inpatient_form_data,
+    medical_records_wanted,
 )
 from desktop.printing.forms import load_form
 from desktop.printing.render import render_form
@@ -57,11 +58,14 @@ def document_pdf(store: Store, application_id: uuid.UUID, kind: str, *,
 def draft_application_pdf(person: dict[str, Any], fees: list[dict[str, Any]], *,
                           auto_enrolled: bool, bank_account: str | None, applied_on: date,
                           context: PrintContext = NO_CONTEXT) -> bytes:
-    """The application form for ticks not yet saved: a preview, watermarked, never counted."""
+    """The application form for ticks not yet saved: a preview, watermarked, never counted.
+    The bank and household address are those on file (the submit dialog proposes the same);
+    the 病史资料 line says which are still to be received."""
     data = application_form_fields(person, fees, auto_enrolled=auto_enrolled,
                                    bank_account=bank_account, proxy=None,
                                    applied_on=applied_on, application_id="（尚未保存）",
-                                   context=context)
+                                   context=context,
+                                   medical_records=medical_records_wanted(fees))
     return render_form(load_form("changning_application"), data, watermark=PREVIEW_MARK)
 
 

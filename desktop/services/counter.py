@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from desktop.domain.banks import bank_of_card
 from desktop.domain.clock import local_time
 from desktop.domain.id_number import mask_id_number
 from desktop.domain.streets import district_of
@@ -324,6 +325,9 @@ class CounterSession:
         """The applicant and the ticked rows as plain values, for a preview before saving."""
         with self.store.read_session() as session:
             person = applicant_snapshot(session, self.person_id, self.application_date)
+        # as the submit dialog proposes them: the bank by the card's prefix, the address on file
+        person["bank_name"] = bank_of_card(person.get("bank_account"))
+        person["household_address"] = person.get("address")
         fees = [{"id": r.id, "date": r.date.isoformat(), "kind": r.kind, "total": str(r.total)}
                 for r in self.rows if r.id in self._ticked]
         return person, fees

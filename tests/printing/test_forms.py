@@ -19,6 +19,7 @@ import yaml
 from reportlab.lib.units import mm
 from sqlalchemy import select
 
+from desktop.domain.bank_card import luhn_check_digit
 from desktop.printing.context import PrintContext
 from desktop.printing.documents import approval_form_data
 from desktop.printing.forms import FormDefinitionError, load_form, parse_form
@@ -26,6 +27,7 @@ from desktop.printing.jobs import (
     PREVIEW_MARK,
     ReprintNeedsReason,
     document_pdf,
+    draft_application_pdf,
     print_copy,
     prints_so_far,
 )
@@ -180,6 +182,30 @@ def test_a_preview_is_watermarked(store: Store, tmp_path: Path) -> None:
     text = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True,
                           check=True, timeout=60).stdout
     assert all(char in text for char in "预览非正式")
+
+
+def test_the_preview_prints_the_bank_the_address_and_the_records_to_receive(tmp_path: Path
+                                                                            ) -> None:
+    """Issue 12 point 7: the preview before saving fills 开户银行 (from the card's prefix) and
+    户籍地址 as the submit dialog proposes them, and says which 病史资料 must come with the
+    application (CN-2026 4.6: 门诊大病 and 住院 rows)."""
+    card = "622202" + "1234567890"
+    card += luhn_check_digit(card)  # synthetic, with a valid check digit
+    opened = open_store(tmp_path / "p.sqlite")
+    fill(opened, [row("F1", "2026-05-08", "500.00"),
+                  row("F2", "2026-05-09", "8000.00", kind="inpatient")],
+         bank_account=card, address="华阳路 100 弄 1 号")
+    counter = CounterSession(opened, P, program="assistance", clerk="li",
+                             application_date=TODAY)
+    counter.tick_all(["F1", "F2"])
+    person, fees = counter.draft()
+    pdf = draft_application_pdf(person, fees, auto_enrolled=False, bank_account=card,
+                                applied_on=TODAY, context=CONTEXT)
+    text = "".join("".join((page.extract_text() or "").split()) for page in pages(pdf))
+    assert "中国工商银行" in text
+    assert "华阳路100弄1号" in text
+    assert "须提供（住院1张）" in text
+    opened.close()
 
 
 # -- definitions -------------------------------------------------------------------------------
