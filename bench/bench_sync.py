@@ -103,6 +103,10 @@ def verdict(label: str, seconds: float, target: float) -> str:
     return f"  {label}: {seconds:.2f} s — target < {target:g} s: {met}"
 
 
+def load_average() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
 def median_p95(values: list[float]) -> tuple[float, float]:
     ordered = sorted(values)
     return statistics.median(ordered), ordered[max(0, int(len(ordered) * 0.95 + 0.5) - 1)]
@@ -383,27 +387,29 @@ def server_split(server: Server, path: str, before: int, http: float) -> str:
 
 
 def initial_pull(store: Store, client: TimedClient, server: Server,
-                 args: argparse.Namespace) -> float:
+                 args: argparse.Namespace) -> tuple[float, int]:
+    """The seconds the initial pull took, and how many changes it applied."""
     say("\n1. initial pull into an empty counter store")
     client.reset()
     before = len(server.request_ms("/changes"))
     applying: list[float] = []
-    real_apply = pull_module.apply_changes
+    patched = cast(Any, pull_module)  # the pull's own reference to apply_changes, timed
+    real_apply = patched.apply_changes
 
     def timed_apply(session: Any, changes: list[wire.Change]) -> int:
         began = time.perf_counter()
         try:
-            return real_apply(session, changes)
+            return int(real_apply(session, changes))
         finally:
             applying.append(time.perf_counter() - began)
 
-    pull_module.apply_changes = timed_apply  # type: ignore[assignment]
+    patched.apply_changes = timed_apply
     started = time.perf_counter()
     try:
         with profiled(args.profile, "initial-pull", args.work):
             stats = pull(store, client, page_size=args.page_size)
     finally:
-        pull_module.apply_changes = real_apply  # type: ignore[assignment]
+        patched.apply_changes = real_apply
     seconds = time.perf_counter() - started
     applied = sum(applying)
     counts = table_counts(store)
@@ -419,14 +425,14 @@ def initial_pull(store: Store, client: TimedClient, server: Server,
         f"{client.slowest():.2f} s (the app's client timeout: 15 s)")
     say(f"  HTTP: {server_split(server, '/changes', before, http)}")
     say(verdict("initial pull", seconds, TARGET_INITIAL_S))
-    return seconds
+    return seconds, stats.changes
 
 
 def raw_connect(path: Path, key: bytes | None, **options: Any) -> sqlite3.Connection:
     """A bare driver connection: sqlite3 on a plain store, SQLCipher (same API) on a sealed
     one, keyed as the store keys its own."""
     if key is None:
-        return sqlite3.connect(path, **options)
+        return cast(sqlite3.Connection, sqlite3.connect(path, **options))
     connection = sqlcipher.connect(str(path), **options)
     connection.execute(f"PRAGMA key = \"x'{key.hex()}'\"")
     return cast(sqlite3.Connection, connection)
@@ -435,7 +441,8 @@ def raw_connect(path: Path, key: bytes | None, **options: Any) -> sqlite3.Connec
 def raw_copy(source: Path, target: Path, page: int, sealed: bool
              ) -> tuple[float, int, dict[str, str], bytes | None]:
     """Baseline: the pulled rows written again with raw sqlite3 executemany into a fresh store
-    with the same schema, indexes and pragmas (and encryption), one commit per `page` rows."""
+    with the same schema, indexes and pragmas (and encryption, and the page cache the pull
+    writes with), one commit per `page` rows."""
     remove_sqlite(target)
     target_key = bench_key(target) if sealed else None
     open_store(target, key=target_key).close()  # the schema, by the store's own migrations
@@ -450,7 +457,8 @@ def raw_copy(source: Path, target: Path, page: int, sealed: bool
         tables.append((name, sql, cursor.fetchall()))
     reader.close()
     writer = raw_connect(target, target_key, isolation_level=None)
-    for pragma in ("journal_mode = WAL", "foreign_keys = ON", "synchronous = FULL"):
+    for pragma in ("journal_mode = WAL", "foreign_keys = ON", "synchronous = FULL",
+                   f"cache_size = -{pull_module.PULL_CACHE_KIB}"):  # the pull's page cache
         writer.execute(f"PRAGMA {pragma}")
     rows = 0
     started = time.perf_counter()
@@ -505,7 +513,8 @@ def raw_upserts(target: Path, person_ids: list[str], row_ids: list[str], round_n
     """Baseline: the same rows written again with raw sqlite3, as upserts of every column,
     in one transaction (synchronous=FULL)."""
     writer = raw_connect(target, key, isolation_level=None)
-    for pragma in ("journal_mode = WAL", "foreign_keys = ON", "synchronous = FULL"):
+    for pragma in ("journal_mode = WAL", "foreign_keys = ON", "synchronous = FULL",
+                   f"cache_size = -{pull_module.PULL_CACHE_KIB}"):  # the pull's page cache
         writer.execute(f"PRAGMA {pragma}")
     batches = []
     for table, ids in (("person", person_ids), ("fee_row", row_ids)):
@@ -748,7 +757,7 @@ def main() -> int:
         # as the counter does after registering: its applications carry human numbers, which
         # the district checks (desktop.services.numbering)
         remember_registration(store, client.street_name, client.device_number)
-        seconds = initial_pull(store, client, server, args)
+        seconds, pulled_changes = initial_pull(store, client, server, args)
         results.append(("initial pull", seconds, TARGET_INITIAL_S))
         baseline: tuple[Path, dict[str, str], bytes | None] | None = None
         if not args.no_baseline:
@@ -756,8 +765,18 @@ def main() -> int:
             base_s, rows, inserts, base_key = raw_copy(store_path, base_path, args.page_size,
                                                        not args.plain)
             say(f"  baseline: raw sqlite3 executemany of the same {rows:,} rows into the same "
-                f"schema (one commit per {args.page_size:,} rows, synchronous=FULL): "
-                f"{base_s:.1f} s — the pull takes x{seconds / base_s:.0f}")
+                f"schema (one commit per {args.page_size:,} rows, synchronous=FULL, the pull's "
+                f"page cache): {base_s:.1f} s = {rows / base_s:,.0f} rows/s")
+            grouped_path = args.work / "baseline-grouped.sqlite"
+            grouped_s, _rows, _inserts, _key = raw_copy(
+                store_path, grouped_path, pull_module.COMMIT_CHANGES, not args.plain)
+            remove_sqlite(grouped_path)
+            say(f"  initial pull {seconds:.1f} s = {pulled_changes / seconds:,.0f} changes/s "
+                f"beside the raw baseline {base_s:.1f} s = {rows / base_s:,.0f} rows/s: "
+                f"ratio {seconds / base_s:.1f}×; beside a commit per "
+                f"{pull_module.COMMIT_CHANGES:,} rows (as the pull commits) {grouped_s:.1f} s "
+                f"= {rows / grouped_s:,.0f} rows/s: ratio {seconds / grouped_s:.1f}×; "
+                f"load average {load_average()}")
             baseline = (base_path, inserts, base_key)
         seconds = incremental_pulls(store, client, seeded, args, baseline)
         results.append((f"incremental pull of {args.changes:,}", seconds, TARGET_INCREMENTAL_S))
