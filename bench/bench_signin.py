@@ -35,7 +35,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from desktop.services import accounts  # noqa: E402
+from desktop.services import accounts, verifiers  # noqa: E402
 from desktop.services.accounts import remember_user, sign_in  # noqa: E402
 from desktop.store import Store, open_store  # noqa: E402
 from desktop.sync.client import DistrictClient  # noqa: E402
@@ -167,8 +167,8 @@ def main() -> int:
 
     print(bytecode_state())
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg()) if hasattr(os, "getloadavg") else "?"
-    print(f"scrypt N=2^{accounts.SCRYPT_N.bit_length() - 1}, r={accounts.SCRYPT_R}, "
-          f"p={accounts.SCRYPT_P}; {os.cpu_count()} CPUs, load average {load}")
+    print(f"scrypt N=2^{verifiers.SCRYPT_N.bit_length() - 1}, r={verifiers.SCRYPT_R}, "
+          f"p={verifiers.SCRYPT_P}; {os.cpu_count()} CPUs, load average {load}")
     met = True
     with tempfile.TemporaryDirectory(prefix="bench-signin-") as tmp:
         path = Path(tmp) / "store.sqlite"
@@ -180,11 +180,11 @@ def main() -> int:
             give_registered_key(store)
             now = T0 + timedelta(days=1)
             salt = os.urandom(accounts.SALT_BYTES)
-            memory = 128 * accounts.SCRYPT_R * (accounts.SCRYPT_N + accounts.SCRYPT_P + 2) \
+            memory = 128 * verifiers.SCRYPT_R * (verifiers.SCRYPT_N + verifiers.SCRYPT_P + 2) \
                 + 1024 * 1024
             baseline = timed(args.runs, lambda: hashlib.scrypt(
-                PASSWORD.encode(), salt=salt, n=accounts.SCRYPT_N, r=accounts.SCRYPT_R,
-                p=accounts.SCRYPT_P, maxmem=memory, dklen=accounts.HASH_BYTES))
+                PASSWORD.encode(), salt=salt, n=verifiers.SCRYPT_N, r=verifiers.SCRYPT_R,
+                p=verifiers.SCRYPT_P, maxmem=memory, dklen=verifiers.HASH_BYTES))
             print(line("baseline: one bare scrypt of the verifier", baseline, CPU[id(baseline)]))
             no_server = timed(args.runs, lambda: sign_in(store, None, USER, PASSWORD, now=now))
             # what was timed opened the user's signing key too

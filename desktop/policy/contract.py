@@ -10,10 +10,8 @@ import json
 import re
 from datetime import date
 from decimal import Decimal
-from functools import lru_cache
 from typing import Any, NoReturn
 
-from desktop.paths import resources_dir
 from desktop.policy.engine import calculate
 from desktop.policy.errors import CalcInputError
 from desktop.policy.explain import trace_lines
@@ -38,7 +36,8 @@ from desktop.policy.money import (
     parse_amount,
     round_fen,
 )
-from desktop.policy.parameters import PolicyParameters, load_parameters
+from desktop.policy.parameters import PolicyParameters
+from desktop.policy.parameters import default_parameters as default_parameters
 
 SCHEMA = "counter-calc/1"
 _DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
@@ -54,12 +53,6 @@ _FEE_MONEY = ("deductible_part", "external_deductible", "external_reimbursed")
 __all__ = ["SCHEMA", "CalcInputError", "calculate_text", "case_to_json", "default_parameters",
            "parse_case",
            "result_to_json"]
-
-
-@lru_cache(maxsize=1)
-def default_parameters() -> PolicyParameters:
-    """The parameters shipped in resources/policy, read once."""
-    return load_parameters(resources_dir() / "policy")
 
 
 def calculate_text(text: str, parameters: PolicyParameters | None = None) -> dict[str, Any]:

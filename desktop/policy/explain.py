@@ -11,7 +11,7 @@ from desktop.policy.labels import KIND_LABELS, PROGRAM_LABELS, REASON_LABELS, RE
 from desktop.policy.labels import bucket_label as _bucket_label
 from desktop.policy.model import Limit, Result
 from desktop.policy.money import format_amount, percent, round_fen
-from desktop.policy.parameters import ParameterValue
+from desktop.policy.parameters import ParameterValue, default_parameters
 from desktop.policy.sources import ASSUMPTION, DOCUMENTS, cite, is_assumption_only, parameter_name
 
 _DISTRICT_LABELS = {"shanghai": "上海市（市级规则）", "changning": "长宁区", "minhang": "闵行区"}
@@ -173,6 +173,4 @@ def _parameter_text(match: re.Match[str], categories: dict[str, str]) -> str:
 
 
 def _category_labels() -> dict[str, str]:
-    from desktop.policy.contract import default_parameters  # the contract imports this module
-
     return {code: c.label for code, c in default_parameters().categories.items()}

@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from desktop.paths import resources_dir
 from desktop.policy.money import MoneyFormatError, parse_amount
 
 SCHEMA = "counter-policy/1"
@@ -229,6 +231,12 @@ class PolicyParameters:
             for program in district.values():
                 for entries in program.values():
                     yield from entries
+
+
+@lru_cache(maxsize=1)
+def default_parameters() -> PolicyParameters:
+    """The parameters shipped in resources/policy, read once."""
+    return load_parameters(resources_dir() / "policy")
 
 
 def load_parameters(directory: Path) -> PolicyParameters:

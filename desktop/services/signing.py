@@ -17,7 +17,6 @@ import base64
 import os
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -31,12 +30,10 @@ from sqlalchemy import select
 
 from desktop import wire
 from desktop.domain import signing
+from desktop.services.verifiers import Opened, open_verifier
 from desktop.store import Store, append_audit
 from desktop.store.models import SigningKeyRecord, UserRecord
 from desktop.sync.client import DistrictClient, Offline, ServerRefused
-
-if TYPE_CHECKING:
-    from desktop.services.accounts import Opened
 
 SCHEME = "aesgcm"
 NO_KEY = ("{name} 尚未在本机联网登录过（或密码已更改），本机没有其签名密钥，不能在本机签名："
@@ -198,8 +195,6 @@ def unlock(store: Store, username: str, password: str) -> Signer:
     last confirmed here, "no_key" when there is no key it opens (never signed in online here,
     the password changed since, the district revoked it, not yet registered).
     """
-    from desktop.services.accounts import open_verifier
-
     with store.read_session() as session:
         user = session.get(UserRecord, username.strip())
         verifier = None if user is None else user.password_verifier

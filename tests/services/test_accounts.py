@@ -23,9 +23,6 @@ from desktop.services.accounts import (
     OFFLINE_HINT,
     OFFLINE_LOCK_AFTER,
     OFFLINE_LOCK_FOR,
-    SCRYPT_N,
-    SCRYPT_P,
-    SCRYPT_R,
     UNKNOWN_ACTOR,
     WRONG_CREDENTIALS,
     SignedIn,
@@ -40,6 +37,7 @@ from desktop.services.accounts import (
     verify_password,
 )
 from desktop.services.signing import signer_for
+from desktop.services.verifiers import SCRYPT_N, SCRYPT_P, SCRYPT_R
 from desktop.store import Store, open_store
 from desktop.store.local_state import latest_seen_at, note_time_seen
 from desktop.store.models import AuditEventRecord, OutboxRecord, SigningKeyRecord, UserRecord
