@@ -10,11 +10,9 @@
    run: the same row's tick box repainted alone (the model's one-row update, no recompute);
    the ratio is printed;
 2. opening that person (search hit → card, rows, reasons, first amount), for the record;
-3. process start → first window ready: `python -m desktop --exit-when-ready` in a fresh
-   process (target < 1.5 s), median of --starts runs. The first window is the sign-in window
-   (the main window needs a signed-in user); building the main window after sign-in is
-   timed in-process in step 2. The store is sealed (SQLCipher), its key from a file keyring
-   (bench_keyring) given to the child process; one start, not timed, creates and seals it.
+3. process start → sign-in window (`python -m desktop --exit-when-ready`), median of --starts
+   runs, for the record (`make bench` passes --starts 0): bench/bench_start.py measures the start
+   beside a bare PySide6 window, and the main window after sign-in and the memory.
 
 The store of steps 1 and 2 is sealed as the counter's is; `--plain` times them on an unencrypted
 store for comparison.
@@ -167,7 +165,7 @@ def bench_start(starts: int, folder: Path) -> list[float]:
     command = [sys.executable, "-m", "desktop", "--exit-when-ready",
                "--store", str(folder / "start.sqlite")]
     out = []
-    for n in range(starts + 1):  # the first creates and seals the store: not timed
+    for n in range(starts + 1):  # the first warms the disk cache: not timed
         began = time.perf_counter()
         done = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
                               timeout=60, check=False)
