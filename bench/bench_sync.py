@@ -450,7 +450,8 @@ def raw_copy(source: Path, target: Path, page: int, sealed: bool
     tables: list[tuple[str, str, list[tuple[Any, ...]]]] = []
     for model in PULLED:
         name = model.__tablename__
-        cursor = reader.execute(f'SELECT * FROM "{name}"')  # our own table names
+        # in the order the pull wrote them (seq): an order by key fills the indexes in order
+        cursor = reader.execute(f'SELECT * FROM "{name}" ORDER BY seq')  # our own names
         columns = [c[0] for c in cursor.description]
         sql = (f'INSERT INTO "{name}" ({", ".join(columns)}) '
                f'VALUES ({", ".join("?" * len(columns))})')
