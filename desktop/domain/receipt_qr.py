@@ -2,18 +2,30 @@
 
 Strict by design: no official specification exists, so anything not exactly one of the known
 shapes is `Unrecognised` with a reason (in Chinese, for the clerk) rather than a guess.
+
+The formats, by RECEIPTS.md's numbers: 1 `fiscal_url` (d= in the query), 2 `fiscal_query`
+(invoice_code=…), 3 `vat` (8 comma-separated fields), 4 `bare_number`, 5 `vat_short` (the
+7-field form without the check tail, the 6-field 数电票 form), 6 `fiscal_page`
+(…/page/CODE/NUMBER/CHECK), 7 `dppt_link` (the tax bureau's 数电票 delivery link).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Literal
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import SplitResult, parse_qsl, urlsplit
 
-ReceiptFormat = Literal["fiscal_url", "fiscal_query", "vat", "bare_number"]
+ReceiptFormat = Literal[
+    "fiscal_url", "fiscal_query", "vat", "bare_number", "vat_short", "fiscal_page", "dppt_link",
+]
+# The forms of a VAT invoice's QR: the amount in them is the one before tax.
+VAT_FORMATS: frozenset[ReceiptFormat] = frozenset({"vat", "vat_short"})
+# The fields matching compares, in the order a clerk reads them.
+MATCHING_FIELDS = ("issuer_code", "check_code", "amount", "issue_date")
 
 
 @dataclass(frozen=True)
@@ -27,6 +39,16 @@ class ParsedReceipt:
     amount: Decimal | None
     issue_date: date | None
     raw: str
+
+    @property
+    def amount_before_tax(self) -> bool:
+        """Whether `amount` is a VAT invoice's amount before tax (not the sum paid)."""
+        return self.format in VAT_FORMATS
+
+    @property
+    def not_carried(self) -> tuple[str, ...]:
+        """The `MATCHING_FIELDS` this receipt's text does not carry (so nothing to compare)."""
+        return tuple(name for name in MATCHING_FIELDS if getattr(self, name) is None)
 
 
 @dataclass(frozen=True)
@@ -60,6 +82,14 @@ _VAT_NUMBER = re.compile(r"[0-9]{8}")
 _VAT_DIGITAL_NUMBER = re.compile(r"[0-9]{20}")  # 数电票: no code, a 20-digit number
 _VAT_CHECK = re.compile(r"[0-9]{20}")
 _VAT_TAIL = re.compile(r"[0-9A-Za-z]{4}")
+
+# The tax bureau's 数电票 delivery host, dppt.<province>.chinatax.gov.cn; RFC 2606's reserved
+# `.example` names (never a real host) stand for it in synthetic data, as in RECEIPTS.md.
+_DPPT_HOST = re.compile(r"dppt\.[a-z0-9-]+\.chinatax\.gov\.cn|dppt(?:\.[a-z0-9-]+)?\.example")
+# 2_NUMBER(20)_yyyyMMddHHmmss then a key of letters and digits (its meaning is not known).
+_DPPT_SEGMENT = re.compile(r"2_(?P<number>[^_]*)_(?P<time>[0-9]{14})(?P<key>[0-9A-Za-z]+)")
+_DPPT_NUMBER = re.compile(r"[0-9]{20}")
+_PAGE = "page"
 
 _QUERY_NAMES = ("invoice_code", "invoice_number", "check_code")
 _AMOUNT_NAMES = ("amount", "invoice_amount")
@@ -124,11 +154,75 @@ def _parse_url(body: str, raw: str) -> ParsedReceipt:
     has_query = any(name in params for name in _QUERY_NAMES)
     if has_d and has_query:
         raise _NotRecognised("网址同时含有 d= 和 invoice_code 等参数，无法确定以哪个为准。")
+    path_form = _path_form(parts.hostname or "", parts.path)
+    if (has_d or has_query) and path_form is not None and _path_parses(path_form, parts, raw):
+        raise _NotRecognised("网址的路径和参数中都有票据字段，无法确定以哪个为准。")
     if has_d:
         return _parse_fiscal_d(_single(params, "d"), raw)
     if has_query:
         return _parse_fiscal_query(params, raw)
-    raise _NotRecognised("网址中没有票据参数（d= 或 invoice_code、invoice_number、check_code）。")
+    if path_form is not None:
+        return path_form(parts.hostname or "", parts.path, raw)
+    raise _NotRecognised("网址中没有票据字段（参数 d= 或 invoice_code 等，或路径"
+                         " /page/票据代码/票据号码/校验码、/v/2_发票号码_开票时间），"
+                         "可能是只含查询码的短链接。")
+
+
+_PathForm = Callable[[str, str, str], ParsedReceipt]
+
+
+def _path_form(host: str, path: str) -> _PathForm | None:
+    """Which path form (RECEIPTS.md 6 or 7) the URL looks like, before its fields are checked."""
+    segments = path.split("/")[1:]
+    if _DPPT_HOST.fullmatch(host) or (segments[:1] == ["v"] and len(segments) > 1):
+        return _parse_dppt_link
+    if _PAGE in segments[:-1]:
+        return _parse_fiscal_page
+    return None
+
+
+def _path_parses(form: _PathForm, parts: SplitResult, raw: str) -> bool:
+    try:
+        form(parts.hostname or "", parts.path, raw)
+    except _NotRecognised:
+        return False
+    return True
+
+
+def _parse_fiscal_page(host: str, path: str, raw: str) -> ParsedReceipt:
+    # …/page/票据代码/票据号码/校验码, on any province's host: nothing may follow the check code.
+    segments = path.split("/")[1:]
+    after = segments[len(segments) - segments[::-1].index(_PAGE):]
+    if len(after) != 3:
+        raise _NotRecognised(f"网址路径 page/ 之后应为3段（票据代码/票据号码/校验码），"
+                             f"实际为{len(after)}段。")
+    code, number, check = after
+    _require(_ISSUER_CODE, code, "网址路径 page/ 后第1段（票据代码）应为8位数字")
+    _require(_FISCAL_NUMBER, number, "网址路径 page/ 后第2段（票据号码）应为10位数字")
+    _require(_FISCAL_CHECK, check, "网址路径 page/ 后第3段（校验码）应为6位字母或数字")
+    return ParsedReceipt("fiscal_page", code, number, check, None, None, raw)
+
+
+def _parse_dppt_link(host: str, path: str, raw: str) -> ParsedReceipt:
+    # https://dppt.<省>.chinatax.gov.cn:8443/v/2_发票号码(20)_开票时间(yyyyMMddHHmmss)…
+    if not _DPPT_HOST.fullmatch(host):
+        raise _NotRecognised(f"数电票交付网址的主机应为 dppt.<省>.chinatax.gov.cn，"
+                             f"实际为“{host}”。")
+    segments = path.split("/")[1:]
+    if len(segments) != 2 or segments[0] != "v":
+        raise _NotRecognised(f"数电票交付网址的路径应为 /v/2_发票号码_开票时间…，实际为“{path}”。")
+    match = _DPPT_SEGMENT.fullmatch(segments[1])
+    if match is None:
+        raise _NotRecognised("数电票交付网址 /v/ 之后应为“2_发票号码_开票时间”及字母数字，"
+                             f"实际为“{segments[1]}”。")
+    number = match["number"]
+    _require(_DPPT_NUMBER, number, "数电票交付网址中的发票号码应为20位数字")
+    stamp = match["time"]
+    issued = _date(stamp[:8], "数电票交付网址中的开票时间")
+    hour, minute, second = int(stamp[8:10]), int(stamp[10:12]), int(stamp[12:])
+    if hour > 23 or minute > 59 or second > 59:
+        raise _NotRecognised(f"数电票交付网址中的开票时间“{stamp}”不是有效时间。")
+    return ParsedReceipt("dppt_link", None, number, None, None, issued, raw)
 
 
 def _parse_fiscal_d(value: str, raw: str) -> ParsedReceipt:
@@ -167,14 +261,31 @@ def _parse_fiscal_query(params: dict[str, list[str]], raw: str) -> ParsedReceipt
 
 
 def _parse_vat(body: str, raw: str) -> ParsedReceipt:
-    # 01,发票种类,发票代码,发票号码,金额,开票日期,校验码,四位校验位[,]
+    # 01,发票种类,发票代码,发票号码,金额,开票日期,校验码,四位校验位[,]   (RECEIPTS.md 3)
+    # 01,发票种类,发票代码,发票号码,金额,开票日期,校验码                  (5: no check tail)
+    # 01,发票种类,,发票号码(20),金额,开票日期                              (5: 数电票)
     fields = body.split(",")
     if len(fields) == 9 and fields[8] == "":  # the trailing comma is optional
         fields = fields[:8]
-    if len(fields) != 8:
+    if len(fields) == 8:
+        _, kind, code, number, amount_text, date_text, check, tail = fields
+        form: ReceiptFormat = "vat"
+    elif len(fields) == 7:
+        _, kind, code, number, amount_text, date_text, check = fields
+        tail, form = "", "vat_short"
+        # Without the tail the check code is the last field: an empty one would be a 6-field
+        # form with a trailing comma, which no receipt was seen to carry.
+        _require(_VAT_CHECK, check, "7项增值税发票二维码的第7项（校验码）应为20位数字")
+    elif len(fields) == 6:
+        _, kind, code, number, amount_text, date_text = fields
+        check, tail, form = "", "", "vat_short"
+        if code:
+            raise _NotRecognised(f"6项的增值税发票二维码只用于数电票（发票代码为空），"
+                                 f"实际发票代码为“{code}”。")
+    else:
         count = len(fields) - 1 if body.endswith(",") else len(fields)
-        raise _NotRecognised(f"增值税发票二维码应为8项（以逗号分隔），实际为{count}项。")
-    _, kind, code, number, amount_text, date_text, check, tail = fields
+        raise _NotRecognised(f"增值税发票二维码应为8项（或不带第8项的7项、数电票的6项，"
+                             f"以逗号分隔），实际为{count}项。")
     if kind not in _VAT_TYPES:
         raise _NotRecognised(f"增值税发票种类代码“{kind}”不在已知范围内。")
     if code:
@@ -188,7 +299,7 @@ def _parse_vat(body: str, raw: str) -> ParsedReceipt:
         _require(_VAT_CHECK, check, "校验码应为20位数字或为空")
     if tail:
         _require(_VAT_TAIL, tail, "第8项应为4位字母或数字或为空")
-    return ParsedReceipt("vat", code or None, number, check or None, amount, issued, raw)
+    return ParsedReceipt(form, code or None, number, check or None, amount, issued, raw)
 
 
 def _single(params: dict[str, list[str]], name: str) -> str:
