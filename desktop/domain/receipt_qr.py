@@ -174,7 +174,7 @@ _PathForm = Callable[[str, str, str], ParsedReceipt]
 def _path_form(host: str, path: str) -> _PathForm | None:
     """Which path form (RECEIPTS.md 6 or 7) the URL looks like, before its fields are checked."""
     segments = path.split("/")[1:]
-    if _DPPT_HOST.fullmatch(host) or (segments[:1] == ["v"] and len(segments) > 1):
+    if _DPPT_HOST.fullmatch(host) or (len(segments) == 2 and segments[0] == "v"):
         return _parse_dppt_link
     if _PAGE in segments[:-1]:
         return _parse_fiscal_page

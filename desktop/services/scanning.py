@@ -55,6 +55,14 @@ RECORD_STATUS: dict[ScanStatus, str] = {
     "unrecognised": "pending",
 }
 
+# The receipt fields matching uses (receipt_qr.MATCHING_FIELDS), as the clerk calls them.
+FIELD_LABELS: dict[str, str] = {
+    "issuer_code": "票据代码",
+    "check_code": "校验码",
+    "amount": "金额",
+    "issue_date": "开票日期",
+}
+
 PENDING_LABELS: dict[PendingKind, str] = {
     "unmatched": "未找到费用记录",
     "unrecognised": "无法识别",
@@ -91,6 +99,8 @@ class ScanOutcome:
     receipt: ParsedReceipt | None = None
     claim: ClaimHolder | None = None
     differences: tuple[str, ...] = ()  # receipt vs fee row (amount, date), in Chinese
+    # the fields the matched receipt's text does not carry, so never compared (FIELD_LABELS)
+    not_carried: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -133,6 +143,7 @@ class _Verdict:
     row: FeeRowRecord | None = None
     claim: ClaimHolder | None = None
     differences: tuple[str, ...] = ()
+    not_carried: tuple[str, ...] = ()
 
 
 # -- the use cases ------------------------------------------------------------------------------
@@ -167,7 +178,8 @@ def record_scan(store: Store, *, raw_text: str, clerk: str, person_id: str | Non
     return ScanOutcome(status=verdict.status, scan_id=record.id, message=verdict.message,
                        fee_row_id=None if row is None else row.id,
                        person_id=None if row is None else row.person_id, receipt=receipt,
-                       claim=verdict.claim, differences=verdict.differences)
+                       claim=verdict.claim, differences=verdict.differences,
+                       not_carried=verdict.not_carried)
 
 
 def scan_owner(store: Store, raw_text: str) -> str | None:
@@ -267,10 +279,14 @@ def _for_row_of_person(session: Session, receipt: ParsedReceipt, row: FeeRowReco
     if repeat_since is not None and _matched_before(session, row, repeat_since):
         return _Verdict("repeat", f"票据 {receipt.receipt_no} 已扫描并勾选，无需重复扫描。", row)
     differences = _differences(receipt, row)
+    # What the receipt's format does not carry is said as such, never taken for a difference.
+    not_carried = tuple(FIELD_LABELS[name] for name in receipt.not_carried)
     message = f"已匹配票据 {receipt.receipt_no}（{row.date.isoformat()}，{_yuan(row.total)} 元）。"
     if differences:
         message += "注意：" + "；".join(differences) + "。"
-    return _Verdict("matched", message, row, differences=differences)
+    if not_carried:
+        message += f"票据未载明{'、'.join(not_carried)}，这几项未核对。"
+    return _Verdict("matched", message, row, differences=differences, not_carried=not_carried)
 
 
 def _candidates(session: Session, receipt: ParsedReceipt) -> list[FeeRowRecord]:
@@ -302,7 +318,7 @@ def _differences(receipt: ParsedReceipt, row: FeeRowRecord) -> tuple[str, ...]:
     out = []
     if receipt.amount is not None and receipt.amount != row.total:
         # A VAT invoice's QR carries the amount before tax: a difference there is expected.
-        note = "（增值税发票二维码中的金额通常不含税）" if receipt.format == "vat" else ""
+        note = "（增值税发票二维码中的金额通常不含税）" if receipt.amount_before_tax else ""
         out.append(f"票面金额 {_yuan(receipt.amount)} 元{note}与费用记录的 "
                    f"{_yuan(row.total)} 元不一致")
     if receipt.issue_date is not None and receipt.issue_date != row.date:
@@ -474,6 +490,7 @@ def _start_of_day(now: datetime) -> datetime:
 
 
 __all__ = [
+    "FIELD_LABELS",
     "PENDING_LABELS",
     "ClaimHolder",
     "PendingKind",

@@ -66,6 +66,8 @@ def unrecognised(text: str) -> Unrecognised:
          ("fiscal_page", "31060126", "0000012345", "A1B2C3", None, None)),
         ("HTTP://10.0.0.1:8080/page/31060126/0000012345/a1b2c3",
          ("fiscal_page", "31060126", "0000012345", "a1b2c3", None, None)),
+        ("http://einvoice.example/v/page/31060126/0000012345/a1b2c3",  # "v" alone is no link
+         ("fiscal_page", "31060126", "0000012345", "a1b2c3", None, None)),
         # the delivery link: the number and the date of the issue time
         (DPPT, ("dppt_link", None, DPPT_NO, None, None, MARCH_9)),
         (f"https://dppt.shanghai.chinatax.gov.cn:8443/v/2_{DPPT_NO}_20260309202905E1B2C3D4",
