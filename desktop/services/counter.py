@@ -50,7 +50,7 @@ from desktop.store.models import (
     InstitutionRecord,
     PersonRecord,
 )
-from desktop.store.search import PersonHit, search_persons
+from desktop.store.search import PersonHit, search_store
 from desktop.store.search_numbers import NumberHit, search_numbers
 
 SEX_LABELS = {"M": "男", "F": "女"}
@@ -487,8 +487,7 @@ __all__ = [
 def find_persons(store: Store, query: str, limit: int = 50) -> list[PersonHit]:
     """Person search for the search box: ID number (whole or last digits), name, pinyin or
     its initials, phone; best match first, ID numbers masked."""
-    with store.read_session() as session:
-        return search_persons(session, query, limit)
+    return search_store(store, query, limit)
 
 
 def find_numbers(store: Store, query: str) -> list[NumberHit]:

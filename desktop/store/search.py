@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from desktop.domain.errors import DomainError
 from desktop.domain.id_number import mask_id_number, normalize_id_number
 from desktop.domain.phone import normalize_phone
-from desktop.store.database import DRIVER_CONNECTIONS, driver_connection
+from desktop.store.database import DRIVER_CONNECTIONS, Store, driver_connection
 from desktop.store.models import LONG_NAME, NAME_FROM_2, NAME_FROM_3, NAME_HAS_3
 from desktop.store.search_keys import name_keys, prefix_bounds, reversed_key
 
@@ -90,12 +90,9 @@ def search_persons(session: Session, query: str, limit: int = 20) -> list[Person
     before longer ones, which follow in key order; persons with equal keys by name, then id.
     A person found by more than one kind is listed once, under the best.
     """
-    text = _SPACE.sub("", unicodedata.normalize("NFKC", query)).strip()
-    if not text or limit <= 0:
+    plan = _plan_for(query, limit)
+    if plan is None:
         return []
-    plan = search_plan(text, limit)
-    if not plan.kinds:
-        return []  # a form that names no one (3 digits, a mistyped ID number)
     if session.new or session.dirty or session.deleted:
         session.flush()  # the statement runs on the driver's connection, past the ORM
     bind = session.get_bind()
@@ -111,6 +108,31 @@ def search_persons(session: Session, query: str, limit: int = 20) -> list[Person
         return _run(cast(sqlite3.Connection, raw), plan, limit)
     finally:
         pooled.close()
+
+
+def search_store(store: Store, query: str, limit: int = 20) -> list[PersonHit]:
+    """search_persons for the counter's search box: on a pooled connection of the store, with
+    no ORM session around it (a session's setup and teardown cost as much as the query)."""
+    plan = _plan_for(query, limit)
+    if plan is None:
+        return []
+    pooled = store.engine.raw_connection()
+    try:
+        raw = pooled.driver_connection
+        assert isinstance(raw, DRIVER_CONNECTIONS)
+        return _run(cast(sqlite3.Connection, raw), plan, limit)
+    finally:
+        pooled.close()
+
+
+def _plan_for(query: str, limit: int) -> SearchPlan | None:
+    """The statement for `query`, or None when its form names no one (empty, 3 digits, a
+    mistyped ID number)."""
+    text = _SPACE.sub("", unicodedata.normalize("NFKC", query)).strip()
+    if not text or limit <= 0:
+        return None
+    plan = search_plan(text, limit)
+    return plan if plan.kinds else None
 
 
 def _run(raw: sqlite3.Connection, plan: SearchPlan, limit: int) -> list[PersonHit]:
