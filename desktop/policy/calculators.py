@@ -147,6 +147,20 @@ def _choice(name: str, value: str, known: Sequence[str]) -> str:
 
 # -- 支出型贫困 II check (SA-2022 四) ----------------------------------------------------------
 
+# The preconditions SA-2022 四 sets for every 支出型贫困家庭, recorded as the clerk's answers (the
+# city's average income of last year and the 民政 asset standard are not in the sources: the
+# answers come from the 民政 economic-status check). Codes of a precondition not met, in order.
+PRECONDITIONS: tuple[str, ...] = ("income_below_city_average", "assets_within_standard")
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdSpending:
+    """One medical bill of a household member: the money the household itself bore for it."""
+
+    day: date
+    amount: Decimal  # 由个人实际负担的医疗费用: after every reimbursement, 自费 included
+    designated_in_shanghai: bool  # incurred at a 本市医保定点医疗机构
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Expenditure2Check(Explained):
@@ -154,26 +168,44 @@ class Expenditure2Check(Explained):
     window_start: date  # first day of the month `months` months before the application month
     window_end: date  # last day of the month before the application month
     months: int
+    income_below_city_average: bool  # recorded answer (SA-2022 四, first precondition)
+    assets_within_standard: bool  # recorded answer (SA-2022 四, second precondition)
+    unmet: tuple[str, ...]  # the PRECONDITIONS answered "no", in order
+    spending_basis: str  # what "由个人实际负担的医疗费用" takes in (POLICY D12, an assumption)
     items_counted: int
+    items_outside_window: int
+    items_not_designated: int  # in the window but not at a 本市医保定点 institution
     self_pay_sum: Decimal
     income: Decimal
     ratio: Decimal
     threshold: Decimal  # the least fen amount reaching ratio × income (rounded up to the fen)
-    candidate: bool
+    reaches_ratio: bool  # the 40 % test alone
+    candidate: bool  # every precondition met and the 40 % test reached
 
 
 def expenditure_2_check(
     params: Params,
-    household_medical_self_pay: Sequence[tuple[date, Decimal]],
+    household_medical_spending: Sequence[HouseholdSpending],
     household_annual_disposable_income: Decimal,
     application_date: date,
     *,
+    income_below_city_average: bool,
+    assets_within_standard: bool,
     district: str = "shanghai",
 ) -> Expenditure2Check:
-    """Class II candidate: the household's medical self-pay of the `months` calendar months before
-    the application month reaches `ratio` of its annual disposable income (SA-2022 四:
-    "申请救助之月前12个月内 … 达到或超过家庭年可支配收入40%").
+    """Class II candidate (SA-2022 四): the household's per-person income is below last year's
+    city average and its assets within the 低收入 standard (both recorded answers), and the money
+    it bore itself at 本市医保定点 institutions in the `months` calendar months before the
+    application month ("申请救助之月前12个月内，在本市医保定点医疗机构发生的由个人实际负担的医疗
+    费用") reaches `ratio` of its annual disposable income.
+
+    A precondition answered "no" refuses the case (`unmet`); the 40 % test is still computed and
+    shown, so the clerk can tell the applicant both.
     """
+    for name, answer in (("income_below_city_average", income_below_city_average),
+                         ("assets_within_standard", assets_within_standard)):
+        if not isinstance(answer, bool):
+            raise ValueError(f"{name} must be a recorded answer True or False, not {answer!r}")
     income = household_annual_disposable_income
     if not isinstance(income, Decimal) or not income.is_finite():
         raise ValueError(f"household_annual_disposable_income must be a finite Decimal, "
@@ -185,33 +217,52 @@ def expenditure_2_check(
     look = _Lookup(params, "assistance", district, application_date)
     ratio = look.decimal("expenditure_2_check.ratio")
     months = look.integer("expenditure_2_check.months")
+    basis = look.entry("expenditure_2_check.spending_basis").value
     month_start = application_date.replace(day=1)
     window_start = add_months(month_start, -months)
     window_end = month_start - timedelta(days=1)
     total = ZERO
-    counted = 0
-    for i, item in enumerate(household_medical_self_pay):
-        day, amount = item
-        if not isinstance(day, date):
-            raise ValueError(f"household_medical_self_pay[{i}] date must be a date, not {day!r}")
-        _amount(f"household_medical_self_pay[{i}] amount", amount)
-        if window_start <= day <= window_end:
-            total += amount
+    counted = outside = not_designated = 0
+    for i, item in enumerate(household_medical_spending):
+        if not isinstance(item, HouseholdSpending):
+            raise ValueError(f"household_medical_spending[{i}] must be a HouseholdSpending, "
+                             f"not {item!r}")
+        if not isinstance(item.day, date):
+            raise ValueError(f"household_medical_spending[{i}].day must be a date, "
+                             f"not {item.day!r}")
+        _amount(f"household_medical_spending[{i}].amount", item.amount)
+        if not window_start <= item.day <= window_end:
+            outside += 1
+        elif not item.designated_in_shanghai:
+            not_designated += 1
+        else:
+            total += item.amount
             counted += 1
     exact_threshold = ratio * income
+    answers = {"income_below_city_average": income_below_city_average,
+               "assets_within_standard": assets_within_standard}
+    unmet = tuple(code for code in PRECONDITIONS if not answers[code])
+    reaches = total >= exact_threshold
     return Expenditure2Check(
         application_date=application_date,
         window_start=window_start,
         window_end=window_end,
         months=months,
+        income_below_city_average=income_below_city_average,
+        assets_within_standard=assets_within_standard,
+        unmet=unmet,
+        spending_basis=str(basis),
         items_counted=counted,
+        items_outside_window=outside,
+        items_not_designated=not_designated,
         self_pay_sum=round_fen(total),
         income=income,
         ratio=ratio,
         # Rounded up, not half up: the sum is in fen, so `sum ≥ threshold` reads the same as the
         # exact test below; a half-up threshold could show 40.00 ≥ 40.00 beside "not candidate".
         threshold=exact_threshold.quantize(FEN, rounding=ROUND_CEILING),
-        candidate=total >= exact_threshold,
+        reaches_ratio=reaches,
+        candidate=reaches and not unmet,
         **look.explained(),
     )
 
@@ -367,11 +418,13 @@ class FundingShare:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class MutualAidFunding(Explained):
     kind: str
+    district: str
     members: int
     medical: Decimal  # per member
     care: Decimal  # per member
     funding: Decimal  # medical + care, per member
     member_fee: Decimal  # paid by the member, out of the medical part
+    town_split: Decimal | None  # the town's part of the district's share; None: no such rule
     shares: tuple[FundingShare, ...]
     total_funding: Decimal
     total_member_fees: Decimal
@@ -387,8 +440,12 @@ def mutual_aid_funding(
 ) -> MutualAidFunding:
     """Split the year's mutual-aid funding between the member and the levels of government.
 
-    MH-2026 §七.二: the member's fee comes out of the medical part, and the shares apply to the
-    medical rest and to the care part separately: (2740 − 130) × 50 % = 1305; 500 × 50 % = 250.
+    MH-2026 §七.二: the member's fee comes out of the medical part; the rest is raised by the city
+    and the district 1:1, for the medical rest and the care part separately: (2740 − 130) × 50 % =
+    1305; 500 × 50 % = 250. A district overlay may split the district's share with the town
+    (闵行, 闵府抄〔2009〕68号: 50 %:50 %, so 25 % / 25 % of the whole) for a town's members; a
+    street never bears a share. A district without that rule keeps the district's share whole,
+    and the result says so (`town_split` None).
     """
     _choice("kind", kind, FUNDING_KINDS)
     _count("members", members)
@@ -399,14 +456,23 @@ def mutual_aid_funding(
     if fee > medical:
         raise ValueError(f"enrolment.fee ({fee}) exceeds funding.medical ({medical}) on "
                          f"{on.isoformat()}: check mutual_aid.yaml")
-    levels = [key for key in look.keys_under(f"funding.{kind}")
+    levels = [key for key in look.keys_under("funding.shares")
               if look.view.at(key, on) is not None]
     if not levels:
-        raise ParameterGap(f"mutual_aid.funding.{kind}.*", on)
+        raise ParameterGap("mutual_aid.funding.shares.*", on)
     rates = {key.rsplit(".", 1)[1]: look.decimal(key) for key in levels}
     if sum(rates.values(), ZERO) != 1:
         shown = ", ".join(f"{level} {rate}" for level, rate in rates.items())
-        raise ValueError(f"funding.{kind} shares must sum to 1 on {on.isoformat()} ({shown})")
+        raise ValueError(f"funding.shares must sum to 1 on {on.isoformat()} ({shown})")
+    split: Decimal | None = None
+    if look.view.at("funding.town_split.town", on) is not None:
+        split = look.decimal("funding.town_split.town")
+        if not ZERO <= split <= 1:
+            raise ValueError(f"funding.town_split.town must be between 0 and 1 ({split})")
+        if kind == "town" and "district" in rates:
+            district_rate = rates.pop("district")
+            rates["district"] = district_rate * (1 - split)
+            rates["town"] = district_rate * split
     medical_rest = medical - fee
     shares = tuple(
         FundingShare(level, rate, round_fen(medical_rest * rate), round_fen(care * rate),
@@ -414,11 +480,13 @@ def mutual_aid_funding(
         for level, rate in rates.items())
     return MutualAidFunding(
         kind=kind,
+        district=district,
         members=members,
         medical=medical,
         care=care,
         funding=medical + care,
         member_fee=fee,
+        town_split=split,
         shares=shares,
         total_funding=round_fen((medical + care) * members),
         total_member_fees=round_fen(fee * members),

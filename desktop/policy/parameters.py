@@ -83,6 +83,7 @@ SPEC: dict[str, dict[str, str]] = {
         "district_round.cap": _MONEY,
         "expenditure_2_check.ratio": _RATE,
         "expenditure_2_check.months": _INT,
+        "expenditure_2_check.spending_basis": _TEXT,
         "procedure.auto_claim_by_day": _INT,
         "procedure.report_by_day": _INT,
         "procedure.payout_by_day": _INT,
@@ -102,11 +103,9 @@ SPEC: dict[str, dict[str, str]] = {
         "enrolment.fee": _MONEY,
         "funding.medical": _MONEY,
         "funding.care": _MONEY,
-        "funding.street.city": _RATE,
-        "funding.street.district": _RATE,
-        "funding.town.city": _RATE,
-        "funding.town.district": _RATE,
-        "funding.town.town": _RATE,
+        "funding.shares.city": _RATE,
+        "funding.shares.district": _RATE,
+        "funding.town_split.town": _RATE,
     },
     "care": {
         "assessment.fee": _MONEY,
@@ -142,6 +141,7 @@ SPEC: dict[str, dict[str, str]] = {
 # Keys a base file may leave out (district overlays add them).
 OPTIONAL = {
     "assistance": ("district_round.*", "procedure.*"),
+    "mutual_aid": ("funding.town_split.*",),
 }
 _ENTRY_FIELDS = {"value", "effective_from", "effective_to", "source", "assumption"}
 

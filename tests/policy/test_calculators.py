@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 from desktop.policy.calculators import (
     RETIREMENT_STATUSES,
+    HouseholdSpending,
     care_assessment,
     employee_outpatient_estimate,
     expenditure_2_check,
@@ -87,31 +88,89 @@ EXP2 = [
 ]
 
 
+def spending(items: list[tuple[str, str]], designated: bool = True) -> list[HouseholdSpending]:
+    return [HouseholdSpending(date.fromisoformat(d), D(a), designated) for d, a in items]
+
+
+def check(items: list[HouseholdSpending], income: str, applied: str, *, below: bool = True,
+          assets: bool = True) -> Any:
+    return expenditure_2_check(P, items, D(income), date.fromisoformat(applied),
+                               income_below_city_average=below, assets_within_standard=assets)
+
+
 @pytest.mark.parametrize("case", EXP2, ids=[c.name for c in EXP2])
 def test_expenditure_2_check(case: Exp2) -> None:
-    items = [(date.fromisoformat(d), D(a)) for d, a in case.items]
-    result = expenditure_2_check(P, items, D(case.income), date.fromisoformat(case.applied))
+    result = check(spending(case.items), case.income, case.applied)
     assert (result.window_start.isoformat(), result.window_end.isoformat()) == case.window
     assert result.self_pay_sum == D(case.total)
     assert str(result.threshold) == case.threshold
     assert result.ratio == D("0.40") and result.months == 12
     assert result.candidate is case.candidate
-    assert result.sources == ("SA-2022 四",)
+    assert result.reaches_ratio is case.candidate and result.unmet == ()
+    assert result.sources == ("SA-2022 四", "SA-2022 四 (POLICY D12)")
     assert not result.expired
+
+
+def test_expenditure_2_counts_only_designated_shanghai_institutions() -> None:
+    # SA-2022 四: "在本市医保定点医疗机构发生的由个人实际负担的医疗费用". Income 60,000 → 40 % is
+    # 24,000. In the window (2025-06-01..2026-05-31): 20,000 at a 本市定点 institution counts;
+    # 5,000 elsewhere (外省市 / 非定点) does not; 5,000 of 2024 is outside the window.
+    # 20,000 < 24,000: not reached.
+    items = [HouseholdSpending(date(2026, 1, 5), D("20000.00"), True),
+             HouseholdSpending(date(2026, 2, 5), D("5000.00"), False),
+             HouseholdSpending(date(2024, 2, 5), D("5000.00"), True)]
+    result = check(items, "60000.00", "2026-06-10")
+    assert (result.items_counted, result.items_not_designated, result.items_outside_window) == (
+        1, 1, 1)
+    assert (result.self_pay_sum, result.threshold) == (D("20000.00"), D("24000.00"))
+    assert not result.reaches_ratio and not result.candidate
+    # Had the 5,000 been at a 本市定点 institution: 25,000 ≥ 24,000.
+    items[1] = HouseholdSpending(date(2026, 2, 5), D("5000.00"), True)
+    assert check(items, "60000.00", "2026-06-10").candidate
+
+
+@pytest.mark.parametrize(("below", "assets", "unmet"), [
+    (False, True, ("income_below_city_average",)),
+    (True, False, ("assets_within_standard",)),
+    (False, False, ("income_below_city_average", "assets_within_standard")),
+])
+def test_expenditure_2_refuses_when_a_precondition_is_not_met(
+    below: bool, assets: bool, unmet: tuple[str, ...]
+) -> None:
+    # SA-2022 四: a 支出型贫困家庭 has per-person income below last year's city average AND assets
+    # within the 低收入 standard. 30,000 ≥ 0.40 × 60,000 = 24,000 reaches the ratio, yet a "no"
+    # answer refuses the case; the answers are recorded in the result.
+    items = spending([("2026-01-05", "30000.00")])
+    result = check(items, "60000.00", "2026-06-10", below=below, assets=assets)
+    assert result.reaches_ratio and not result.candidate
+    assert result.unmet == unmet
+    assert (result.income_below_city_average, result.assets_within_standard) == (below, assets)
+    assert check(items, "60000.00", "2026-06-10").candidate
 
 
 @pytest.mark.parametrize(("items", "income", "match"), [
     ([], D("0.00"), "household_annual_disposable_income"),
     ([], D("-100.00"), "household_annual_disposable_income"),
     ([], 10000.0, "household_annual_disposable_income"),
-    ([(date(2026, 1, 1), D("-1.00"))], D("1000.00"), r"household_medical_self_pay\[0\]"),
-    ([(date(2026, 1, 1), D("1.00")), (date(2026, 1, 1), D("1.005"))], D("1000.00"),
-     r"household_medical_self_pay\[1\]"),
-    ([("2026-01-01", D("1.00"))], D("1000.00"), r"household_medical_self_pay\[0\]"),
+    (spending([("2026-01-01", "-1.00")]), D("1000.00"), r"household_medical_spending\[0\]"),
+    ([HouseholdSpending(date(2026, 1, 1), D("1.00"), True),
+      HouseholdSpending(date(2026, 1, 1), D("1.005"), True)], D("1000.00"),
+     r"household_medical_spending\[1\]"),
+    ([HouseholdSpending("2026-01-01", D("1.00"), True)], D("1000.00"),  # type: ignore[arg-type]
+     r"household_medical_spending\[0\]"),
+    ([(date(2026, 1, 1), D("1.00"))], D("1000.00"), r"household_medical_spending\[0\]"),
 ])
 def test_expenditure_2_check_refuses_bad_arguments(items: Any, income: Any, match: str) -> None:
     with pytest.raises(ValueError, match=match):
-        expenditure_2_check(P, items, income, date(2026, 6, 10))
+        expenditure_2_check(P, items, income, date(2026, 6, 10), income_below_city_average=True,
+                            assets_within_standard=True)
+
+
+def test_expenditure_2_check_needs_recorded_answers() -> None:
+    with pytest.raises(ValueError, match="income_below_city_average"):
+        expenditure_2_check(P, [], D("1000.00"), date(2026, 6, 10),
+                            income_below_city_average=None,  # type: ignore[arg-type]
+                            assets_within_standard=True)
 
 
 # -- Employee outpatient estimate: POLICY.md §5, EMP-2021 二(二) --------------------------------
@@ -275,19 +334,28 @@ def test_premium_subsidy_refuses_bad_arguments(category: str, age: int, premium:
 
 
 FUNDING = [
-    # POLICY.md §5 mutual-aid funding: street: (2740 − 130) × 50 % = 1305 each; care 500 × 50 % =
-    # 250 each (MH-2026 §七.二 gives 1305 / 1305 and 250 / 250).
-    ("street", {"city": ("1305.00", "250.00"), "district": ("1305.00", "250.00")}),
-    # town: 50 / 25 / 25 %: 1305 / 652.5 / 652.5 and 250 / 125 / 125.
-    ("town", {"city": ("1305.00", "250.00"), "district": ("652.50", "125.00"),
-              "town": ("652.50", "125.00")}),
+    # POLICY.md §5 mutual-aid funding, MH-2026 §七.二: the rest after the member's 130 is raised by
+    # the city and the district 1:1: (2740 − 130) × 50 % = 1305 each; care 500 × 50 % = 250 each
+    # (MH-2026 gives 1305 / 1305 and 250 / 250 for streets).
+    ("shanghai", "street", {"city": ("1305.00", "250.00"), "district": ("1305.00", "250.00")}),
+    ("shanghai", "town", {"city": ("1305.00", "250.00"), "district": ("1305.00", "250.00")}),
+    # 长宁 has no town split in the sources: its towns get the city rule, the district's half whole.
+    ("changning", "town", {"city": ("1305.00", "250.00"), "district": ("1305.00", "250.00")}),
+    ("changning", "street", {"city": ("1305.00", "250.00"), "district": ("1305.00", "250.00")}),
+    # 闵行 overlay, 闵府抄〔2009〕68号 as MH-2026 §七.二 cites it: the district's half is split
+    # district : town = 50 : 50 → 50 / 25 / 25 %: 1305 / 652.5 / 652.5 and 250 / 125 / 125.
+    ("minhang", "town", {"city": ("1305.00", "250.00"), "district": ("652.50", "125.00"),
+                         "town": ("652.50", "125.00")}),
+    # 闵行 streets: "街道不负担资金（0元）": city 1305 / district 1305.
+    ("minhang", "street", {"city": ("1305.00", "250.00"), "district": ("1305.00", "250.00")}),
 ]
 
 
-@pytest.mark.parametrize(("kind", "expected"), FUNDING)
+@pytest.mark.parametrize(("district", "kind", "expected"), FUNDING)
 @pytest.mark.parametrize("members", [1, 3, 100])
-def test_mutual_aid_funding(kind: str, expected: dict[str, tuple[str, str]], members: int) -> None:
-    result = mutual_aid_funding(P, kind, members, date(2026, 3, 1))
+def test_mutual_aid_funding(district: str, kind: str, expected: dict[str, tuple[str, str]],
+                            members: int) -> None:
+    result = mutual_aid_funding(P, kind, members, date(2026, 3, 1), district=district)
     assert (result.medical, result.care, result.funding, result.member_fee) == (
         D("2740.00"), D("500.00"), D("3240.00"), D("130.00"))
     got = {s.level: (str(s.medical), str(s.care)) for s in result.shares}
@@ -300,6 +368,27 @@ def test_mutual_aid_funding(kind: str, expected: dict[str, tuple[str, str]], mem
     assert result.total_funding == D("3240.00") * members
     assert result.total_member_fees + sum(s.total for s in result.shares) == result.total_funding
     assert result.sources == ("MH-2026 §七.二",)
+
+
+def test_only_minhang_has_a_town_split() -> None:
+    # The 50/25/25 split is 闵行's own rule (闵府抄〔2009〕68号), an overlay, not a city value.
+    on = date(2026, 3, 1)
+    assert mutual_aid_funding(P, "town", 1, on, district="minhang").town_split == D("0.5")
+    for district in ("changning", "shanghai"):
+        result = mutual_aid_funding(P, "town", 1, on, district=district)
+        assert result.town_split is None
+        assert [s.level for s in result.shares] == ["city", "district"]
+    assert not P.for_program("mutual_aid", "shanghai").has("funding.town_split.town")
+    assert not P.for_program("mutual_aid", "changning").has("funding.town_split.town")
+
+
+def test_mutual_aid_funding_hand_worked_totals() -> None:
+    # 闵行, 1,000 town members: per member city 1305 + 250 = 1555, district and town 652.5 +
+    # 125 = 777.5 each; × 1,000 = 1,555,000 / 777,500 / 777,500; fees 130,000; whole 3,240,000.
+    result = mutual_aid_funding(P, "town", 1000, date(2026, 3, 1), district="minhang")
+    assert [(s.level, s.total) for s in result.shares] == [
+        ("city", D("1555000.00")), ("district", D("777500.00")), ("town", D("777500.00"))]
+    assert (result.total_member_fees, result.total_funding) == (D("130000.00"), D("3240000.00"))
 
 
 def test_mutual_aid_funding_before_2025_is_a_gap() -> None:
@@ -315,12 +404,16 @@ def _with(view: ProgramParameters, key: str, value: Decimal) -> ProgramParameter
 
 
 def test_funding_shares_must_sum_to_one() -> None:
-    # POLICY.md §5: the shares split the whole rest; 0.50 + 0.25 + 0.30 is a file error.
-    bad = _with(P.for_program("mutual_aid", "shanghai"), "funding.town.town", D("0.30"))
-    with pytest.raises(ValueError, match=r"funding\.town shares must sum to 1"):
+    # POLICY.md §5: the shares split the whole rest; 0.50 + 0.40 is a file error.
+    bad = _with(P.for_program("mutual_aid", "shanghai"), "funding.shares.district", D("0.40"))
+    with pytest.raises(ValueError, match=r"funding\.shares must sum to 1"):
         mutual_aid_funding(bad, "town", 1, date(2026, 3, 1))
-    # The street split does not use the town's share and is still fine.
-    assert mutual_aid_funding(bad, "street", 1, date(2026, 3, 1)).shares[0].medical == D("1305")
+
+
+def test_a_town_split_above_one_is_refused() -> None:
+    bad = _with(P.for_program("mutual_aid", "minhang"), "funding.town_split.town", D("1.5"))
+    with pytest.raises(ValueError, match=r"funding\.town_split\.town"):
+        mutual_aid_funding(bad, "town", 1, date(2026, 3, 1))
 
 
 @pytest.mark.parametrize(("kind", "members", "match"), [
@@ -334,12 +427,6 @@ def test_mutual_aid_funding_refuses_bad_arguments(kind: str, members: int, match
 def test_a_view_of_another_program_is_refused() -> None:
     with pytest.raises(ValueError, match="params"):
         mutual_aid_funding(P.for_program("care", "shanghai"), "town", 1, date(2026, 3, 1))
-
-
-def test_district_overlay_keeps_city_funding() -> None:
-    # POLICY.md §1: the 闵行 overlay changes enrolment dates only, not the funding.
-    result = mutual_aid_funding(P, "town", 1, date(2026, 3, 1), district="minhang")
-    assert [str(s.medical) for s in result.shares] == ["1305.00", "652.50", "652.50"]
 
 
 # -- 照护: POLICY.md §1 Care, MH-2026 §七.四 ---------------------------------------------------
@@ -468,17 +555,21 @@ def test_premium_parts_add_up(category: str | None, age: int, premium: Decimal, 
 
 @SETTINGS
 @given(st.dates(date(2023, 1, 1), date(2030, 12, 31)),
-       st.lists(st.tuples(st.dates(date(2021, 1, 1), date(2031, 12, 31)), amounts), max_size=8),
+       st.lists(st.tuples(st.dates(date(2021, 1, 1), date(2031, 12, 31)), amounts,
+                          st.booleans()), max_size=8),
        amounts.filter(lambda x: x > 0))
 def test_window_is_the_twelve_months_before_the_application_month(
-    applied: date, items: list[tuple[date, Decimal]], income: Decimal
+    applied: date, items: list[tuple[date, Decimal, bool]], income: Decimal
 ) -> None:
-    result = expenditure_2_check(P, items, income, applied)
+    bills = [HouseholdSpending(d, a, designated) for d, a, designated in items]
+    result = expenditure_2_check(P, bills, income, applied, income_below_city_average=True,
+                                 assets_within_standard=True)
     assert result.window_start.day == 1
     assert result.window_end + timedelta(days=1) == applied.replace(day=1)
     assert (result.window_end.year * 12 + result.window_end.month) - (
         result.window_start.year * 12 + result.window_start.month) == 11
-    inside = [a for d, a in items if result.window_start <= d <= result.window_end]
+    inside = [a for d, a, designated in items
+              if designated and result.window_start <= d <= result.window_end]
     assert result.self_pay_sum == sum(inside, D(0))
     assert result.candidate is (result.self_pay_sum >= D("0.40") * income)
     assert result.candidate is (result.self_pay_sum >= result.threshold)
