@@ -4,7 +4,8 @@ A small form (program, category, district, application date, a few fee rows) is 
 calc case (CALC-CONTRACT.md) and computed by the same engine entry the counter uses; the answer
 shows as at the counter: the payable, the buckets, each row and the explanation in the office's
 words. The JSON case stays behind the 高级（JSON） switch for supervisors, trainers and auditors.
-The widget does no arithmetic of its own.
+The 计算器 selector above it opens the other calculators of POLICY.md §5 (`calc_forms`); the
+funding split only for a 审核人 or 审批人. The widget does no arithmetic of its own.
 """
 
 from __future__ import annotations
@@ -12,11 +13,12 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import Any
 
 from PySide6.QtCore import QDate, Qt, QTimer
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
@@ -29,6 +31,7 @@ from PySide6.QtWidgets import (
     QPlainTextEdit,
     QPushButton,
     QSplitter,
+    QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -38,6 +41,7 @@ from PySide6.QtWidgets import (
 from desktop.policy.contract import CalcInputError, calculate_text, default_parameters
 from desktop.policy.explain import human_lines
 from desktop.policy.money import percent
+from desktop.ui.calc_forms import FORMS, SUPERVISOR_FORMS, CalculatorForm
 
 BUCKET_COLUMNS = ("项目", "金额（元）")
 ROW_COLUMNS = ("费用", "是否计入", "不计入原因", "对象类别", "比例", "归入项目")
@@ -73,14 +77,23 @@ DISTRICTS = (("changning", "长宁区"), ("minhang", "闵行区"), ("shanghai", 
 KINDS = (("outpatient", "门急诊"), ("inpatient", "住院"), ("major_outpatient", "门诊大病"))
 FEE_COLUMNS = ("日期", "类别", "医院等级", "总费用（元）", "医保范围外（元）", "自负（元）")
 _ROW_ID = re.compile(r"fees\[(\d+)\]\.?")
+SUBSIDY = ("subsidy", "医疗救助 / 互助帮困试算")
+SUPERVISOR_ROLES = frozenset({"reviewer", "approver"})  # 审核人、审批人 (GLOSSARY.md)
 
 
 class CalcView(QWidget):
     """The case as a form (or JSON) on the left, the engine's answer on the right."""
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, *,
+                 roles: Iterable[str] | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("calcView")
+        self.calculator_box = QComboBox()
+        self.calculator_box.setObjectName("calculatorBox")
+        self.pages = QStackedWidget()
+        self.pages.setObjectName("calculatorPages")
+        self.forms: dict[str, CalculatorForm] = {}
+        self._roles: frozenset[str] | None = None
         self._categories = {code: c.label for code, c in default_parameters().categories.items()}
 
         self.program = _combo("programBox", PROGRAMS)
@@ -154,6 +167,56 @@ class CalcView(QWidget):
         self.external.toggled.connect(self._changed)
         self.fee_table.itemChanged.connect(self._changed)
         self._show_advanced(False)
+        for code, label, make in FORMS:
+            self._add_calculator(code, label, make())
+        self.calculator_box.currentIndexChanged.connect(self._calculator_chosen)
+        if roles is not None:
+            self.set_roles(roles)
+
+    # -- the calculators ---------------------------------------------------------------------
+
+    def _add_calculator(self, code: str, label: str, form: CalculatorForm) -> None:
+        self.forms[code] = form
+        self.pages.addWidget(form)
+        self.calculator_box.addItem(label, code)
+
+    def set_roles(self, roles: Iterable[str]) -> None:
+        """The signed-in user's roles: a 审核人 or 审批人 also gets the funding split."""
+        self._roles = frozenset(roles)
+        supervisor = bool(SUPERVISOR_ROLES & self._roles)
+        for code, label, make in SUPERVISOR_FORMS:
+            index = self.calculator_box.findData(code)
+            if supervisor and index < 0:
+                self._add_calculator(code, label, make())
+            elif not supervisor and index >= 0:
+                if self.calculator_box.currentIndex() == index:
+                    self.calculator_box.setCurrentIndex(0)
+                self.calculator_box.removeItem(index)
+                form = self.forms.pop(code)
+                self.pages.removeWidget(form)
+                form.deleteLater()
+
+    def showEvent(self, event: QShowEvent) -> None:
+        # Not told the roles (the main window builds the tab before it is shown): read them
+        # from the window's signed-in user, if it has one.
+        if self._roles is None:
+            roles = getattr(getattr(self.window(), "user", None), "roles", None)
+            if isinstance(roles, tuple):
+                self.set_roles(roles)
+        super().showEvent(event)
+
+    def choose(self, code: str) -> None:
+        """Show the calculator `code` ("subsidy", "expenditure_2", …)."""
+        index = self.calculator_box.findData(code)
+        if index < 0:
+            raise KeyError(code)
+        self.calculator_box.setCurrentIndex(index)
+
+    def _calculator_chosen(self, index: int) -> None:
+        self.pages.setCurrentIndex(index)
+        widget = self.pages.currentWidget()
+        if isinstance(widget, CalculatorForm):
+            widget.recompute()
 
     def _lay_out(self) -> None:
         form = QFormLayout()
@@ -209,9 +272,16 @@ class CalcView(QWidget):
         splitter.addWidget(right)
         splitter.setStretchFactor(0, 2)
         splitter.setStretchFactor(1, 3)
+        self.pages.addWidget(splitter)
+        self.calculator_box.addItem(SUBSIDY[1], SUBSIDY[0])
+        chooser = QHBoxLayout()
+        chooser.addWidget(QLabel("计算器"))
+        chooser.addWidget(self.calculator_box)
+        chooser.addStretch(1)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(splitter)
+        layout.addLayout(chooser)
+        layout.addWidget(self.pages, 1)
 
     # -- the form --------------------------------------------------------------------------
 
