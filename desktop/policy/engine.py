@@ -108,19 +108,28 @@ def calculate(case: Case, parameters: PolicyParameters) -> Result:
             index = next(i for i, r in enumerate(case.fees) if r.date == gap.day)
             raise _gap_error(index, gap) from None
         lines.extend(_lines(case.program, year, figures, warnings))
+    settled = [settled_row_warning(r) for r in rows if r.row.settled and r.reason is not None]
+    return result_of(case, tuple(rows), lines, [*warnings, *settled], used)
+
+
+def settled_row_warning(r: RowResult) -> Warning:
+    """A settled row that the rules now say does not count: the clerk checks it."""
+    return Warning("settled_row_not_counting",
+                   f"已结算的费用 {r.row.id} 按现行规则不计入年度累计，请核对。")
+
+
+def result_of(case: Case, rows: tuple[RowResult, ...], lines: list[BucketLine],
+              warnings: list[Warning], used: dict[int, ParameterValue]) -> Result:
+    """The Result from the year lines: the buckets, the payable amount, the parameters cited
+    (in file, key and date order) and their warnings after `warnings`."""
     buckets: dict[Bucket, Decimal] = {}
     for line in lines:
         if line.payable:
             buckets[line.bucket] = buckets.get(line.bucket, ZERO) + line.payable
     payable = sum(buckets.values(), ZERO)
-    for r in rows:
-        if r.row.settled and r.reason is not None:
-            warnings.append(Warning(
-                "settled_row_not_counting",
-                f"已结算的费用 {r.row.id} 按现行规则不计入年度累计，请核对。"))
     values = tuple(sorted(used.values(), key=lambda e: (e.file, e.key, e.effective_from)))
-    warnings.extend(parameter_warnings(values, case.application_date))
-    return Result(case, payable, buckets, tuple(rows), tuple(lines), tuple(warnings), values)
+    return Result(case, payable, buckets, rows, tuple(lines),
+                  (*warnings, *parameter_warnings(values, case.application_date)), values)
 
 
 def standing(case: Case, parameters: PolicyParameters, year: int) -> tuple[BucketLine, ...]:

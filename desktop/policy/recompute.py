@@ -20,7 +20,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 
-from desktop.policy.caveats import parameter_warnings
 from desktop.policy.eligibility import Classifier
 from desktop.policy.engine import (
     _Acc,
@@ -33,6 +32,8 @@ from desktop.policy.engine import (
     _Year,
     _YearSums,
     calculate,
+    result_of,
+    settled_row_warning,
 )
 from desktop.policy.model import (
     Bucket,
@@ -116,9 +117,7 @@ class Prepared:
             if r is None:
                 continue
             if r.reason is not None:
-                warnings.append(Warning(
-                    "settled_row_not_counting",
-                    f"已结算的费用 {r.row.id} 按现行规则不计入年度累计，请核对。"))
+                warnings.append(settled_row_warning(r))
                 continue
             year = self._years.setdefault(r.row.date.year, _HistoryYear())
             year.positions.append(i)
@@ -198,17 +197,8 @@ class Prepared:
                     found = _mutual_aid_year(case, merged, view, used, allowance)
                 figures = found
             lines.extend(_lines(case.program, year, figures, warnings))
-        buckets: dict[Bucket, Decimal] = {}
-        for line in lines:
-            if line.payable:
-                buckets[line.bucket] = buckets.get(line.bucket, ZERO) + line.payable
-        payable = sum(buckets.values(), ZERO)
-        warnings.extend(self._settled_warnings)
-        values = tuple(sorted(used.values(), key=lambda e: (e.file, e.key, e.effective_from)))
-        warnings.extend(parameter_warnings(values, case.application_date))
-        full = replace(case, fees=fees)
-        return Result(full, payable, buckets, rows,  # type: ignore[arg-type]
-                      tuple(lines), tuple(warnings), values)
+        return result_of(replace(case, fees=fees), rows,  # type: ignore[arg-type]
+                         lines, [*warnings, *self._settled_warnings], used)
 
     def _merged(self, history: _HistoryYear, new: list[RowResult]) -> list[RowResult]:
         """The year's counting rows, history and ticked, in fill order."""

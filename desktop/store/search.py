@@ -98,25 +98,21 @@ def search_persons(session: Session, query: str, limit: int = 20) -> list[Person
     bind = session.get_bind()
     if session.in_transaction() or not isinstance(bind, Engine):
         return _run(driver_connection(session.connection()), plan, limit)
-    # One statement is its own snapshot: outside a transaction it runs on a pooled connection
-    # as it is, without the BEGIN and ROLLBACK a session's transaction would add (40 of the
-    # 100 µs a whole ID number took).
-    pooled = bind.raw_connection()
-    try:
-        raw = pooled.driver_connection
-        assert isinstance(raw, DRIVER_CONNECTIONS)
-        return _run(cast(sqlite3.Connection, raw), plan, limit)
-    finally:
-        pooled.close()
+    return _pooled(bind, plan, limit)
 
 
 def search_store(store: Store, query: str, limit: int = 20) -> list[PersonHit]:
     """search_persons for the counter's search box: on a pooled connection of the store, with
     no ORM session around it (a session's setup and teardown cost as much as the query)."""
     plan = _plan_for(query, limit)
-    if plan is None:
-        return []
-    pooled = store.engine.raw_connection()
+    return [] if plan is None else _pooled(store.engine, plan, limit)
+
+
+def _pooled(engine: Engine, plan: SearchPlan, limit: int) -> list[PersonHit]:
+    """One statement is its own snapshot: outside a transaction it runs on a pooled connection
+    as it is, without the BEGIN and ROLLBACK a session's transaction would add (40 of the
+    100 µs a whole ID number took)."""
+    pooled = engine.raw_connection()
     try:
         raw = pooled.driver_connection
         assert isinstance(raw, DRIVER_CONNECTIONS)
