@@ -97,7 +97,7 @@ class MainWindow(QMainWindow):
 
         self.reports = ReportsView(store, user, today=today, print_context=print_context)
         self.tabs.addTab(self.reports, "月度报表(&6)")
-        self.calculator = CalcView()
+        self.calculator = CalcView(roles=user.roles)
         self.tabs.addTab(self.calculator, "计算器(&7)")
         self.tabs.currentChanged.connect(self._tab_shown)
         self.audit_warning = QLabel()
