@@ -290,7 +290,7 @@ def _walk(qtbot: QtBot, demo: Demo, tmp_path: Path, previews: list[tuple[str, by
         screens.scan("月度报表", window)
 
         # 计算器 with its example computed
-        window.tabs.setCurrentWidget(window.calculator)
+        window.tabs.setCurrentWidget(window.calculator_tab)
         window.calculator.load_example()
         window.calculator.calculate()
         screens.scan("计算器", window)
