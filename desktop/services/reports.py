@@ -35,7 +35,8 @@ the same grand total. Mutual aid has no recipient categories: its applications f
 Counts. A program line counts each application once. A category line counts the applications
 with a claimed row in that category, a bucket line those with an amount in that bucket: an
 application spanning two categories (or buckets) is counted in both, so these counts need not
-add up to the number of applications; the amounts always do.
+add up to the number of applications; the amounts always do. The summary also counts, among the
+month's applications, those marked 免申即享 (claimed in the monthly run, CN-2026 3.3).
 
 The payout list has one line per person and bank card (normally one per person: a person paid
 to two cards in one month gets two lines), with the sum of their applications of the month; a
@@ -150,6 +151,9 @@ class MonthlySummary:
     applications: int
     persons: int
     total: Decimal
+    # of `applications`, those marked 免申即享 (CN-2026 3.3: claimed by the clerk in the
+    # month's run for a person who signed the commitment)
+    auto_enrolled: int = 0
 
 
 @dataclass(frozen=True)
@@ -202,6 +206,7 @@ class _Settled:
     buckets: dict[str, Decimal]
     shares: dict[tuple[str, str], Decimal]  # (category, bucket) -> amount, adds up to payable
     categories: frozenset[str]  # of its claimed rows
+    auto_enrolled: bool = False  # marked 免申即享
 
 
 def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
@@ -248,7 +253,7 @@ def _settled_applications(session: Session, street_code: str, start: datetime, e
             id_number=id_number, committee=committee,
             bank_account=_digits(account) if account else None, payable=a.payable,
             buckets=buckets, shares=_shares(a, buckets),
-            categories=frozenset(_claimed_categories(a))))
+            categories=frozenset(_claimed_categories(a)), auto_enrolled=a.auto_enrolled))
     return out
 
 
@@ -422,7 +427,8 @@ def monthly_summary(store: Store, *, street_code: str, year: int, month: int) ->
         enrolments=EnrolmentLine(ENROLMENT_LABEL, len(enrolments),
                                  sum((e.fee for e in enrolments), ZERO)),
         applications=len(settled), persons=len({s.person_id for s in settled}),
-        total=sum((s.payable for s in settled), ZERO))
+        total=sum((s.payable for s in settled), ZERO),
+        auto_enrolled=sum(1 for s in settled if s.auto_enrolled))
 
 
 def _enrolments(session: Session, street_code: str, first: date, last: date
