@@ -82,6 +82,7 @@ class RunRow:
     self_pay: Decimal
     countable: bool
     reason: str  # COUNTABLE, or why it cannot count, in the office's words
+    reason_code: str | None = None  # the engine's code (POLICY.md §3), None when countable
 
 
 @dataclass(frozen=True)
@@ -234,14 +235,16 @@ def _entry(store: Store, c: Commitment, person: PersonRecord, clerk: str, today:
     counter = CounterSession(store, c.person_id, program=c.program, clerk=clerk,
                              application_date=today, parameters=parameters)
     new = tuple(RunRow(v.id, v.date, v.receipt_no, v.kind_label, v.institution, v.self_pay,
-                       v.tickable, COUNTABLE if v.tickable else (v.reason or ""))
+                       v.tickable, COUNTABLE if v.tickable else (v.reason or ""),
+                       None if v.tickable else v.reason_code)
                 for v in counter.rows if v.id not in claimed_here)
     countable = tuple(r.id for r in new if r.countable)
     quote = counter.tick_all(countable)
     payable = quote.payable if quote.error is None else Decimal("0.00")
     if quote.error is not None:  # the rules cannot compute this case: say so on each row
         new = tuple(RunRow(r.id, r.date, r.receipt_no, r.kind_label, r.institution,
-                           r.self_pay, False, quote.error) if r.countable else r for r in new)
+                           r.self_pay, False, quote.error, "no_rule") if r.countable else r
+                    for r in new)
         countable = ()
     done_on: date | None = None
     done_by: str | None = None
@@ -315,10 +318,14 @@ def _record_nothing_due(store: Store, entries: Sequence[AutoEntry], clerk: str, 
         for e in entries:
             if (e.person_id, e.program) in recorded:
                 continue  # recorded meanwhile (another run of the same month)
+            reasons: dict[str, int] = {}  # by code, not per row: the district keeps 8 KB
+            for r in e.new_rows:
+                code = r.reason_code or "unknown"
+                reasons[code] = reasons.get(code, 0) + 1
             append_audit(session, clerk, NOTHING_DUE_ACTION, f"person:{e.person_id}", {
                 "month": today.strftime("%Y-%m"), "day": today.isoformat(),
                 "person_id": e.person_id, "program": e.program,
-                "rows": {r.id: r.reason for r in e.new_rows}}, at=now)
+                "new_rows": len(e.new_rows), "reasons": reasons}, at=now)
 
 
 def _not_applicable(left_out: dict[tuple[str, str], int],

@@ -129,7 +129,7 @@ def test_the_monthly_run_through_the_window(qtbot: QtBot, district: DistrictServ
     assert window.tabs.currentWidget() is view
     assert view.session is not None and view.session.person_id == x
     assert set(view.session.ticked) == set(x_entry.rows)
-    view.keep_unsaved_ticks = lambda name, count: False  # type: ignore[method-assign]
+    view.keep_unsaved_ticks = lambda name, count: False
     saved, _strokes = submit_by_keyboard(qtbot, window, view)
     # saved at the counter; not pushed: the district checks an application's date against its
     # own clock, and this run's day is next month (pushing is the other e2e tests' subject)
