@@ -43,7 +43,8 @@ def summary_data(summary: Summary, *, street_name: str | None = None, prepared_b
         "street": street_name or summary.street_code,
         "month": f"{summary.year}年{summary.month:02d}月", "period": _period(summary),
         "lines": lines, "total": summary.total,
-        "counts": f"申请 {summary.applications} 件，{summary.persons} 人",
+        "counts": f"申请 {summary.applications} 件，{summary.persons} 人"
+                  f"（其中免申即享 {summary.auto_enrolled} 件）",
         "prepared_by": prepared_by, "prepared_on": prepared_on or date.today(),
         "reviewed_by": "",
     }

@@ -112,6 +112,8 @@ class Summary(_Period, Protocol):
     def persons(self) -> int: ...
     @property
     def total(self) -> Decimal: ...
+    @property
+    def auto_enrolled(self) -> int: ...
 
 
 class _PayoutLine(Protocol):
@@ -218,6 +220,7 @@ def _summary_sheet(sheet: Worksheet, summary: Summary, street: str, prepared_by:
     rows += [("", (p.label, "", p.applications, p.persons, p.amount), False)
              for p in summary.programs]
     rows.append(("", ("合计", "", summary.applications, summary.persons, summary.total), True))
+    rows.append(("", ("其中免申即享", "", summary.auto_enrolled, None, None), False))
     # Category and bucket counts overlap (an application in two categories counts in both),
     # so their total rows carry the amount only.
     rows.append(("二、按对象类别", (), False))

@@ -77,7 +77,9 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.today, "今日受理(&2)")
         self.today.open_application.connect(self.open_application)
         self.today.message.connect(lambda text: self.statusBar().showMessage(text, 15000))
-        self.monthly = MonthlyView(store, user.username, today=today)
+        self.monthly = MonthlyView(store, user.username, today=today,
+                                   street_code=print_context.street_code,
+                                   supervisor=bool(SUPERVISORS & set(user.roles)))
         self.tabs.addTab(self.monthly, "免申即享(&3)")
         self.monthly.open_requested.connect(self._open_auto_entry)
         self.approvals: ApprovalsView | None = None

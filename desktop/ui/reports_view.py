@@ -98,7 +98,8 @@ class ReportsView(QWidget):
         except (ValueError, LookupError) as exc:
             self.error.setText(f"无法生成结算汇总表：{exc}")
             return
-        self.status.setText(f"{year}年{month:02d}月：申请 {summary.applications} 件，"
+        self.status.setText(f"{year}年{month:02d}月：申请 {summary.applications} 件"
+                            f"（其中免申即享 {summary.auto_enrolled} 件），"
                             f"合计 {summary.total:,.2f} 元")
         self._preview("结算汇总表", pdf, "summary")
 

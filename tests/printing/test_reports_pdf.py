@@ -62,6 +62,7 @@ def test_the_monthly_summary_pdf(month_store: Store) -> None:
     text = "".join((pages(pdf)[0].extract_text() or "").split())
     assert "1,000.00" in text and "壹仟元整" in text
     assert "城乡低保家庭成员" in text and "900.00" in text and "100.00" in text
+    assert f"其中免申即享{summary.auto_enrolled}件" in text  # issue 15
 
 
 def test_the_payout_list_pdf_masks_the_street_copy_only(month_store: Store) -> None:

@@ -43,7 +43,7 @@ SUMMARY = MonthlySummary(
                         D("100.00")),
              BucketLine("mutual_aid", "inpatient", "住院医疗互助帮困补助", 1, D("740.00"))),
     enrolments=EnrolmentLine("市民社区医疗互助帮困登记缴费", 3, D("390.00")),
-    applications=3, persons=3, total=D("2074.56"))
+    applications=3, persons=3, total=D("2074.56"), auto_enrolled=2)
 LINES = (
     PayoutLine(1, "P1", "张三", "3101**********1234", "新华居委", "622202*********0123", 2,
                D("1234.56"), D("0.00"), D("1234.56")),
@@ -118,6 +118,8 @@ def test_the_summary_holds_the_reports_figures(workbook_path: Path) -> None:
     assert (ws.cell(total, 3).value, ws.cell(total, 4).value) == (3, 3)
     assert amount(ws, total, 5) == SUMMARY.total
     assert ws.cell(total, 1).font.bold
+    auto = row_of(ws, "其中免申即享")  # issue 15: the month's 免申即享 applications
+    assert auto == total + 1 and ws.cell(auto, 3).value == 2
 
     low = row_of(ws, "医疗救助（事后救助）", "低收入困难家庭成员")
     assert amount(ws, low, 5) == D("234.56") and ws.cell(low, 3).value == 1
