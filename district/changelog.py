@@ -61,6 +61,9 @@ def allocate_seqs(session: Session, count: int) -> int:
         .where(models.ChangeCounter.id == 1)
         .values(last_seq=models.ChangeCounter.last_seq + count)
         .returning(models.ChangeCounter.last_seq)
+        # nothing in the session holds the counter: no looking through the push's thousands
+        # of loaded objects for it (evaluate), nor reading its key first (fetch)
+        .execution_options(synchronize_session=False)
     ).scalar_one()
     return int(last) - count + 1
 
@@ -144,18 +147,44 @@ def application_data(session: Session, a: models.Application,
                      accepted: Accepted | None = None) -> dict[str, Any]:
     """The application as the district holds it now: its signatures, send-backs and
     withdrawals, its buckets and the rows it claimed (a withdrawal released them: none)."""
+    if accepted:
+        return _application_data(a, (), (), accepted.buckets.items(), accepted.fee_row_ids)
+    return _application_data(a, *held_by(session, [a.id])[a.id])
+
+
+Held = tuple[list[models.Signature], list[models.ApplicationTransition],
+              list[tuple[str, int]], list[str]]
+
+
+def held_by(session: Session, ids: list[str]) -> dict[str, Held]:
+    """What the applications hold (signatures, send-backs and withdrawals, buckets, claimed
+    rows), in one query per table for all of them."""
+    held: dict[str, Held] = {i: ([], [], [], []) for i in ids}
+    for chunk in (ids[n:n + _CHUNK] for n in range(0, len(ids), _CHUNK)):
+        for s in session.scalars(select(models.Signature).where(
+                models.Signature.application_id.in_(chunk))):
+            held[s.application_id][0].append(s)
+        for t in session.scalars(select(models.ApplicationTransition).where(
+                models.ApplicationTransition.application_id.in_(chunk))
+                .order_by(models.ApplicationTransition.id)):
+            held[t.application_id][1].append(t)
+        for app_id, bucket, fen in session.execute(select(
+                models.ApplicationBucket.application_id, models.ApplicationBucket.bucket,
+                models.ApplicationBucket.amount_fen).where(
+                models.ApplicationBucket.application_id.in_(chunk))):
+            held[app_id][2].append((bucket, fen))
+        for app_id, row_id in session.execute(select(
+                models.Claim.application_id, models.Claim.fee_row_id).where(
+                models.Claim.application_id.in_(chunk))):
+            held[app_id][3].append(row_id)
+    return held
+
+
+def _application_data(a: models.Application, signatures: Iterable[models.Signature],
+                      transitions: Iterable[models.ApplicationTransition],
+                      buckets: Iterable[tuple[str, int]], rows: Iterable[str]
+                      ) -> dict[str, Any]:
     app_id = a.id
-    signatures: Iterable[models.Signature] = () if accepted else session.scalars(
-        select(models.Signature).where(models.Signature.application_id == app_id))
-    transitions: Iterable[models.ApplicationTransition] = () if accepted else session.scalars(
-        select(models.ApplicationTransition).where(
-            models.ApplicationTransition.application_id == app_id)
-        .order_by(models.ApplicationTransition.id))
-    buckets = accepted.buckets.items() if accepted else session.execute(
-        select(models.ApplicationBucket.bucket, models.ApplicationBucket.amount_fen).where(
-            models.ApplicationBucket.application_id == app_id)).tuples()
-    rows = accepted.fee_row_ids if accepted else session.scalars(
-        select(models.Claim.fee_row_id).where(models.Claim.application_id == app_id))
     handler = wire.SignatureData(role="handler", username=a.handler, signed_at=a.created_at,
                                  accepted_at=a.received_at, key_id=a.handler_key_id,
                                  proof=a.handler_proof)
@@ -189,6 +218,12 @@ def application_change(session: Session, a: models.Application,
         session.flush()
     return PendingChange("application", a.id, a.street_code,
                          application_data(session, a, accepted))
+
+
+def held_change(a: models.Application, held: Held) -> PendingChange:
+    """application_change from what the caller holds of the application (held_by, kept true
+    since): no statement."""
+    return PendingChange("application", a.id, a.street_code, _application_data(a, *held))
 
 
 def parameter_key(value: ParameterValue) -> str:

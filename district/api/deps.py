@@ -45,17 +45,26 @@ DbDep = Annotated[Database, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
+def _device_token(credentials: HTTPAuthorizationCredentials | None) -> str:
+    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
+        raise ApiError(401, "device_required", "本机尚未注册到区服务器，或未提供设备令牌。")
+    return credentials.credentials
+
+
+def _device_unknown() -> ApiError:
+    return ApiError(401, "device_unknown", "设备令牌无效或已被停用，请重新注册本机。")
+
+
 def require_device(
     request: Request,
     db: DbDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> DeviceIdentity:
-    if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
-        raise ApiError(401, "device_required", "本机尚未注册到区服务器，或未提供设备令牌。")
+    device_token = _device_token(credentials)
     with db.read() as session:
-        device = device_for_token(session, credentials.credentials)
+        device = device_for_token(session, device_token)
     if device is None:
-        raise ApiError(401, "device_unknown", "设备令牌无效或已被停用，请重新注册本机。")
+        raise _device_unknown()
     request.state.device_id = device.id
     return device
 
@@ -66,13 +75,21 @@ DeviceDep = Annotated[DeviceIdentity, Depends(require_device)]
 def require_session(
     request: Request,
     db: DbDep,
-    device: DeviceDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     token: Annotated[str | None, Depends(_session_header)],
 ) -> SessionIdentity:
+    """The device and the clerk's session, read in one transaction (on PostgreSQL every
+    transaction and statement of a request is a round trip, and a pull makes hundreds)."""
+    device_token = _device_token(credentials)
+    with db.read() as session:
+        device = device_for_token(session, device_token)
+        found = (session_for_token(session, device, token)
+                 if device is not None and token else None)
+    if device is None:
+        raise _device_unknown()
+    request.state.device_id = device.id
     if not token:
         raise ApiError(401, "login_required", "请先登录。")
-    with db.read() as session:
-        found = session_for_token(session, device, token)
     if found is None:
         raise ApiError(401, "session_invalid", "登录已过期或无效，请重新登录。")
     request.state.user = found.user.username

@@ -30,6 +30,7 @@ from desktop.policy.money import MoneyFormatError
 from district import models
 from district.changelog import (
     Accepted,
+    Held,
     application_change,
     claim_change,
     claim_data,
@@ -38,7 +39,9 @@ from district.changelog import (
 from district.reference import STREETS_BY_CODE
 from district.services import deferred, prefetch, states
 from district.services.outcome import (
+    APPLICATIONS_HELD,
     EXISTING_APPLICATIONS,
+    LOCKED_APPLICATIONS,
     Caller,
     Outcome,
     Refusal,
@@ -188,13 +191,33 @@ def locked_application(session: Session, caller: Caller, application_id: str
                        ) -> models.Application:
     """The caller's street's application, row-locked (signatures and withdrawals of one
     application are applied one after the other)."""
-    application = session.scalars(select(models.Application)
-                                  .where(models.Application.id == application_id)
-                                  .with_for_update()).first()
+    locked: dict[str, models.Application] | None = session.info.get(LOCKED_APPLICATIONS)
+    application = (session.get(models.Application, application_id)  # held: no statement
+                   if locked is not None and application_id in locked
+                   else session.scalars(select(models.Application)
+                                        .where(models.Application.id == application_id)
+                                        .with_for_update()).first())
     if application is None or application.street_code != caller.street_code:
         raise Refusal("unknown_application", "本街镇没有这份申请（可能尚未提交或已被退回）。",
                       {"application_id": application_id})
     return application
+
+
+def signatures_of(session: Session, application_id: str) -> list[models.Signature]:
+    """The application's signatures (审核人, 审批人): as the request's start read them, with
+    those its items added since (district.services.push), or read now."""
+    held: dict[str, Held] | None = session.info.get(APPLICATIONS_HELD)
+    if held is not None and application_id in held:
+        return list(held[application_id][0])
+    return list(session.scalars(select(models.Signature)
+                                .where(models.Signature.application_id == application_id)))
+
+
+def signature_added(session: Session, signature: models.Signature) -> None:
+    session.add(signature)
+    held: dict[str, Held] | None = session.info.get(APPLICATIONS_HELD)
+    if held is not None and signature.application_id in held:
+        held[signature.application_id][0].append(signature)
 
 
 def locked_person(session: Session, caller: Caller, person_id: str) -> models.Person:

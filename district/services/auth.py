@@ -23,7 +23,7 @@ from district.security import (
     token_hash,
     verify_password,
 )
-from district.services.users import Staff, find_staff
+from district.services.users import Staff, find_staff, staff_of
 from district.values import utcnow
 
 log = logging.getLogger(__name__)
@@ -223,14 +223,18 @@ def log_out(session: Session, token: str) -> None:
 
 def session_for_token(session: Session, device: DeviceIdentity,
                       token: str) -> SessionIdentity | None:
-    found = session.get(models.LoginSession, token_hash(token))
-    if found is None or found.device_id != device.id or found.expires_at <= utcnow():
+    # the session and its user in one statement, then the roles (find_staff would read the
+    # user again): every request of a signed-in counter comes this way
+    row = session.execute(
+        select(models.LoginSession, models.User)
+        .join(models.User, models.User.id == models.LoginSession.user_id)
+        .where(models.LoginSession.token_hash == token_hash(token))).first()
+    if row is None:
         return None
-    user = session.get(models.User, found.user_id)
-    if user is None or not user.active:
+    found, user = row
+    if found.device_id != device.id or found.expires_at <= utcnow() or not user.active:
         return None
-    staff = find_staff(session, user.username)
-    return None if staff is None else SessionIdentity(device, staff)
+    return SessionIdentity(device, staff_of(session, user))
 
 
 def _may_work_at(staff: Staff, device: DeviceIdentity) -> bool:

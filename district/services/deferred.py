@@ -37,12 +37,14 @@ class Deferred:
 
     def add(self, *objects: models.Base) -> None:
         """Keep these new rows (built, never added to the session) for the next write. Only
-        the attributes set are written: a column left out takes its default, as in a flush."""
+        the attributes set (and not None) are written: a column left out takes its default."""
         for obj in objects:
             state = obj.__dict__
+            # None left out too, as the ORM's INSERT leaves it out: the column's default or
+            # NULL (a JSON column given None would otherwise hold JSON 'null')
             self._rows[type(obj)].append({
                 attr.key: state[attr.key] for attr in type(obj).__mapper__.column_attrs
-                if attr.key in state})
+                if state.get(attr.key) is not None})
 
     def write(self, session: Session) -> None:
         """Insert what is kept, table by table (rows with the same columns in one statement)."""
@@ -52,7 +54,9 @@ class Deferred:
             for row in rows:
                 groups.setdefault(tuple(row), []).append(row)
             for group in groups.values():
-                session.execute(insert(model), group)
+                # Core's INSERT on the table: one executemany (insertmanyvalues on PostgreSQL)
+                # per group. The ORM's bulk INSERT split a group into runs of a few rows.
+                session.execute(insert(models.Base.metadata.tables[model.__tablename__]), group)
 
 
 def start(session: Session) -> Deferred:

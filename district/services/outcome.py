@@ -49,6 +49,11 @@ class Refusal(Exception):
 EXISTING_APPLICATIONS = "push_existing_applications"
 EXISTING_EVENTS = "push_existing_events"
 SIGNING_KEYS = "push_signing_keys"
+# the applications a request's signatures, send-backs and withdrawals name that exist: locked
+# in key order at its start and held by the session; and what they hold
+# (district.changelog.held_by), kept true as the request's signatures add to it
+LOCKED_APPLICATIONS = "push_locked_applications"
+APPLICATIONS_HELD = "push_applications_held"
 
 
 def known_absent(session: Any, key: str, value: str) -> bool | None:

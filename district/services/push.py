@@ -27,15 +27,24 @@ from sqlalchemy.orm import Session
 from desktop import wire
 from desktop.domain.signing import canonical_json, sha256_hex
 from district import models
-from district.changelog import PendingChange, application_change, record_changes
+from district.changelog import (
+    Held,
+    PendingChange,
+    application_change,
+    held_by,
+    held_change,
+    record_changes,
+)
 from district.db import Database
 from district.services import deferred, prefetch
 from district.services.applications import apply_application
 from district.services.audit import apply_audit_event
 from district.services.enrolment import apply_enrolment
 from district.services.outcome import (
+    APPLICATIONS_HELD,
     EXISTING_APPLICATIONS,
     EXISTING_EVENTS,
+    LOCKED_APPLICATIONS,
     Caller,
     Outcome,
     Refusal,
@@ -64,6 +73,10 @@ _WRITTEN = "push_items_written"
 _MOVES_APPLICATION = frozenset({"signature", "return", "withdrawal"})
 # Kinds whose rows wait for the request's end in a request (district.services.deferred)
 _DEFERS_ROWS = frozenset({"application", "audit_event"})
+# Kinds applied without a savepoint in a request: they refuse only before they write (or
+# their rows wait in the buffer); a write the database refuses fails the request, which is
+# then applied again item by item, each in its savepoint
+_NO_SAVEPOINT = _DEFERS_ROWS | {"signature"}
 
 
 class IdempotencyKeyReused(Exception):
@@ -180,6 +193,18 @@ def _prefetch(session: Session, push: wire.Push) -> None:
     ) if ids["audit_event"] else set()
     prefetch.prefetch(session, [item.payload for item in push.items
                                 if item.kind == "application"])
+    # the applications the request's signatures, send-backs and withdrawals name, locked in
+    # key order (as persons are) and held by the session, with their signatures
+    named = sorted({value for item in push.items if item.kind in _MOVES_APPLICATION
+                    for value in [item.payload.get("application_id")]
+                    if isinstance(value, str)})
+    if named:
+        found = session.scalars(select(models.Application).where(
+            models.Application.id.in_(named)).order_by(models.Application.id)
+            .with_for_update()).all()
+        # held here too: the session's identity map alone keeps them only weakly
+        session.info[LOCKED_APPLICATIONS] = {a.id: a for a in found}
+        session.info[APPLICATIONS_HELD] = held_by(session, [a.id for a in found])
 
 
 def apply_item(db: Database, caller: Caller, item: wire.OutboxItem,
@@ -251,24 +276,21 @@ def _log_applied(caller: Caller, item: wire.OutboxItem, result: wire.ItemResult)
 def _apply(session: Session, caller: Caller, item: wire.OutboxItem) -> Outcome:
     now = utcnow()
     kept = deferred.pending(session)
-    if kept is not None and item.kind in _DEFERS_ROWS:
-        # no savepoint: it refuses only before it adds anything, and what it adds waits in
-        # the request's buffer (district.services.deferred)
+    if kept is not None and item.kind not in _DEFERS_ROWS:
+        # it reads (and may change) what the items before it added
+        kept.write(session)
+    if kept is not None and item.kind in _NO_SAVEPOINT:
+        # no savepoint: it refuses only before it adds anything, and what an application or
+        # an audit event adds waits in the request's buffer (district.services.deferred)
         try:
-            return HANDLERS[item.kind](session, caller, item, now)
+            outcome = HANDLERS[item.kind](session, caller, item, now)
         except Refusal as refusal:
             return refusal.outcome()
-    if kept is not None:  # it reads (and may change) what the items before it added
-        kept.write(session)
+        _moved(session, outcome, item)
+        return outcome
     try:
         with session.begin_nested():
             outcome = HANDLERS[item.kind](session, caller, item, now)
-            if outcome.status == "accepted" and item.kind in _MOVES_APPLICATION:
-                application = session.get(models.Application,
-                                          (outcome.detail or {})["application_id"])
-                if application is not None:
-                    outcome.changes.append(application_change(session, application))
-            return outcome
     except Refusal as refusal:
         return refusal.outcome()
     except DataError:  # e.g. a NUL byte PostgreSQL's text columns cannot hold: the item only
@@ -276,6 +298,26 @@ def _apply(session: Session, caller: Caller, item: wire.OutboxItem) -> Outcome:
             "idempotency_key": str(item.idempotency_key), "device_id": caller.device_id})
         return Outcome("refused", "invalid_payload",
                        "提交的内容含有无法保存的字符或数值，请联系管理员。", {"field": "payload"})
+    _moved(session, outcome, item)
+    return outcome
+
+
+def _moved(session: Session, outcome: Outcome, item: wire.OutboxItem) -> None:
+    """An accepted item that moved an application: its street's counters learn its new state.
+    A signature in a request tells it from what the request holds of the application (no
+    statement); a send-back or a withdrawal (rare) reads it again, and what the request held
+    of that application is dropped."""
+    if outcome.status != "accepted" or item.kind not in _MOVES_APPLICATION:
+        return
+    application = session.get(models.Application, (outcome.detail or {})["application_id"])
+    if application is None:
+        return
+    held: dict[str, Held] = session.info.get(APPLICATIONS_HELD) or {}
+    if item.kind == "signature" and application.id in held:
+        outcome.changes.append(held_change(application, held[application.id]))
+        return
+    held.pop(application.id, None)
+    outcome.changes.append(application_change(session, application))
 
 
 def _duplicate(item: wire.OutboxItem, earlier: models.PushItem,

@@ -10,13 +10,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desktop import wire
 from district import models
 from district.services import states
-from district.services.applications import locked_application, parse_payload
+from district.services.applications import locked_application, parse_payload, signatures_of
 from district.services.outcome import Caller, Outcome, Refusal
 from district.services.signatures import application_act
 from district.services.signing_keys import verify_act
@@ -37,8 +36,7 @@ def apply_return(session: Session, caller: Caller, item: wire.OutboxItem,
         raise Refusal("forbidden", "该账号不能退回这份申请"
                       "（待审核的由审核人或审批人退回，已审核的只能由审批人退回）。",
                       {"rule": "role", "username": payload.username})
-    signers = set(session.scalars(select(models.Signature.username).where(
-        models.Signature.application_id == application_id)))
+    signers = {s.username for s in signatures_of(session, application_id)}
     if payload.username == application.handler or payload.username in signers:
         raise Refusal("forbidden", "不能退回自己经办或签过名的申请。",
                       {"rule": "maker_checker", "username": payload.username})

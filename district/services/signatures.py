@@ -11,14 +11,18 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desktop import wire
 from desktop.domain import bank_card, signing
 from district import models
 from district.services import states
-from district.services.applications import locked_application, parse_payload
+from district.services.applications import (
+    locked_application,
+    parse_payload,
+    signature_added,
+    signatures_of,
+)
 from district.services.outcome import Caller, Outcome, Refusal
 from district.services.signing_keys import verify_act
 from district.services.users import ROLE_FOR_SIGNATURE, find_staff
@@ -59,8 +63,7 @@ def apply_signature(session: Session, caller: Caller, item: wire.OutboxItem,
     if staff is None or not staff.works_at(caller.street_code) or needed not in staff.roles:
         raise Refusal("forbidden", f"{payload.username} 没有{role_name}的权限。",
                       {"rule": "role", "role": payload.role, "username": payload.username})
-    signed = {s.role: s for s in session.scalars(
-        select(models.Signature).where(models.Signature.application_id == application_id))}
+    signed = {s.role: s for s in signatures_of(session, application_id)}
     if payload.role in signed:
         raise Refusal("already_signed", f"这份申请已有{role_name}签名。",
                       {"role": payload.role, "username": signed[payload.role].username})
@@ -83,12 +86,13 @@ def apply_signature(session: Session, caller: Caller, item: wire.OutboxItem,
     act = application_act(application, "sign", payload.role, payload.username, signed_at,
                           card_confirmed=payload.card_confirmed)
     key = verify_act(session, caller, act, payload.proof, f"{role_name}签名")
-    session.add(models.Signature(application_id=application_id, role=payload.role,
-                                 username=payload.username, signed_at=signed_at,
-                                 device_id=caller.device_id, received_at=now,
-                                 key_id=key.key_id,
-                                 proof=payload.proof.signature if payload.proof else None,
-                                 card_confirmed=payload.card_confirmed))
+    # the only writes, after every check: a request applies signatures without a savepoint
+    # each (district.services.push)
+    signature_added(session, models.Signature(
+        application_id=application_id, role=payload.role, username=payload.username,
+        signed_at=signed_at, device_id=caller.device_id, received_at=now, key_id=key.key_id,
+        proof=payload.proof.signature if payload.proof else None,
+        card_confirmed=payload.card_confirmed))
     application.status = status
     # when the district accepted it: an 审批人's signature places the application in that
     # month, at the counter as here (desktop.domain.clock.settlement_month)

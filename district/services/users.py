@@ -34,11 +34,14 @@ def find_staff(session: Session, username: str) -> Staff | None:
     if username in cache:
         return cache[username]
     user = session.scalars(select(models.User).where(models.User.username == username)).first()
-    staff = None
-    if user is not None:
-        roles = session.scalars(select(models.UserRole.role)
-                                .where(models.UserRole.user_id == user.id)).all()
-        staff = Staff(user.id, user.username, user.display_name, user.street_code,
-                      user.district, user.active, frozenset(roles))
+    staff = None if user is None else staff_of(session, user)
     cache[username] = staff
     return staff
+
+
+def staff_of(session: Session, user: models.User) -> Staff:
+    """The user with their roles."""
+    roles = session.scalars(select(models.UserRole.role)
+                            .where(models.UserRole.user_id == user.id)).all()
+    return Staff(user.id, user.username, user.display_name, user.street_code, user.district,
+                 user.active, frozenset(roles))
