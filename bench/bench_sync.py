@@ -19,6 +19,11 @@ fresh copy of it, so runs are alike and the one-time enrolment codes are unused.
 --database-url (PostgreSQL) the database is seeded once and reused in place: later runs also
 pull what earlier runs pushed (their claims), and use the next unused enrolment code.
 
+`--both` runs it on SQLite and then on PostgreSQL in one invocation and prints the figures side
+by side: the PostgreSQL 15 cluster is the bench's own (initdb once under --work/pg, started for
+the run and stopped after it, default settings), its seed made once into a template database
+and copied fresh for each run (CREATE DATABASE … TEMPLATE), as a SQLite run gets a fresh copy.
+
 Run: `.venv/bin/python bench/bench_sync.py` (full size; the first run seeds for a few minutes),
 `.venv/bin/python bench/bench_sync.py --persons 2000 --changes 200 --applications 100` (quick),
 `--profile` to cProfile each timed step of the counter (times are then inflated). The server's
@@ -294,6 +299,95 @@ class Server:
         self._log.close()
 
 
+class PgCluster:
+    """A PostgreSQL cluster of the bench's own under --work (as tests/district/conftest.py
+    starts one, but with the server's default settings, fsync included): started for the run,
+    stopped after it. Its seed is made once into a template database, and each run gets a
+    fresh copy of it (CREATE DATABASE … TEMPLATE), as a SQLite run gets a fresh file."""
+
+    def __init__(self, root: Path) -> None:
+        found = sorted(Path("/usr/lib/postgresql").glob("*/bin/initdb"))
+        if not found:
+            raise SystemExit("--both needs the PostgreSQL server binaries "
+                             "(/usr/lib/postgresql/*/bin/initdb)")
+        self.bindir = found[-1].parent
+        self.root = root
+        self.data = root / "data"
+        self.port = free_port()
+        # initdb refuses to run as root: the cluster runs as postgres
+        self.as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
+
+    def _run(self, *command: str) -> None:
+        done = subprocess.run([*self.as_postgres, *command], capture_output=True, text=True,
+                              timeout=300, check=False)
+        if done.returncode != 0:
+            raise SystemExit(f"{' '.join(command)} failed:\n{done.stdout}\n{done.stderr}")
+
+    def start(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres", "postgres")
+        if not (self.data / "PG_VERSION").exists():
+            shutil.rmtree(self.data, ignore_errors=True)
+            self._run(str(self.bindir / "initdb"), "-D", str(self.data), "-A", "trust",
+                      "-U", "postgres", "-E", "UTF8")
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.root}"
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-o", options,
+                  "-l", str(self.root / "server.log"), "-w", "start")
+        say(f"PostgreSQL {self.bindir.parent.name} cluster in {self.data} on port {self.port}")
+
+    def stop(self) -> None:
+        self._run(str(self.bindir / "pg_ctl"), "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def url(self, database: str) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{database}"
+
+    def _sql(self, *statements: str, database: str = "postgres") -> list[Any]:
+        import psycopg
+
+        rows: list[Any] = []
+        with psycopg.connect(host="127.0.0.1", port=self.port, user="postgres",
+                             dbname=database, autocommit=True) as conn:
+            for statement in statements:
+                cursor = conn.execute(statement)
+                if cursor.description:
+                    rows += cursor.fetchall()
+        return rows
+
+    def fresh_copy(self, persons: int, street: str, reseed: bool) -> Seeded:
+        """A new database copied from the seed's template (seeded now if there is none)."""
+        template = f"seed_p{persons}_s{street}_r{SEED}_v{str(VISIT_SCALE).replace('.', '_')}"
+        meta_path = self.root.parent / f"pg-{template}.json"
+        exists = bool(self._sql(f"SELECT 1 FROM pg_database WHERE datname = '{template}'"))
+        if reseed or not exists or not meta_path.exists():
+            self._sql(f'DROP DATABASE IF EXISTS "{template}"', f'CREATE DATABASE "{template}"')
+            report, seconds = run_seed(self.url(template), persons, street, reset=False)
+            # as autovacuum would have by the time a real district serves: planner statistics
+            self._sql("VACUUM ANALYZE", database=template)
+            meta_path.write_text(json.dumps({"seconds": seconds, "when": time.strftime(
+                "%Y-%m-%d"), "report": report}, ensure_ascii=False, indent=1))
+        started = time.perf_counter()
+        self._sql('DROP DATABASE IF EXISTS "bench_run"',
+                  f'CREATE DATABASE "bench_run" TEMPLATE "{template}"')
+        say(f"server database: fresh copy of the template {template} "
+            f"(copied in {time.perf_counter() - started:.1f} s)")
+        meta = json.loads(meta_path.read_text())
+        (codes,) = [s["enrolment_codes"] for s in meta["report"]["streets"]
+                    if s["code"] == street]
+        return Seeded(self.url("bench_run"), meta["report"], meta["seconds"], meta["when"],
+                      cached=exists and not reseed, codes=list(codes))
+
+
+@contextmanager
+def pg_cluster(root: Path) -> Iterator[PgCluster]:
+    cluster = PgCluster(root)
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()
+
+
 # -- the counter ----------------------------------------------------------------------------------
 
 class TimedClient(DistrictClient):
@@ -375,6 +469,12 @@ def table_counts(store: Store) -> dict[str, int]:
 
 # -- 1. initial pull ------------------------------------------------------------------------------
 
+def server_seconds(server: Server, path: str, before: int) -> float | None:
+    """The server's own time for the requests to `path` made since `before` of them."""
+    ms = server.request_ms(path)[before:]
+    return sum(ms) / 1000 if ms else None
+
+
 def server_split(server: Server, path: str, before: int, http: float) -> str:
     """What the server's log says of the requests to `path` made since `before` of them."""
     ms = server.request_ms(path)[before:]
@@ -425,6 +525,7 @@ def initial_pull(store: Store, client: TimedClient, server: Server,
         f"{client.slowest():.2f} s (the app's client timeout: 15 s)")
     say(f"  HTTP: {server_split(server, '/changes', before, http)}")
     say(verdict("initial pull", seconds, TARGET_INITIAL_S))
+    args.figures["initial pull: server (/changes)"] = server_seconds(server, "/changes", before)
     return seconds, stats.changes
 
 
@@ -683,6 +784,7 @@ def push_all(store: Store, client: TimedClient, server: Server, saved: int,
         f"{seconds - http:.2f} s; slowest request {client.slowest():.2f} s "
         f"(the app's client timeout: 15 s)")
     say(f"  HTTP: {server_split(server, '/push', before, http)}")
+    args.figures["push: server (/push)"] = server_seconds(server, "/push", before)
     say(verdict(f"push of {saved:,} applications until the outbox is empty", seconds,
                 TARGET_PUSH_S))
     return seconds
@@ -720,16 +822,54 @@ def main() -> int:
                         help="cProfile each timed step of the counter (inflates the times)")
     parser.add_argument("--plain", action="store_true",
                         help="unencrypted stores (the counter's is sealed with SQLCipher)")
+    parser.add_argument("--both", action="store_true",
+                        help="run on SQLite, then on PostgreSQL in a throwaway cluster of its "
+                             "own (PostgreSQL 15 binaries, default settings; seeded once into "
+                             "a template database under --work, copied fresh for each run), "
+                             "and print the two side by side")
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
-
+    if args.both and args.database_url:
+        raise SystemExit("--both runs its own PostgreSQL: leave out --database-url")
+    if args.both and args.keep_push:
+        raise SystemExit("--keep-push keeps a SQLite database: leave out --both")
     say(f"sync benchmark: {args.persons:,} persons in street {args.street}; "
-        f"{os.cpu_count()} CPUs, load average {' '.join(f'{x:.2f}' for x in os.getloadavg())} "
+        f"{os.cpu_count()} CPUs, load average {load_average()} "
         "(a shared machine: other work on it slows every figure)")
-    if args.database_url:
-        seeded = seeded_in_place(args.work, args.database_url, args.persons, args.street,
+    if not args.both:
+        run(args, args.database_url)
+        return 0
+    columns: dict[str, dict[str, float | None]] = {}
+    say("\n=== SQLite ===")
+    columns["SQLite"] = run(args, None)
+    with pg_cluster(args.work / "pg") as cluster:
+        say("\n=== PostgreSQL ===")
+        args.no_baseline = True  # the raw baselines are the counter's: measured once above
+        seeded = cluster.fresh_copy(args.persons, args.street, args.reseed)
+        columns["PostgreSQL"] = run(args, seeded.database_url, seeded)
+    say("\nside by side (seconds; one invocation, one after the other; load average now "
+        f"{load_average()})")
+    labels = list(dict.fromkeys(label for column in columns.values() for label in column))
+    say(f"  {'':44s} {'SQLite':>10s} {'PostgreSQL':>11s} {'PG/SQLite':>10s}")
+    for label in labels:
+        sqlite_s, pg_s = columns["SQLite"].get(label), columns["PostgreSQL"].get(label)
+        ratio = f"{pg_s / sqlite_s:.2f}×" if sqlite_s and pg_s else ""
+        say(f"  {label:44s} {_cell(sqlite_s):>10s} {_cell(pg_s):>11s} {ratio:>10s}")
+    return 0
+
+
+def _cell(seconds: float | None) -> str:
+    return "—" if seconds is None else f"{seconds:.2f}"
+
+
+def run(args: argparse.Namespace, database_url: str | None, seeded: Seeded | None = None
+        ) -> dict[str, float | None]:
+    """One run against one server database; its figures by label (seconds)."""
+    args.figures = {}
+    if seeded is None and database_url:
+        seeded = seeded_in_place(args.work, database_url, args.persons, args.street,
                                  args.reseed)
-    else:
+    elif seeded is None:
         seeded = seeded_sqlite(args.work, args.persons, args.street, args.reseed)
     counts = seeded.report["counts"]
     say(f"seed: {counts['persons']:,} persons, {counts['fee_rows']:,} fee rows "
@@ -801,7 +941,13 @@ def main() -> int:
     for label, seconds, target in results:
         say(f"  {label:40s} {seconds:8.2f} s   target < {target:g} s   "
             f"{'met' if seconds < target else 'NOT met'}")
-    return 0
+    figures: dict[str, float | None] = {}
+    for label, seconds, _target in results:
+        figures[label] = seconds
+        for key, value in args.figures.items():
+            if key.split(":")[0] in label:
+                figures[f"  of which {key.split(': ')[1]}"] = value
+    return figures
 
 
 if __name__ == "__main__":

@@ -7,6 +7,9 @@ cProfile (the server process's worker threads hide from a profiler attached to i
 
     python bench/bench_sync.py --keep-push /tmp/counter-bench/push
     python bench/replay_push.py /tmp/counter-bench/push [--profile]
+
+Each request's SQL statements are counted too (SQLAlchemy's before_cursor_execute; an
+executemany is one), the figure tests/district/test_statement_budget.py keeps within budget.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import event  # noqa: E402
 
 from desktop import wire  # noqa: E402
 from district.db import Database  # noqa: E402
@@ -65,6 +70,12 @@ def main() -> int:
     profile = cProfile.Profile() if args.profile else None
     statuses: Counter[str] = Counter()
     times: list[float] = []
+    statements: list[int] = [0]
+
+    def count(*_args: object) -> None:
+        statements[-1] += 1
+
+    event.listen(db.engine, "before_cursor_execute", count)
     for push in pushes:
         began = time.perf_counter()
         if profile is not None:
@@ -73,11 +84,14 @@ def main() -> int:
         if profile is not None:
             profile.disable()
         times.append(time.perf_counter() - began)
+        statements.append(0)
         statuses.update(f"{r.status}:{r.reason}" if r.reason else r.status
                         for r in result.results)
     items = sum(len(p.items) for p in pushes)
     print(f"{items:,} items in {len(pushes)} request(s): {sum(times):.2f} s "
           f"({', '.join(f'{t * 1000:.0f}' for t in times)} ms); {dict(statuses)}")
+    print(f"SQL statements per request: {', '.join(str(n) for n in statements[:-1])} "
+          f"({sum(statements) / max(1, items):.2f} per item)")
     if profile is not None:
         stats = pstats.Stats(profile).strip_dirs().sort_stats("cumulative")
         stats.print_stats(args.lines)
