@@ -66,6 +66,16 @@ class DeviceRegistered(Strict):
     device_number: int | None = None
 
 
+class DeviceInfo(Strict):
+    """GET /devices/me: what the district knows of the PC asking. A PC registered before the
+    district gave PC numbers (protocol 2) learns its number here (desktop.services.numbering)."""
+
+    device_id: str
+    street_code: str
+    street_name: str
+    device_number: int | None = None
+
+
 class Login(Strict):
     username: str = Field(min_length=1, max_length=64, pattern=PLAIN_TEXT)
     password: str = Field(min_length=1, max_length=256)

@@ -37,6 +37,7 @@ from sqlalchemy.orm import Session
 
 from desktop import wire
 from desktop.domain.clock import local_time
+from desktop.services.numbering import learn_device_number
 from desktop.services.signing import Signer, ensure_signing_key, open_key, remember
 from desktop.services.verifiers import (  # re-exported: the verifier is part of signing in
     Opened as Opened,
@@ -215,6 +216,7 @@ def _signed_in_online(store: Store, client: DistrictClient, logged: wire.LoggedI
     signer = ensure_signing_key(store, client, logged.username, opened, previous, now=now)
     if signer is not None:
         remember(signer)
+    learn_device_number(store, client)  # a PC registered before PC numbers learns its own
     notice = None if signer is not None else (
         "签名密钥未能在区里登记：本次登录不能保存或签署申请，请稍后重新登录。")
     return SignedIn(logged.username, logged.display_name, roles, offline=False, notice=notice,

@@ -10,9 +10,10 @@ written by `remember_registration` after the PC registers. The sequence of each 
 there too, and moved on in the transaction that saves the application: a crash or a refusal
 before the commit undoes both, so a number is given to exactly one saved application.
 
-A PC registered with a server from before numbers (no device number) numbers nothing: its
-applications have `number` None, and screens and forms show `display_number`, the first eight
-characters of the application's id, as before.
+A PC registered with a server from before numbers (no device number) asks the district for
+its number after each online sign-in until it has one (`learn_device_number`, GET /devices/me);
+until then it numbers nothing: its applications have `number` None, and screens and forms show
+`display_number`, the first eight characters of the application's id, as before.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from desktop.domain.streets import NUMBER, application_number
 from desktop.store import Store
 from desktop.store.local_state import set_state_value, state_value
 from desktop.store.models import ApplicationRecord
+from desktop.sync.client import DistrictClient, Offline, ServerRefused
 
 DEVICE_NUMBER = "device_number"  # this PC's number within its street, from the registration
 STREET_NAME = "street_name"  # the street's full name (华阳路街道), from the registration
@@ -39,6 +41,24 @@ def remember_registration(store: Store, street_name: str, device_number: int | N
         set_state_value(session, STREET_NAME, street_name)
         if device_number is not None:
             set_state_value(session, DEVICE_NUMBER, str(device_number))
+
+
+def learn_device_number(store: Store, client: DistrictClient) -> int | None:
+    """This PC's number, asked of the district when the store has none (a PC registered with a
+    server from before numbers). None when the district cannot say: offline, a server without
+    GET /devices/me, or a PC it never numbered. Never raises for the district's answer."""
+    with store.read_session() as session:
+        known = device_number(session)
+    if known is not None:
+        return known
+    try:
+        info = client.device_info()
+    except (Offline, ServerRefused):
+        return None
+    if info.device_number is None or info.device_number < 1:
+        return None
+    remember_registration(store, info.street_name, info.device_number)
+    return info.device_number
 
 
 def device_number(session: Session) -> int | None:

@@ -79,6 +79,10 @@ class DistrictClient:
         return self._call("POST", "/devices/register", wire.DeviceRegistered, body,
                           auth=False)
 
+    def device_info(self) -> wire.DeviceInfo:
+        """What the district knows of this PC (its number in its street); device token only."""
+        return self._call("GET", "/devices/me", wire.DeviceInfo)
+
     def login(self, username: str, password: str) -> wire.LoggedIn:
         result = self._call("POST", "/login", wire.LoggedIn,
                             wire.Login(username=username, password=password))

@@ -22,6 +22,7 @@ api_router.include_router(health.router, responses=documented(503))
 api_router.include_router(devices.router, responses=documented(401))
 # Behind the device token.
 api_router.include_router(login.router, responses=documented(401, 403))
+api_router.include_router(devices.device_router, responses=documented(401))
 # Behind the device token and a clerk's session.
 for router in (login.session_router, signing_keys.router, changes.router, push.router,
                reports.router, admin.router):

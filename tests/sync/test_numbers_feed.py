@@ -6,14 +6,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import httpx
+
 from desktop.services.accounts import sign_in
 from desktop.services.applications import record_push_result
-from desktop.services.numbering import remember_registration
+from desktop.services.numbering import device_number, learn_device_number, remember_registration
 from desktop.store import open_store
 from desktop.sync.client import DistrictClient
 from desktop.sync.credentials import MemoryKeyring, load_device_token, save_device_token
 from desktop.sync.pull import pull
 from desktop.sync.push import push
+from desktop.wire import API_PREFIX, PROTOCOL_HEADER
+from tests.district.harness import free_port
 from tests.sync.conftest import PASSWORD, DistrictServer
 from tests.sync.test_sync_e2e import TODAY, Counter, save_first, status_of
 
@@ -49,3 +53,34 @@ def test_the_number_reaches_another_counter_of_the_street(
     assert (there.number, there.created_by) == (saved.number, a.clerk)
     a.close()
     b.close()
+
+
+def test_a_pc_registered_before_pc_numbers_learns_its_number_at_sign_in(
+        district: DistrictServer, memory_keyring: MemoryKeyring, tmp_path: Path) -> None:
+    """Issue 12: a PC that registered with a counter of protocol 2 was not told its number (the
+    answer leaves out what that protocol does not know). After its next online sign-in it
+    asks the district (GET /devices/me) and numbers its applications; offline it cannot ask."""
+    path = tmp_path / "old.sqlite"
+    answer = httpx.post(f"{district.url}{API_PREFIX}/devices/register",
+                        headers={PROTOCOL_HEADER: "2"}, timeout=30,
+                        json={"enrolment_code": district.codes()[0], "device_name": "old pc"})
+    assert answer.status_code == 201, answer.text
+    registered = answer.json()
+    assert "device_number" not in registered  # a protocol-2 counter is not told
+    save_device_token(district.url, registered["token"], path.stem)
+    store = open_store(path)
+    remember_registration(store, registered["street_name"], None)
+    unreachable = DistrictClient(f"http://127.0.0.1:{free_port()}",
+                                 lambda: load_device_token(district.url, path.stem))
+    assert learn_device_number(store, unreachable) is None  # offline: nothing learned
+    client = DistrictClient(district.url, lambda: load_device_token(district.url, path.stem))
+    assert client.device_info().device_number == 1
+    username = district.user("clerk", 0)
+    sign_in(store, client, username, PASSWORD)
+    with store.read_session() as session:
+        assert device_number(session) == 1
+    counter = Counter(store, client, username)
+    pull(store, client)
+    saved, _, _ = save_first(counter)
+    assert saved.number == f"华阳-{TODAY.year}-01-0001"
+    counter.close()
