@@ -15,7 +15,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from desktop.domain.receipt_qr import ParsedReceipt, Unrecognised, parse_receipt_text
+from desktop.domain.receipt_qr import ParsedReceipt, parse_receipt_text
+from tests.domain.test_receipt_qr import parsed, unrecognised
 
 # The synthetic examples of RECEIPTS.md, verbatim.
 VAT_SEVEN = "01,10,031001600111,12345678,64.90,20260318,12345678901234567890"
@@ -26,21 +27,6 @@ SHORT_LINK = "https://einvoice.example/d/473011a4b5c6d7e8"
 
 DPPT_NO = "26312000000012345678"
 MARCH_9, MARCH_18, MARCH_20 = date(2026, 3, 9), date(2026, 3, 18), date(2026, 3, 20)
-
-
-def parsed(text: str) -> ParsedReceipt:
-    result = parse_receipt_text(text)
-    assert isinstance(result, ParsedReceipt), result
-    assert result.raw == text
-    return result
-
-
-def unrecognised(text: str) -> Unrecognised:
-    result = parse_receipt_text(text)
-    assert isinstance(result, Unrecognised), result
-    assert result.raw == text
-    assert result.reason
-    return result
 
 
 # --- each form ---------------------------------------------------------------------------------
