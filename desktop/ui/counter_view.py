@@ -51,7 +51,6 @@ from desktop.services.counter import (
     format_amount,
     program_label,
 )
-from desktop.services.receipt_image import ReceiptImageError, decode_receipt_image
 from desktop.services.scanning import pending_scans, record_scan, scan_owner
 from desktop.services.signing import SigningUnavailable
 from desktop.services.waivers import WaiverRefused
@@ -552,6 +551,9 @@ class CounterView(QWidget):
 
     def scan_image_file(self, path: Path) -> None:
         """“从图片识别”: every QR code in a photo or scan of a receipt, as if scanned."""
+        # PIL and zxing-cpp (about 3.5 MiB) are loaded when a photo is first read
+        from desktop.services.receipt_image import ReceiptImageError, decode_receipt_image
+
         try:
             texts = decode_receipt_image(path)
         except ReceiptImageError as exc:

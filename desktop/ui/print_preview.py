@@ -16,11 +16,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QRect, QSettings, QSize, Qt
 from PySide6.QtGui import QImage, QPainter
-from PySide6.QtPdf import QPdfDocument, QPdfDocumentRenderOptions
-from PySide6.QtPdfWidgets import QPdfView
 from PySide6.QtPrintSupport import QPrintDialog, QPrinter, QPrinterInfo
 from PySide6.QtWidgets import (
     QDialog,
@@ -34,6 +33,9 @@ from PySide6.QtWidgets import (
 
 from desktop.ui.screen_fit import fit_to_screen
 from desktop.ui.widgets import error_label
+
+if TYPE_CHECKING:  # QtPdf is loaded when a PDF is first shown or printed (issue 13: memory)
+    from PySide6.QtPdf import QPdfDocument
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +88,8 @@ def new_printer(wanted: str, available: Iterable[str] | None = None) -> QPrinter
 
 def pdf_document(data: bytes, parent: QWidget) -> tuple[QPdfDocument, QBuffer]:
     """A QPdfDocument over bytes (the buffer must live as long as the document)."""
+    from PySide6.QtPdf import QPdfDocument
+
     buffer = QBuffer(parent)
     buffer.setData(QByteArray(data))
     buffer.open(QIODevice.OpenModeFlag.ReadOnly)
@@ -104,6 +108,8 @@ def print_pdfs(documents: Sequence[bytes], printer: QPrinter, parent: QWidget) -
     """Every page of each PDF in turn onto the printer as ONE job (a batch of forms), fitted
     to its printable area, at no more than MAX_PRINT_DPI. Every document is read before the
     job starts, so an unreadable one prints nothing. Raises ValueError in Chinese."""
+    from PySide6.QtPdf import QPdfDocument
+
     if not documents:
         raise ValueError("没有要打印的文件。")
     opened: list[tuple[QPdfDocument, QBuffer]] = []
@@ -152,6 +158,8 @@ def _draw_page(document: QPdfDocument, page: int, size: QSize, painter: QPainter
     """One page in bands of BAND_ROWS rows, on white; rows with nothing on them are skipped.
     Each band's edges fall on whole device pixels, so no seam shows between bands. Returns the
     largest band's size."""
+    from PySide6.QtPdf import QPdfDocumentRenderOptions
+
     options = QPdfDocumentRenderOptions()
     options.setScaledSize(size)
     largest = QSize()
@@ -189,6 +197,8 @@ class PrintPreview(QDialog):
         self.printed: bytes | None = None
         self.printer_name = printer  # None: the one in 设置, read when 打印 is pressed
         self.last_print: PrintedPages | None = None
+        from PySide6.QtPdfWidgets import QPdfView
+
         self.document, self._buffer = pdf_document(preview, self)
         self.view = QPdfView(self)
         self.view.setObjectName("pdfView")
