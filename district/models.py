@@ -23,6 +23,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -384,7 +385,13 @@ class Change(Base):
     """The server-wide change sequence; rows are written in the transaction of their change."""
 
     __tablename__ = "changes"
-    __table_args__ = (Index("ix_changes_street_code_seq", "street_code", "seq"),)
+    __table_args__ = (
+        Index("ix_changes_street_code_seq", "street_code", "seq"),
+        # migration 0007: the shared changes in seq order (`IS NULL` is not an equality, so
+        # the index above does not give them in order)
+        Index("ix_changes_shared_seq", "seq", postgresql_where=text("street_code IS NULL"),
+              sqlite_where=text("street_code IS NULL")),
+    )
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     entity: Mapped[str] = mapped_column(String(24))
     key: Mapped[str] = mapped_column(String(120))
