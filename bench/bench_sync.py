@@ -61,6 +61,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import httpx
 import sqlcipher3.dbapi2 as sqlcipher
 from bench_keyring import bench_key
+from pull_baseline import PULLED, WRITER_PRAGMAS, pulled_tables
 from sqlalchemy import func, select
 
 import desktop.sync.pull as pull_module
@@ -71,11 +72,8 @@ from desktop.services.numbering import remember_registration
 from desktop.store import Store, open_store, outbox_waiting_count
 from desktop.store.models import (
     ApplicationRecord,
-    CategorySpanRecord,
     ClaimRecord,
     FeeRowRecord,
-    InstitutionRecord,
-    ParameterVersionRecord,
     PersonRecord,
 )
 from desktop.sync.client import DistrictClient
@@ -94,9 +92,6 @@ TARGET_INITIAL_S = 60.0
 TARGET_INCREMENTAL_S = 1.0
 TARGET_PUSH_S = 5.0
 RECENT_DAYS = 150  # rows a clerk would tick: the last five months
-# The tables a pull fills, in the order the baseline inserts them (parents first).
-PULLED = (InstitutionRecord, ParameterVersionRecord, PersonRecord, CategorySpanRecord,
-          FeeRowRecord, ClaimRecord)
 
 
 def say(text: str = "") -> None:
@@ -549,18 +544,11 @@ def raw_copy(source: Path, target: Path, page: int, sealed: bool
     open_store(target, key=target_key).close()  # the schema, by the store's own migrations
     reader = raw_connect(source, bench_key(source) if sealed else None)
     tables: list[tuple[str, str, list[tuple[Any, ...]]]] = []
-    for model in PULLED:
-        name = model.__tablename__
-        # in the order the pull wrote them (seq): an order by key fills the indexes in order
-        cursor = reader.execute(f'SELECT * FROM "{name}" ORDER BY seq')  # our own names
-        columns = [c[0] for c in cursor.description]
-        sql = (f'INSERT INTO "{name}" ({", ".join(columns)}) '
-               f'VALUES ({", ".join("?" * len(columns))})')
+    for name, sql, cursor in pulled_tables(reader):
         tables.append((name, sql, cursor.fetchall()))
     reader.close()
     writer = raw_connect(target, target_key, isolation_level=None)
-    for pragma in ("journal_mode = WAL", "foreign_keys = ON", "synchronous = FULL",
-                   f"cache_size = -{pull_module.PULL_CACHE_KIB}"):  # the pull's page cache
+    for pragma in WRITER_PRAGMAS:
         writer.execute(f"PRAGMA {pragma}")
     rows = 0
     started = time.perf_counter()
@@ -615,8 +603,7 @@ def raw_upserts(target: Path, person_ids: list[str], row_ids: list[str], round_n
     """Baseline: the same rows written again with raw sqlite3, as upserts of every column,
     in one transaction (synchronous=FULL)."""
     writer = raw_connect(target, key, isolation_level=None)
-    for pragma in ("journal_mode = WAL", "foreign_keys = ON", "synchronous = FULL",
-                   f"cache_size = -{pull_module.PULL_CACHE_KIB}"):  # the pull's page cache
+    for pragma in WRITER_PRAGMAS:
         writer.execute(f"PRAGMA {pragma}")
     batches = []
     for table, ids in (("person", person_ids), ("fee_row", row_ids)):

@@ -30,26 +30,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import sqlcipher3.dbapi2 as sqlcipher  # noqa: E402
+from pull_baseline import WRITER_PRAGMAS, pulled_tables  # noqa: E402
 
 from desktop import wire  # noqa: E402
 from desktop.store import open_store  # noqa: E402
-from desktop.store.models import (  # noqa: E402
-    CategorySpanRecord,
-    ClaimRecord,
-    FeeRowRecord,
-    InstitutionRecord,
-    ParameterVersionRecord,
-    PersonRecord,
-)
-from desktop.sync.pull import COMMIT_CHANGES, PULL_CACHE_KIB, PageWriter  # noqa: E402
+from desktop.sync.pull import COMMIT_CHANGES, PageWriter  # noqa: E402
 from district.db import Database  # noqa: E402
 from district.services.changes import changes_page_json  # noqa: E402
 
 DEFAULT = Path("/tmp/counter-bench/sync/run/district.sqlite")  # bench_sync.py's, migrated
 KEY = b"\x01" * 32
-# The tables a pull fills, parents first (the baseline's order).
-PULLED = (InstitutionRecord, ParameterVersionRecord, PersonRecord, CategorySpanRecord,
-          FeeRowRecord, ClaimRecord)
 
 
 def load() -> str:
@@ -68,17 +58,10 @@ def raw_baseline(source: Path, target: Path, key: bytes | None, page: int) -> tu
     rows; only the inserts and commits are timed."""
     open_store(target, key=key).close()  # the schema, by the store's own migrations
     reader, writer = connect(source, key), connect(target, key)
-    for pragma in ("journal_mode = WAL", "foreign_keys = ON", "synchronous = FULL",
-                   f"cache_size = -{PULL_CACHE_KIB}"):
+    for pragma in WRITER_PRAGMAS:
         writer.execute(f"PRAGMA {pragma}")
     seconds, rows = 0.0, 0
-    for model in PULLED:
-        name = model.__tablename__
-        # in the order the pull wrote them (seq): an order by key fills the indexes in order
-        cursor = reader.execute(f'SELECT * FROM "{name}" ORDER BY seq')  # our own names
-        columns = [c[0] for c in cursor.description]
-        sql = (f'INSERT INTO "{name}" ({", ".join(columns)}) '
-               f'VALUES ({", ".join("?" * len(columns))})')
+    for _name, sql, cursor in pulled_tables(reader):
         while batch := cursor.fetchmany(page):
             started = time.perf_counter()
             writer.execute("BEGIN IMMEDIATE")

@@ -27,7 +27,7 @@ from desktop.domain.clock import local_time
 from desktop.domain.id_number import mask_id_number
 from desktop.domain.streets import district_of
 from desktop.policy.contract import default_parameters, result_to_json
-from desktop.policy.engine import calculate, standing
+from desktop.policy.engine import standing
 from desktop.policy.errors import CalcInputError
 from desktop.policy.labels import KIND_LABELS, PROGRAM_LABELS, REASON_LABELS, bucket_label
 from desktop.policy.model import WAIVABLE, Case, Kind, Program, Reason, Result
@@ -417,10 +417,12 @@ class CounterSession:
 
     def _reasons(self) -> dict[str, tuple[str, str]]:
         """Why each unsettled row cannot count, from the engine: every one ticked at once
-        (a row's eligibility does not depend on the other rows ticked)."""
+        (a row's eligibility does not depend on the other rows ticked). The base case is the
+        history and every candidate, in fill order: the prepared case computes it from the rows
+        it classified when the person was opened."""
         case = self._base
         try:
-            result = calculate(case, self.parameters)
+            result = self._prepared.calculate(self._candidates)
         except CalcInputError as exc:
             return {f.id: ("no_rule", exc.message_zh) for f in case.fees if not f.settled}
         out = {}

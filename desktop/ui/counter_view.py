@@ -27,7 +27,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListWidget,
-    QMessageBox,
     QPushButton,
     QScrollArea,
     QSplitter,
@@ -59,7 +58,7 @@ from desktop.ui.dialogs import CredentialsDialog, SubmitDialog, TraceDialog
 from desktop.ui.enrolment_dialog import EnrolmentDialog
 from desktop.ui.models import FeeRowsFilter, FeeRowsModel, PersonResultsModel
 from desktop.ui.print_preview import PrintPreview
-from desktop.ui.widgets import error_label
+from desktop.ui.widgets import error_label, unsaved_ticks_question
 
 PROGRAMS = (("assistance", "医疗救助"), ("mutual_aid", "互助帮困"))
 WAIVABLE_CODES = frozenset(r.value for r in WAIVABLE)
@@ -392,13 +391,9 @@ class CounterView(QWidget):
         return True
 
     def _ask_keep_ticks(self, name: str, count: int) -> bool:
-        box = QMessageBox(QMessageBox.Icon.Question, "尚未提交的勾选",
-                          f"{name} 已勾选 {count} 行费用，尚未提交申请。\n"
-                          "保留勾选继续办理，还是放弃这些勾选？", parent=self)
-        keep = box.addButton("保留勾选(&K)", QMessageBox.ButtonRole.RejectRole)
-        discard = box.addButton("放弃勾选(&D)", QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(keep)
-        box.setEscapeButton(keep)
+        box, discard = unsaved_ticks_question(self, name, count,
+                                              "保留勾选继续办理，还是放弃这些勾选？",
+                                              "保留勾选(&K)", "放弃勾选(&D)")
         self.leave_box = box  # for tests: the question while it is open
         box.exec()
         return box.clickedButton() is not discard

@@ -22,7 +22,6 @@ from PySide6.QtWidgets import (
     QDialog,
     QLabel,
     QMainWindow,
-    QMessageBox,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -39,6 +38,7 @@ from desktop.ui.monthly_view import MonthlyView
 from desktop.ui.screen_fit import fit_to_screen, keep_on_screen
 from desktop.ui.sync_status import SyncStatusWidget
 from desktop.ui.today_view import TodayView
+from desktop.ui.widgets import unsaved_ticks_question
 from desktop.ui.workers import run_in_background
 
 if TYPE_CHECKING:
@@ -263,13 +263,8 @@ class MainWindow(QMainWindow):
             keep_on_screen(self)
 
     def _ask_before_closing(self, name: str, count: int) -> None:
-        box = QMessageBox(QMessageBox.Icon.Question, "尚未提交的勾选",
-                          f"{name} 已勾选 {count} 行费用，尚未提交申请。\n"
-                          "关闭窗口将放弃这些勾选。", parent=self)
-        keep = box.addButton("继续办理(&K)", QMessageBox.ButtonRole.RejectRole)
-        discard = box.addButton("放弃并关闭(&D)", QMessageBox.ButtonRole.DestructiveRole)
-        box.setDefaultButton(keep)
-        box.setEscapeButton(keep)
+        box, discard = unsaved_ticks_question(self, name, count, "关闭窗口将放弃这些勾选。",
+                                              "继续办理(&K)", "放弃并关闭(&D)")
         self.close_question = box
 
         def answered(_result: int) -> None:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
     QLabel,
     QLayout,
     QLineEdit,
+    QMessageBox,
     QVBoxLayout,
     QWidget,
 )
@@ -50,3 +52,16 @@ def dialog_frame(dialog: QDialog, form: QFormLayout, error: QLabel, ok_text: str
     layout.addLayout(form)
     layout.addWidget(error)
     layout.addWidget(buttons)
+
+
+def unsaved_ticks_question(parent: QWidget, name: str, count: int, what_now: str,
+                           keep: str, discard: str) -> tuple[QMessageBox, QAbstractButton]:
+    """The question asked before a person's unsubmitted ticks are lost: keep (the default,
+    and Esc) or discard; returns the box and its discard button."""
+    box = QMessageBox(QMessageBox.Icon.Question, "尚未提交的勾选",
+                      f"{name} 已勾选 {count} 行费用，尚未提交申请。\n{what_now}", parent=parent)
+    keep_button = box.addButton(keep, QMessageBox.ButtonRole.RejectRole)
+    discard_button = box.addButton(discard, QMessageBox.ButtonRole.DestructiveRole)
+    box.setDefaultButton(keep_button)
+    box.setEscapeButton(keep_button)
+    return box, discard_button

@@ -40,7 +40,12 @@ from desktop.printing.jobs import PRINTED, document_pdf
 from desktop.services.accounts import sign_in
 from desktop.services.applications import record_push_result, withdraw_application
 from desktop.services.counter import CounterSession, find_persons
-from desktop.services.device import ServerSettings, district_client, register_counter
+from desktop.services.device import (
+    Registration,
+    ServerSettings,
+    district_client,
+    register_counter,
+)
 from desktop.services.numbering import remember_registration
 from desktop.services.scanning import scan_owner
 from desktop.store import Store, open_store, outbox_waiting_count
@@ -52,6 +57,7 @@ from desktop.store.models import (
     PersonRecord,
 )
 from desktop.store.search_keys import name_keys
+from desktop.sync.client import DistrictClient
 from desktop.sync.credentials import MemoryKeyring
 from desktop.sync.worker import SyncWorker
 from desktop.ui.counter_view import CounterView
@@ -65,6 +71,27 @@ from tests.ui.test_scanner import FAST, SLOW, Keyboard
 TODAY = date.today()
 WAIT = 5000  # ms; waits end as soon as their condition holds
 CTRL, ALT = Qt.KeyboardModifier.ControlModifier, Qt.KeyboardModifier.AltModifier
+
+
+@dataclass
+class Desk:
+    """A counter as its first run leaves it: registered, its number kept, a sync worker."""
+
+    registration: Registration
+    client: DistrictClient
+    store: Store
+    worker: SyncWorker
+
+
+def registered_desk(district: DistrictServer, tmp_path: Path, window: str) -> Desk:
+    server = ServerSettings(district.url)
+    registration = register_counter(server, district.codes()[0], window)
+    assert registration.device_number is not None
+    client = district_client(server)
+    store = open_store(tmp_path / "counter.sqlite")
+    remember_registration(store, registration.street_name, registration.device_number)
+    return Desk(registration, client, store,
+                SyncWorker(store, client, on_result=record_push_result))
 
 
 @pytest.fixture
@@ -176,13 +203,8 @@ def local_status(store: Store, application_id: str) -> str:
 
 def test_a_clerks_morning(qtbot: QtBot, district: DistrictServer,
                           memory_keyring: MemoryKeyring, tmp_path: Path) -> None:
-    server = ServerSettings(district.url)
-    registration = register_counter(server, district.codes()[0], "华阳路 1号窗口")
-    assert registration.device_number is not None
-    client = district_client(server)
-    store = open_store(tmp_path / "counter.sqlite")
-    remember_registration(store, registration.street_name, registration.device_number)
-    worker = SyncWorker(store, client, on_result=record_push_result)
+    desk = registered_desk(district, tmp_path, "华阳路 1号窗口")
+    registration, client, store, worker = desk.registration, desk.client, desk.store, desk.worker
     clerk_name = district.user("clerk")
 
     # -- sign in, sync the street's persons and fee rows -----------------------------------------

@@ -21,17 +21,18 @@ from sqlalchemy import select
 
 from desktop.printing.context import PrintContext
 from desktop.services.accounts import sign_in
-from desktop.services.applications import record_push_result
 from desktop.services.counter import CounterSession
-from desktop.services.device import ServerSettings, district_client, register_counter
 from desktop.services.monthly import MISSED, NOTHING_DUE, PROCESSED, month_run
-from desktop.services.numbering import remember_registration
-from desktop.store import Store, open_store
+from desktop.store import Store
 from desktop.store.models import PersonRecord
 from desktop.sync.credentials import MemoryKeyring
-from desktop.sync.worker import SyncWorker
 from desktop.ui.main_window import MainWindow
-from tests.e2e.test_clerks_morning import WAIT, local_status, submit_by_keyboard
+from tests.e2e.test_clerks_morning import (
+    WAIT,
+    local_status,
+    registered_desk,
+    submit_by_keyboard,
+)
 from tests.e2e.test_counter_scenario import user_of
 from tests.sync.conftest import PASSWORD, DistrictServer, seed_and_serve
 
@@ -80,13 +81,8 @@ def choose(store: Store, clerk: str) -> tuple[str, list[str], str, list[str]]:
 def test_the_monthly_run_through_the_window(qtbot: QtBot, district: DistrictServer,
                                             memory_keyring: MemoryKeyring,
                                             tmp_path: Path) -> None:
-    server = ServerSettings(district.url)
-    registration = register_counter(server, district.codes()[0], "华阳路 2号窗口")
-    assert registration.device_number is not None
-    client = district_client(server)
-    store = open_store(tmp_path / "counter.sqlite")
-    remember_registration(store, registration.street_name, registration.device_number)
-    worker = SyncWorker(store, client, on_result=record_push_result)
+    desk = registered_desk(district, tmp_path, "华阳路 2号窗口")
+    registration, client, store, worker = desk.registration, desk.client, desk.store, desk.worker
     clerk_name = district.user("clerk")
     clerk = user_of(sign_in(store, client, clerk_name, PASSWORD))
     assert worker.sync_now().online

@@ -224,13 +224,7 @@ def form_window(qtbot: QtBot, roles: tuple[str, ...]) -> CalcView:
 
 
 def choose_by_keyboard(qtbot: QtBot, window: CalcView, label: str) -> None:
-    box = child(window, QComboBox, "calculatorBox")
-    box.setFocus()
-    labels = [box.itemText(i) for i in range(box.count())]
-    qtbot.keyClick(box, Qt.Key.Key_Home)
-    for _ in range(labels.index(label)):
-        qtbot.keyClick(box, Qt.Key.Key_Down)
-    assert box.currentText() == label
+    pick_by_keyboard(qtbot, child(window, QComboBox, "calculatorBox"), label)
 
 
 def pick_by_keyboard(qtbot: QtBot, box: QComboBox, label: str) -> None:
