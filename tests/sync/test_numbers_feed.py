@@ -42,6 +42,10 @@ def test_the_number_reaches_another_counter_of_the_street(
     a, first = _numbered_counter(district, tmp_path / "a.sqlite", district.codes()[0], 0)
     b, second = _numbered_counter(district, tmp_path / "b.sqlite", district.codes()[1], 1)
     assert (first, second) == (1, 2)  # the street's first and second PC
+    # GET /devices/me tells each PC of itself only (it takes no id: the device token decides)
+    mine, theirs = a.client.device_info(), b.client.device_info()
+    assert (mine.device_number, theirs.device_number) == (1, 2)
+    assert mine.device_id != theirs.device_id and mine.street_code == theirs.street_code
     pull(a.store, a.client)
     saved, _, _ = save_first(a)
     assert saved.number == f"华阳-{TODAY.year}-01-0001"
