@@ -17,6 +17,7 @@ from desktop.wire import API_PREFIX, OLDEST_PROTOCOL, PROTOCOL_HEADER, PROTOCOL_
 from district.api.errors import error_response, install_error_handlers
 from district.api.main import api_router
 from district.config import Settings
+from district.console import install_console
 from district.db import Database
 
 log = logging.getLogger("district.requests")
@@ -28,9 +29,14 @@ BODY_LIMIT = 64 * 1024
 KNOWN_BODY_LIMIT = 512 * 1024
 _LARGE_BODIES = {f"{API_PREFIX}/push": PUSH_BODY_LIMIT,
                  f"{API_PREFIX}/push/known": KNOWN_BODY_LIMIT}
+# the console's data upload (district/console/data.py): a district's persons or fee file
+UPLOAD_PREFIX = "/console/data/"
+UPLOAD_BODY_LIMIT = 200 * 1024 * 1024
 
 
 def body_limit(path: str) -> int:
+    if path.startswith(UPLOAD_PREFIX):
+        return UPLOAD_BODY_LIMIT
     return _LARGE_BODIES.get(path.rstrip("/"), BODY_LIMIT)
 
 
@@ -146,6 +152,7 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     app.state.db = db
     install_error_handlers(app)
     app.include_router(api_router, prefix=API_PREFIX)
+    install_console(app)
 
     @app.middleware("http")
     async def protocol(request: Request,

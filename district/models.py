@@ -86,6 +86,9 @@ class EnrolmentCode(Base):
     created_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     device_id: Mapped[str | None] = mapped_column(ForeignKey("devices.id"))
+    # migration 0008: a code issued in the console expires (None: a seeded code, no expiry)
+    expires_at: Mapped[datetime | None]
+    issued_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class Device(Base):
@@ -103,6 +106,13 @@ class Device(Base):
     # migration 0006: the PC's number within its street (1, 2, 3, ... in registration order),
     # part of its application numbers (desktop.domain.streets); never reused
     number: Mapped[int | None] = mapped_column(Integer)
+    # migration 0008: what the console shows of each PC (district/console): its last request,
+    # the program version and the outbox items it reported waiting, and who revoked it and why
+    last_seen_at: Mapped[datetime | None]
+    app_version: Mapped[str | None] = mapped_column(String(32))
+    waiting_items: Mapped[int | None] = mapped_column(Integer)
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
+    revoked_reason: Mapped[str | None] = mapped_column(String(200))
 
 
 class User(Base):
@@ -117,6 +127,9 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None]
     password_changed_at: Mapped[datetime | None]  # migration 0004: revokes the signing keys
+    # migration 0008: a password an administrator set (a reset): the user must choose their own
+    # at their next sign-in, in the console or at a counter, before anything else
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class SigningKey(Base):
@@ -154,7 +167,21 @@ class LoginFailures(Base):
 class UserRole(Base):
     __tablename__ = "user_roles"
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
-    role: Mapped[str] = mapped_column(String(16), primary_key=True)
+    # migration 0008: 24 characters, for district_reviewer
+    role: Mapped[str] = mapped_column(String(24), primary_key=True)
+
+
+class ConsoleSession(Base):
+    """A sign-in to the district console (district/console) in a browser; only the SHA-256 of
+    its cookie is kept. It ends at `expires_at`, after `IDLE` without a request, at sign-out,
+    and when the user is deactivated or their password changes."""
+
+    __tablename__ = "console_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
 
 
 class LoginSession(Base):
@@ -351,8 +378,10 @@ class AuditEvent(Base):
     action: Mapped[str] = mapped_column(String(64))
     subject: Mapped[str] = mapped_column(String(128))
     detail: Mapped[dict[str, Any]] = mapped_column(JSON)
-    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), index=True)
-    street_code: Mapped[str] = mapped_column(ForeignKey("streets.code"))
+    # migration 0008: None for the district console's own events (no PC; street when one is
+    # concerned)
+    device_id: Mapped[str | None] = mapped_column(ForeignKey("devices.id"), index=True)
+    street_code: Mapped[str | None] = mapped_column(ForeignKey("streets.code"))
     received_at: Mapped[datetime]
     # migration 0004: the district's own hash chain over its rows in chain_seq order, the
     # counter's chain as the counter sent it, who pushed it and whether the actor is proven
@@ -428,3 +457,8 @@ class ParameterVersion(Base):
     effective_from: Mapped[date] = mapped_column(Date, primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     source: Mapped[str] = mapped_column(String(120))
+    # migration 0008: a value published in the console (M18) rather than shipped in
+    # resources/policy: kept when the shipped files are synced at start
+    published_by: Mapped[str | None] = mapped_column(String(64))
+    published_at: Mapped[datetime | None]
+    assumption: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -229,6 +229,9 @@ def _staff(generator: DistrictGenerator, streets: list[StreetInfo],
     for district in sorted({s.district for s in streets}):
         users.append(Credential(f"{district}.admin", password or new_password(),
                                 generator.fake.name(), ["district_admin"], None, district))
+        # reads the console (the month, the audit, PCs), acts on nothing (district/console)
+        users.append(Credential(f"{district}.reviewer", password or new_password(),
+                                generator.fake.name(), ["district_reviewer"], None, district))
     return users
 
 

@@ -9,11 +9,12 @@ cd "$(dirname "$0")/.."
 
 # Qt's offscreen and xcb platforms (the xcb ones so that `make run` opens a window on a Debian
 # desktop: Qt 6.5+ needs libxcb-cursor0 and friends), a CJK font for Qt and reportlab, pdftoppm
-# for looking at forms, PostgreSQL for the district's tests.
+# for looking at forms, PostgreSQL for the district's tests, Chromium and its WebDriver for the
+# district console's browser tests.
 debs=(libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 libglib2.0-0
       libx11-xcb1 libxcb-cursor0 libxcb-icccm4 libxcb-image0 libxcb-keysyms1 libxcb-randr0
       libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-xkb1
-      fonts-wqy-microhei poppler-utils postgresql)
+      fonts-wqy-microhei poppler-utils postgresql chromium chromium-driver)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from desktop.wire import ErrorBody
@@ -51,6 +51,10 @@ _HTTP_CODES = {
 }
 
 
+def _console(request: Request) -> bool:
+    return request.url.path == "/console" or request.url.path.startswith("/console/")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JSONResponse:
@@ -61,18 +65,24 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(exc.status, exc.code, exc.message)
 
     @app.exception_handler(RequestValidationError)
-    async def _invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _invalid(request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {"loc": (), "msg": "invalid"}
         if first.get("type") == "json_invalid":  # its loc is a character position
             return error_response(422, "invalid_json", _NOT_JSON)
         loc = [str(p) for p in first.get("loc", ()) if p not in ("body", "query", "header")]
         field = ".".join(loc) or None
+        if _console(request):  # the console's forms: a page naming the field
+            from district.console import console_invalid
+            return console_invalid(request, field)
         where = f"{field}：" if field else ""
         return error_response(422, "invalid_request",
                               f"请求内容不符合要求：{where}{first.get('msg', '')}", field)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
+        if _console(request):
+            from district.console import console_http_error
+            return console_http_error(request, exc)
         if exc.status_code == 400:  # FastAPI could not read the body (not UTF-8, too deep)
             return error_response(422, "invalid_json", _NOT_JSON)
         code, message = _HTTP_CODES.get(exc.status_code,
@@ -80,8 +90,11 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(exc.status_code, code, message)
 
     @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         log.error("unexpected error", exc_info=exc,
                   extra={"method": request.method, "path": request.url.path})
+        if _console(request):
+            from district.console import console_http_error
+            return console_http_error(request, StarletteHTTPException(500))
         return error_response(500, "server_error",
                               "区服务器内部错误，请稍后重试；已提交的内容不会丢失。")

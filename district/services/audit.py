@@ -11,9 +11,11 @@ the change counter's row lock hands the numbers out one writer at a time, withou
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -103,6 +105,33 @@ def apply_audit_event(session: Session, caller: Caller, item: wire.OutboxItem,
     return Outcome("accepted", detail={"audit_chain": broken})
 
 
+def record_console_event(session: Session, actor: str, action: str, subject: str,
+                         detail: dict[str, Any], now: datetime,
+                         street_code: str | None = None) -> models.AuditEvent:
+    """An action taken in the district console (district/console), in the district's chain
+    like every counter's event: no PC, the street concerned if any, the actor proven by the
+    console's own sign-in."""
+    for name, limit in LIMITS:
+        value = {"actor": actor, "action": action, "subject": subject}[name]
+        if len(value) > limit:
+            raise ValueError(f"console audit {name} over {limit} characters: {value!r}")
+    chain: dict[str, tuple[int, str | None]] = session.info.setdefault("audit_chain_end", {})
+    if "district" in chain:
+        last_seq, prev_hash = chain["district"]
+        seq = last_seq + 1
+    else:
+        seq, prev_hash = _next_in_chain(session)
+    row = models.AuditEvent(
+        event_id=str(uuid.uuid4()), at=now, actor=actor, action=action, subject=subject,
+        detail=detail, device_id=None, street_code=street_code, received_at=now,
+        chain_seq=seq, prev_hash=prev_hash, reported_by=actor, actor_proven=True)
+    row.row_hash = _district_hash(row)
+    session.add(row)
+    session.flush()
+    chain["district"] = (seq, row.row_hash)
+    return row
+
+
 def _check_counter_hash(payload: wire.AuditEventPayload, content: AuditContent) -> None:
     if payload.row_hash is None and payload.prev_hash is None:
         return  # a counter from before the chain: kept, outside it
@@ -159,8 +188,8 @@ def _content(row: models.AuditEvent) -> AuditContent:
 def _district_hash(row: models.AuditEvent) -> str:
     assert row.chain_seq is not None
     return district_row_hash(
-        _content(row), row.prev_hash, chain_seq=row.chain_seq, device_id=row.device_id,
-        street_code=row.street_code, received_at=row.received_at, reported_by=row.reported_by,
+        _content(row), row.prev_hash, chain_seq=row.chain_seq, device_id=row.device_id or "",
+        street_code=row.street_code or "", received_at=row.received_at, reported_by=row.reported_by,
         actor_proven=row.actor_proven, counter_prev_hash=row.counter_prev_hash,
         counter_row_hash=row.counter_row_hash)
 
@@ -194,7 +223,8 @@ def verify_audit_trail(session: Session, limit: int = 50) -> AuditVerdict:
     devices: dict[str, models.AuditEvent] = {}  # each device's previous chained event
     for row in _chained(session):
         verdict.rows += 1
-        where = f"第 {row.chain_seq} 号事件 {row.event_id}（电脑 {row.device_id}）"
+        origin = "区管理台" if row.device_id is None else f"电脑 {row.device_id}"
+        where = f"第 {row.chain_seq} 号事件 {row.event_id}（{origin}）"
 
         def report(problem: Problem, message: str, row: models.AuditEvent = row) -> None:
             if len(verdict.problems) < limit:
@@ -216,6 +246,11 @@ def verify_audit_trail(session: Session, limit: int = 50) -> AuditVerdict:
                 != row.counter_row_hash):
             report("content_changed",
                    f"{where}的内容与柜台发来的哈希不符：这一行在区里被改过。")
+        expected_seq = seq + 1
+        prev_hash = row.row_hash
+        verdict.last_seq, verdict.last_hash = row.chain_seq, row.row_hash
+        if row.device_id is None:
+            continue  # the console's own event: in the district's chain only
         previous = devices.get(row.device_id)
         link = _link_problem(previous, row.counter_prev_hash, row.counter_row_hash)
         if link == "link_broken":
@@ -226,9 +261,6 @@ def verify_audit_trail(session: Session, limit: int = 50) -> AuditVerdict:
             report("missing_hash",
                    f"{where}没有哈希，而这台电脑之前的事件都有：柜台停止了审计链。")
         devices[row.device_id] = row
-        expected_seq = seq + 1
-        prev_hash = row.row_hash
-        verdict.last_seq, verdict.last_hash = row.chain_seq, row.row_hash
     verdict.device_heads = {device: row.counter_row_hash for device, row in devices.items()
                             if row.counter_row_hash is not None}
     return verdict

@@ -7,6 +7,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import get_args
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -34,6 +35,7 @@ FREE_FAILURES = 5
 FIRST_LOCKOUT = timedelta(minutes=1)
 MAX_LOCKOUT = timedelta(hours=1)
 FAILURES_FORGOTTEN = timedelta(hours=24)
+COUNTER_ROLES = frozenset(get_args(wire.Role))
 _WRONG_PASSWORD = "用户名或密码错误。"
 _CODE_REFUSED = "注册码无效或已被使用，请向区医保事务中心申领新的注册码。"
 
@@ -155,7 +157,8 @@ def log_in(db: Database, device: DeviceIdentity, request: wire.Login,
     log.info("user logged in", extra={"user": user.username, "device_id": device.id})
     return wire.LoggedIn(session_token=token, username=user.username,
                          display_name=user.display_name,
-                         roles=sorted(staff.roles),  # type: ignore[arg-type]
+                         # the roles a counter knows (a console-only role is not one)
+                         roles=sorted(staff.roles & COUNTER_ROLES),  # type: ignore[arg-type]
                          expires_at=expires)
 
 

@@ -220,7 +220,7 @@ def test_settled_applications_recompute_to_their_amounts(
 def test_staff_and_enrolment_codes(seeded: tuple[Database, dict[str, Any], float]) -> None:
     db, report, _ = seeded
     users = _rows(db, models.User)
-    assert len(users) == 4 * len(STREETS) + 2
+    assert len(users) == 4 * len(STREETS) + 2 * 2  # per district: an admin and a reviewer
     assert all(verify_password(PASSWORD, u.password_hash) for u in users[:3])
     assert not any(PASSWORD in u.password_hash for u in users)
     assert {u["username"] for u in report["users"]} == {u.username for u in users}

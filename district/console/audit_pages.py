@@ -1,0 +1,7 @@
+"""Console pages: audit_pages (issue 14) — being built."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
