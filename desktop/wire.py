@@ -22,14 +22,19 @@ API_PREFIX = "/api/v1"
 #   3: the human application number (ApplicationPayload.number, ApplicationData.number) and
 #      the PC's number within its street (DeviceRegistered.device_number), issue 12.
 PROTOCOL_HEADER = "X-Counter-Protocol"
-PROTOCOL_VERSION = 3
+PROTOCOL_VERSION = 4
 OLDEST_PROTOCOL = PROTOCOL_VERSION - 1
 # what a version before the one named does not know, and is not sent: entities of the change
 # feed, fields of a change page, fields of an entity's data in the feed, fields of an answer
 ENTITIES_SINCE: dict[str, int] = {"application": 2}
 FIELDS_SINCE: dict[str, int] = {"generation": 2, "newest": 2, "count": 2}
-DATA_FIELDS_SINCE: dict[str, dict[str, int]] = {"application": {"number": 3}}
-ANSWER_FIELDS_SINCE: dict[str, dict[str, int]] = {"DeviceRegistered": {"device_number": 3}}
+DATA_FIELDS_SINCE: dict[str, dict[str, int]] = {"application": {"number": 3},
+                                                 "parameter_version": {"assumption": 4}}
+ANSWER_FIELDS_SINCE: dict[str, dict[str, int]] = {"DeviceRegistered": {"device_number": 3},
+                                                   "LoggedIn": {"must_change_password": 4}}
+# what a counter reports of itself on every request (protocol 4), for the district console
+VERSION_HEADER = "X-Counter-Version"
+WAITING_HEADER = "X-Outbox-Waiting"
 Money = str  # "123.45": validated with desktop.policy.money.parse_amount where it matters
 
 Entity = Literal["person", "category_span", "institution", "fee_row", "claim", "parameter_version",
@@ -99,6 +104,17 @@ class LoggedIn(Strict):
     display_name: str
     roles: list[Role]
     expires_at: datetime
+    # protocol 4: an administrator reset the password (district console); the counter has the
+    # user choose their own (ChangePassword) before anything else
+    must_change_password: bool = False
+
+
+class ChangePassword(Strict):
+    """The signed-in user's new password (POST /password, protocol 4): the current one
+    proves it is them; the answer is a new session (the change ends every other)."""
+
+    current_password: str = Field(min_length=1, max_length=256)
+    new_password: str = Field(min_length=10, max_length=256)
 
 
 # -- entities the counter caches ----------------------------------------------------------
@@ -183,6 +199,8 @@ class ParameterVersionData(Strict):
     effective_from: date
     value: str
     source: str
+    # protocol 4: "政策未明确，按本区口径" (a value the district published in its console)
+    assumption: bool = False
 
 
 class SignatureData(Strict):

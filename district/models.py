@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -462,3 +463,24 @@ class ParameterVersion(Base):
     published_by: Mapped[str | None] = mapped_column(String(64))
     published_at: Mapped[datetime | None]
     assumption: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ConsoleImport(Base):
+    """A persons or fee file uploaded in the district console (district/console/data.py): kept
+    from its preview to its import, then its outcome and its report of rejected rows."""
+
+    __tablename__ = "console_imports"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # persons | fees
+    filename: Mapped[str] = mapped_column(String(200))
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime]
+    # previewed | running | imported | rejected | failed | discarded
+    status: Mapped[str] = mapped_column(String(16))
+    rows_total: Mapped[int | None] = mapped_column(Integer)
+    rows_done: Mapped[int] = mapped_column(Integer, default=0)
+    rows_rejected: Mapped[int | None] = mapped_column(Integer)
+    summary: Mapped[str | None] = mapped_column(Text)
+    report: Mapped[str | None] = mapped_column(Text)  # the rejected rows, CSV
+    content: Mapped[bytes | None] = mapped_column(LargeBinary)  # dropped once imported
+    finished_at: Mapped[datetime | None]

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 import httpx
 from pydantic import BaseModel, ValidationError
 
-from desktop import wire
+from desktop import APP_VERSION, wire
 
 _T = TypeVar("_T", bound=BaseModel)
 
@@ -47,9 +47,13 @@ class DistrictClient:
         ca_file: Path | None = None,
         timeout: float = 15.0,
         transport: httpx.BaseTransport | None = None,
+        waiting: Callable[[], int | None] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self._device_token = device_token
+        # how many outbox items wait to be sent, told to the district on every request (the
+        # console shows it for each PC); None when unknown
+        self._waiting = waiting
         self.session_token: str | None = None
         verify: bool | ssl.SSLContext = True
         if ca_file is not None:  # a district's own CA; verification stays on
@@ -89,6 +93,14 @@ class DistrictClient:
         self.session_token = result.session_token
         return result
 
+    def change_password(self, current: str, new: str) -> wire.LoggedIn:
+        """The signed-in user's new password; the answer is a new session (the change ends
+        every other session of the user, this PC's too)."""
+        result = self._call("POST", "/password", wire.LoggedIn,
+                            wire.ChangePassword(current_password=current, new_password=new))
+        self.session_token = result.session_token
+        return result
+
     def register_signing_key(self, public_key: str) -> wire.SigningKeyRegistered:
         """Register the signed-in user's new public key for this PC (the session says who)."""
         return self._call("POST", "/signing-keys", wire.SigningKeyRegistered,
@@ -110,7 +122,15 @@ class DistrictClient:
     # -- plumbing ----------------------------------------------------------------------------
 
     def _headers(self, auth: bool) -> dict[str, str]:
-        headers: dict[str, str] = {wire.PROTOCOL_HEADER: str(wire.PROTOCOL_VERSION)}
+        headers: dict[str, str] = {wire.PROTOCOL_HEADER: str(wire.PROTOCOL_VERSION),
+                                   wire.VERSION_HEADER: APP_VERSION}
+        if self._waiting is not None:
+            try:
+                waiting = self._waiting()
+            except Exception:  # a count the store cannot give now is no reason not to sync
+                waiting = None
+            if waiting is not None:
+                headers[wire.WAITING_HEADER] = str(waiting)
         if auth and self._device_token is not None:
             token = self._device_token()
             if token:

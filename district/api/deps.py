@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
 
 from district.api.errors import ApiError
 from district.config import Settings
@@ -20,6 +21,7 @@ from district.services.auth import (
     DeviceIdentity,
     SessionIdentity,
     device_for_token,
+    revoked_device,
     session_for_token,
 )
 from district.services.outcome import Caller
@@ -51,7 +53,11 @@ def _device_token(credentials: HTTPAuthorizationCredentials | None) -> str:
     return credentials.credentials
 
 
-def _device_unknown() -> ApiError:
+def _device_unknown(session: Session, token: str) -> ApiError:
+    if revoked_device(session, token) is not None:
+        return ApiError(401, "device_revoked",
+                        "本机已被区医保事务中心停用，不能再与区服务器同步。本机尚未上传的数据"
+                        "仍保留在本机；请联系区医保事务中心核实，并用新的注册码重新注册本机。")
     return ApiError(401, "device_unknown", "设备令牌无效或已被停用，请重新注册本机。")
 
 
@@ -63,8 +69,8 @@ def require_device(
     device_token = _device_token(credentials)
     with db.read() as session:
         device = device_for_token(session, device_token)
-    if device is None:
-        raise _device_unknown()
+        if device is None:
+            raise _device_unknown(session, device_token)
     request.state.device_id = device.id
     return device
 
@@ -85,8 +91,8 @@ def require_session(
         device = device_for_token(session, device_token)
         found = (session_for_token(session, device, token)
                  if device is not None and token else None)
-    if device is None:
-        raise _device_unknown()
+        if device is None:
+            raise _device_unknown(session, device_token)
     request.state.device_id = device.id
     if not token:
         raise ApiError(401, "login_required", "请先登录。")

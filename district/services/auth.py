@@ -71,6 +71,9 @@ def register_device(session: Session, request: wire.RegisterDevice) -> wire.Devi
         models.EnrolmentCode.code_hash == enrolment_code_hash(request.enrolment_code))).first()
     if code is None or code.used_at is not None:
         raise AuthError(401, "invalid_enrolment_code", _CODE_REFUSED)
+    if code.expires_at is not None and code.expires_at <= utcnow():
+        raise AuthError(401, "enrolment_code_expired",
+                        "注册码已过期，请向区医保事务中心申领新的注册码。")
     token = new_token()
     # the street's row locked: two PCs of a street registering at once get 1 and 2 (PostgreSQL;
     # SQLite writes one at a time), and a number is never reused, even a revoked device's
@@ -95,6 +98,14 @@ def register_device(session: Session, request: wire.RegisterDevice) -> wire.Devi
                                          "device_name": device.name})
     return wire.DeviceRegistered(device_id=device.id, token=token, street_code=street.code,
                                  street_name=street.name, device_number=device.number)
+
+
+def revoked_device(session: Session, token: str) -> models.Device | None:
+    """The revoked PC this token was issued to, if it is one (the district console revoked
+    it): its requests are refused with words saying so, not as an unknown token."""
+    return session.scalars(select(models.Device).where(
+        models.Device.token_hash == token_hash(token),
+        models.Device.revoked_at.is_not(None))).first()
 
 
 def issue_enrolment_code(session: Session, street_code: str) -> str:

@@ -2,6 +2,7 @@
 shows of each PC, expiring enrolment codes, published policy values and its own audit events.
 
 - console_sessions: a browser's sign-in (only the SHA-256 of its cookie).
+- console_imports: a file uploaded in the console, from its preview to its report.
 - users.must_change_password: set by a reset; the next sign-in must choose a new password.
 - devices: last contact, program version, waiting items reported; who revoked it and why.
 - enrolment_codes: expiry and issuer of a code issued in the console.
@@ -40,6 +41,23 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("token_hash", name=op.f("pk_console_sessions")),
     )
     op.create_index(op.f("ix_console_sessions_user_id"), "console_sessions", ["user_id"])
+    op.create_table(
+        "console_imports",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("filename", sa.String(length=200), nullable=False),
+        sa.Column("uploaded_by", sa.String(length=64), nullable=False),
+        sa.Column("uploaded_at", sa.DateTime(), nullable=False),
+        sa.Column("status", sa.String(length=16), nullable=False),
+        sa.Column("rows_total", sa.Integer(), nullable=True),
+        sa.Column("rows_done", sa.Integer(), nullable=False),
+        sa.Column("rows_rejected", sa.Integer(), nullable=True),
+        sa.Column("summary", sa.Text(), nullable=True),
+        sa.Column("report", sa.Text(), nullable=True),
+        sa.Column("content", sa.LargeBinary(), nullable=True),
+        sa.Column("finished_at", sa.DateTime(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_console_imports")),
+    )
     op.add_column("users", sa.Column("must_change_password", sa.Boolean(), nullable=False,
                                      server_default=sa.false()))
     for column in (sa.Column("last_seen_at", sa.DateTime(), nullable=True),
@@ -76,5 +94,6 @@ def downgrade() -> None:
                           ("devices", "waiting_items"), ("devices", "app_version"),
                           ("devices", "last_seen_at"), ("users", "must_change_password")):
         op.execute(f'ALTER TABLE "{table}" DROP COLUMN {column}')
+    op.drop_table("console_imports")
     op.drop_index(op.f("ix_console_sessions_user_id"), table_name="console_sessions")
     op.drop_table("console_sessions")
