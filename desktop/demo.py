@@ -229,6 +229,11 @@ def _start(folder: Path, persons: int, resources: _Resources) -> Demo:
     notes.append(f"演示数据在 {folder}（模拟数据，非真实人员，退出时删除），区服务器 {url}。"
                  f"账号：{staff}；"
                  f"密码均为 {DEMO_PASSWORD}（“柜台 → 切换用户”可换人审核、审批）")
+    admins = [u.username for u in report.users
+              if u.street_code is None and "district_admin" in u.roles]
+    if admins:  # the district's own console, in a browser (issue 14)
+        notes.append(f"区管理台：{url}/console/ ，演示区管理员 {admins[0]}，密码 {DEMO_PASSWORD}"
+                     "（在浏览器中打开；管理人员、柜台电脑、数据导入、政策参数、月度汇总、审计）")
     users: dict[str, str] = {}
     for u in staff_users:
         for role in u.roles:

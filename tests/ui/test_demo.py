@@ -17,7 +17,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from desktop.demo import SERVER_THREAD, DemoError, start_demo
+from desktop.demo import DEMO_PASSWORD, SERVER_THREAD, DemoError, start_demo
 from desktop.services.applications import record_push_result
 from desktop.store.models import PersonRecord
 from desktop.sync.client import DistrictClient
@@ -59,6 +59,14 @@ def test_demo_district_syncs(tmp_path: Path, memory_keyring: MemoryKeyring) -> N
         with demo.store.session() as session:
             assert session.scalar(select(func.count()).select_from(PersonRecord))
         assert demo.url.startswith("http://127.0.0.1:")
+        # `make run` prints the console's address and its demo administrator, and they work
+        console = next(n for n in demo.notes if "区管理台" in n)
+        assert f"{demo.url}/console/" in console and "changning.admin" in console
+        with httpx.Client(base_url=demo.url) as browser:
+            signed_in = browser.post("/console/login", data={
+                "username": "changning.admin", "password": DEMO_PASSWORD})
+            assert signed_in.status_code == 303
+            assert signed_in.headers["location"] == "/console/"
         # the token went to the keyring, nowhere else
         assert any(v for v in memory_keyring.secrets.values())
     finally:
