@@ -64,8 +64,12 @@ def _one(db: DbDep, identity: ConsoleIdentity, import_id: str) -> models.Console
 
 
 @router.get("/data", response_class=HTMLResponse)
-def data_page(request: Request, identity: Console, db: DbDep, notice: str = "",
-              error: str = "", status: int = 200) -> Response:
+def data_page(request: Request, identity: Console, db: DbDep, notice: str = "") -> Response:
+    return _data_page(request, identity, db, notice)
+
+
+def _data_page(request: Request, identity: ConsoleIdentity, db: DbDep, notice: str = "",
+               error: str = "", status: int = 200) -> Response:
     with db.read() as session:
         rows = imports.listing(session, identity.username if identity.street_code else None)
     rows = [imports.settle(db, row) for row in rows]
@@ -86,7 +90,7 @@ def upload(request: Request, identity: Admin, db: DbDep,
         import_id = imports.upload(db, identity.username, kind,
                                    file.filename or "" if file is not None else "", content)
     except imports.UploadRefused as exc:
-        return data_page(request, identity, db, error=exc.message, status=exc.status)
+        return _data_page(request, identity, db, error=exc.message, status=exc.status)
     return see_other(f"/data/{import_id}", "uploaded")
 
 
