@@ -9,16 +9,29 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from fastapi import FastAPI, Request, Response
+from sqlalchemy import update
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from desktop.wire import API_PREFIX, OLDEST_PROTOCOL, PROTOCOL_HEADER, PROTOCOL_VERSION
+from desktop.wire import (
+    API_PREFIX,
+    OLDEST_PROTOCOL,
+    PROTOCOL_HEADER,
+    PROTOCOL_VERSION,
+    VERSION_HEADER,
+    WAITING_HEADER,
+)
+from district import models
 from district.api.errors import error_response, install_error_handlers
 from district.api.main import api_router
 from district.config import Settings
 from district.console import install_console
 from district.db import Database
+from district.values import utcnow
 
 log = logging.getLogger("district.requests")
 # /push carries up to 500 outbox items (desktop.wire.Push); a counter sends 200 at a time, an
@@ -101,6 +114,81 @@ class BodyLimit:
         await response(scope, receive, send)
 
 
+# -- each PC's last contact (the console's list of PCs) ---------------------------------------
+
+CONTACT_EVERY = timedelta(minutes=1)  # last_seen_at is written at most this often per PC
+VERSION_MAX = 32  # devices.app_version
+WAITING_MAX = 10_000_000
+_CONTACTS_KEPT = 20_000  # the cache is forgotten past this many PCs (it only saves writes)
+
+
+@dataclass(frozen=True)
+class Contact:
+    """What a PC's request said of it: the version and waiting count None when not (well) told."""
+
+    version: str | None
+    waiting: int | None
+
+
+def contact_of(request: Request) -> Contact:
+    """The counter's program version (printable ASCII, at most VERSION_MAX characters) and the
+    outbox items it says are waiting (0 to WAITING_MAX); anything else is ignored."""
+    text = request.headers.get(VERSION_HEADER, "")
+    version = "".join(c for c in text if " " <= c <= "~").strip()[:VERSION_MAX].strip()
+    waiting_text = request.headers.get(WAITING_HEADER, "").strip()
+    waiting = None
+    if waiting_text.isascii() and waiting_text.isdigit() and len(waiting_text) <= 8:
+        number = int(waiting_text)
+        waiting = number if number <= WAITING_MAX else None
+    return Contact(version or None, waiting)
+
+
+class ContactRecorder:
+    """Store a PC's last contact on its own row: at most once per CONTACT_EVERY, unless the
+    version or the waiting count changed. The PC is the
+    one its token proved (request.state.device_id), so a PC can only write its own row, and only
+    while it is not revoked. A failed write is logged; the request is answered all the same."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._written: dict[str, tuple[datetime, Contact]] = {}
+
+    def due(self, device_id: str, contact: Contact, now: datetime) -> bool:
+        last = self._written.get(device_id)
+        if last is None:
+            return True
+        at, told = last
+        return (now - at >= CONTACT_EVERY
+                or (contact.version is not None and contact.version != told.version)
+                or (contact.waiting is not None and contact.waiting != told.waiting))
+
+    async def record(self, device_id: str, contact: Contact) -> None:
+        now = utcnow()
+        if not self.due(device_id, contact, now):
+            return
+        if len(self._written) >= _CONTACTS_KEPT:
+            self._written.clear()
+        self._written[device_id] = (now, contact)
+        try:
+            await run_in_threadpool(self._write, device_id, contact, now)
+        except Exception:  # the answer is already made; the console shows an older contact
+            self._written.pop(device_id, None)
+            log.warning("could not record a PC's last contact", exc_info=True,
+                        extra={"device_id": device_id})
+
+    def _write(self, device_id: str, contact: Contact, now: datetime) -> None:
+        values: dict[str, object] = {"last_seen_at": now}
+        if contact.version is not None:
+            values["app_version"] = contact.version
+        if contact.waiting is not None:
+            values["waiting_items"] = contact.waiting
+        with self.db.write() as session:
+            session.execute(update(models.Device)
+                            .where(models.Device.id == device_id,
+                                   models.Device.revoked_at.is_(None))
+                            .values(**values))
+
+
 # what a request without the protocol header may still ask: it is no counter's
 _UNVERSIONED = ("/health", "/openapi.json", "/docs", "/docs/oauth2-redirect")
 
@@ -153,6 +241,19 @@ def create_app(settings: Settings, db: Database) -> FastAPI:
     install_error_handlers(app)
     app.include_router(api_router, prefix=API_PREFIX)
     install_console(app)
+    contacts = ContactRecorder(db)
+    app.state.contacts = contacts
+
+    @app.middleware("http")
+    async def last_contact(request: Request,
+                           call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        """After a PC's request (its token proved which): its last contact, version and
+        waiting items, for the console (district.services.devices_admin)."""
+        response = await call_next(request)
+        device_id = getattr(request.state, "device_id", None)
+        if isinstance(device_id, str) and request.url.path.startswith(API_PREFIX):
+            await contacts.record(device_id, contact_of(request))
+        return response
 
     @app.middleware("http")
     async def protocol(request: Request,

@@ -6,10 +6,13 @@ gives at registration goes to the OS keyring only (desktop.sync.credentials).
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from desktop.store import Store, outbox_waiting_count
 from desktop.sync.client import DistrictClient, Offline, ServerRefused
 from desktop.sync.credentials import (
     CredentialsUnavailable,
@@ -17,6 +20,7 @@ from desktop.sync.credentials import (
     save_device_token,
 )
 
+log = logging.getLogger(__name__)
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -93,7 +97,25 @@ def is_registered(server: ServerSettings, *, profile: str = "default") -> bool:
         return False
 
 
-def district_client(server: ServerSettings, *, profile: str = "default") -> DistrictClient:
-    """The client the counter syncs through; the token is read from the keyring per call."""
+def outbox_counter(store: Store) -> Callable[[], int | None]:
+    """How many outbox items wait to be sent, told to the district on every request (the
+    console shows it per PC): one indexed count in a read transaction; None, never an
+    exception, when the store cannot say (closed, locked, broken)."""
+    def waiting() -> int | None:
+        try:
+            with store.read_session() as session:
+                return outbox_waiting_count(session)
+        except Exception:  # a count is no reason to fail a sync
+            log.debug("could not count the outbox for the district", exc_info=True)
+            return None
+    return waiting
+
+
+def district_client(server: ServerSettings, *, profile: str = "default",
+                    store: Store | None = None) -> DistrictClient:
+    """The client the counter syncs through; the token is read from the keyring per call.
+    Given the counter's `store`, every request also tells the district how many outbox items
+    wait here (X-Outbox-Waiting)."""
     return DistrictClient(server.url, lambda: load_device_token(server.url, profile),
-                          ca_file=server.ca_file)
+                          ca_file=server.ca_file,
+                          waiting=outbox_counter(store) if store is not None else None)

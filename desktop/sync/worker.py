@@ -7,6 +7,11 @@ The loop never dies. Whatever a cycle raises (no network, a refusal, a page it c
 full disk) is caught, shown in Chinese in the status with the count still waiting, and the next
 cycle comes after a back-off: 1 s, doubling up to 5 min, back to the normal interval after a good
 cycle. A wake() (an application saved) still starts a cycle at once.
+
+A PC the district revoked (`device_revoked`: stolen, retired, replaced) is told so in the
+server's own words, and the loop stops retrying every few minutes: syncing is pointless until
+the PC is registered again. It tries once an hour (REVOKED_RETRY), or at a wake(), in case it
+was; nothing local is deleted, the outbox keeps waiting.
 """
 
 from __future__ import annotations
@@ -31,10 +36,14 @@ log = logging.getLogger(__name__)
 
 BACKOFF_FIRST = 1.0  # seconds after the first failed cycle
 BACKOFF_MAX = 300.0  # never longer than this between attempts
+REVOKED_RETRY = 3600.0  # seconds between attempts of a PC the district revoked
+DEVICE_REVOKED = "device_revoked"
 
 OFFLINE = "区服务器无法连接，已离线工作"
 DISK_FULL = "本机磁盘已满，同步的数据无法写入：请清理磁盘空间，同步会自动重试"
 DATABASE_FAILED = "本机数据库写入失败，同步暂停，稍后自动重试"
+REVOKED = ("本机已被区医保事务中心停用，不能再与区服务器同步。本机数据仍保留；"
+           "请联系区医保事务中心，用新的注册码重新注册本机。")
 
 
 @dataclass(frozen=True)
@@ -47,6 +56,7 @@ class SyncStatus:
     failures: int = 0  # cycles failed in a row
     retry_at: datetime | None = None  # the next automatic attempt after a failure (UTC)
     notice: str | None = None  # Chinese: what the last recovery did (desktop.sync.recover)
+    revoked: bool = False  # the district revoked this PC: no automatic retries (the message)
 
 
 def backoff_delay(failures: int, first: float = BACKOFF_FIRST, most: float = BACKOFF_MAX
@@ -63,6 +73,8 @@ def describe_failure(exc: BaseException) -> str:
         return str(exc)  # says which certificate to check
     if isinstance(exc, Offline):
         return OFFLINE
+    if isinstance(exc, ServerRefused) and exc.code == DEVICE_REVOKED:
+        return exc.message or REVOKED
     if isinstance(exc, ServerRefused):
         return exc.message
     if isinstance(exc, MalformedChanges):
@@ -146,7 +158,7 @@ class SyncWorker:
             else:
                 self._next_delay = self.interval
                 self._set(online=True, last_error=None, progress=None, failures=0,
-                          retry_at=None, last_sync=datetime.now(UTC))
+                          retry_at=None, last_sync=datetime.now(UTC), revoked=False)
             return self._status
 
     def _failed(self, exc: Exception) -> None:
@@ -159,6 +171,11 @@ class SyncWorker:
         if isinstance(exc, Offline):
             changes["online"] = False
             log.info("sync offline: %s", exc)
+        elif isinstance(exc, ServerRefused) and exc.code == DEVICE_REVOKED:
+            # no retry every few minutes: pointless until the PC is registered again
+            self._next_delay = REVOKED_RETRY
+            changes.update(online=True, revoked=True, retry_at=None)
+            log.warning("sync refused: this PC was revoked by the district")
         elif isinstance(exc, ServerRefused):
             changes["online"] = True  # it answered
             log.warning("sync refused: %s %s", exc.status, exc.code)
