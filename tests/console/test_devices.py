@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import select, update
 
 from desktop import APP_VERSION
+from desktop.services.accounts import SignInRefused, sign_in
 from desktop.services.device import (
     DeviceSetupError,
     ServerSettings,
@@ -236,10 +237,13 @@ def test_a_revoked_pc_is_refused_and_the_counter_says_so_keeping_its_data(
         assert "停用" in message and message == info.value.message
         worker = SyncWorker(store, client)
         status = worker.sync_now()
+        with store.read_session() as session:
+            assert outbox_waiting_count(session) == 2  # nothing local lost
+        with pytest.raises(SignInRefused) as signing_in:  # the clerk is told at sign-in too
+            sign_in(store, client, clerk, PASSWORD)
+        assert signing_in.value.message == message
     assert status.revoked and status.last_error == message and status.retry_at is None
     assert worker._next_delay == REVOKED_RETRY
-    with store.read_session() as session:
-        assert outbox_waiting_count(session) == 2
 
     with pcs.district.db.read() as session:
         audited = session.scalars(select(models.AuditEvent).where(
