@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import keyring
 from keyring.errors import NoKeyringError
 
+from desktop.services.device import outbox_counter
 from desktop.services.numbering import remember_registration
 from desktop.store import Store, open_store
 from desktop.sync.client import DistrictClient
@@ -208,14 +209,14 @@ def _start(folder: Path, persons: int, resources: _Resources) -> Demo:
     resources.add(lambda: _forget(lambda: forget_device_token(url)))
     staff_users = [u for u in report.users if u.street_code == DEMO_STREET]
     clerk = next(u.username for u in staff_users if "clerk" in u.roles)
-    client = DistrictClient(url, lambda: load_device_token(url))
-    resources.add(client.close)
-    client.login(clerk, DEMO_PASSWORD)
     # sealed like a real counter's cache, under a key in the same keyring as the token
     store_path = folder / "counter.sqlite"
     resources.add(lambda: _forget(lambda: forget_cache_key(store_path)))
     store = open_store(store_path, key=load_or_create_cache_key(store_path))
     resources.add(store.close)
+    client = DistrictClient(url, lambda: load_device_token(url), waiting=outbox_counter(store))
+    resources.add(client.close)
+    client.login(clerk, DEMO_PASSWORD)
     # the demo's other staff sign in here once, as at a real counter, so that their signing
     # keys are registered at this PC and “切换用户” can review and approve (the clerk's own
     # sign-in follows in the window)

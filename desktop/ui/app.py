@@ -377,7 +377,7 @@ class CounterApp:
         store = open_sealed_store(store_path)
         settings = QSettings() if settings is None else settings
         server = server_settings(settings, deployment)
-        client = district_client(server) if server is not None else None
+        client = district_client(server, store=store) if server is not None else None
         counter = cls(app, store, client=client, on_close=store.close, settings=settings,
                       deployment=deployment, server=server,
                       deployment_problem=deployment_problem, scanner=scanner)
@@ -519,7 +519,7 @@ class CounterApp:
         if self.client is not None:
             self.client.close()
         self.server = server
-        self.client = district_client(server)
+        self.client = district_client(server, store=self.store)
         self.start_sync()
 
     def sign_out(self) -> None:
