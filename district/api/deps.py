@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from district import models
 from district.api.errors import ApiError
 from district.config import Settings
 from district.db import Database
@@ -44,6 +45,8 @@ def get_settings(request: Request) -> Settings:
 
 
 DbDep = Annotated[Database, Depends(get_db)]
+# what a session whose password an administrator reset may still do (users.must_change_password)
+PASSWORD_PENDING_PATHS = ("/password", "/logout")
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
@@ -85,7 +88,8 @@ def require_session(
     token: Annotated[str | None, Depends(_session_header)],
 ) -> SessionIdentity:
     """The device and the clerk's session, read in one transaction (on PostgreSQL every
-    transaction and statement of a request is a round trip, and a pull makes hundreds)."""
+    transaction and statement of a request is a round trip, and a pull makes hundreds). A user
+    whose password an administrator reset may only change it or log out (403 otherwise)."""
     device_token = _device_token(credentials)
     with db.read() as session:
         device = device_for_token(session, device_token)
@@ -93,12 +97,18 @@ def require_session(
                  if device is not None and token else None)
         if device is None:
             raise _device_unknown(session, device_token)
+        # already in the session's identity map (session_for_token read it): no second query
+        user = session.get(models.User, found.user.id) if found is not None else None
+        must_change = user is not None and user.must_change_password
     request.state.device_id = device.id
     if not token:
         raise ApiError(401, "login_required", "请先登录。")
     if found is None:
         raise ApiError(401, "session_invalid", "登录已过期或无效，请重新登录。")
     request.state.user = found.user.username
+    if must_change and not request.url.path.endswith(PASSWORD_PENDING_PATHS):
+        raise ApiError(403, "password_change_required",
+                       "您的密码由管理员重置，是一次性密码：请先设置您自己的新密码，才能继续使用。")
     return found
 
 
