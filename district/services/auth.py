@@ -170,7 +170,10 @@ def log_in(db: Database, device: DeviceIdentity, request: wire.Login,
                          display_name=user.display_name,
                          # the roles a counter knows (a console-only role is not one)
                          roles=sorted(staff.roles & COUNTER_ROLES),  # type: ignore[arg-type]
-                         expires_at=expires)
+                         expires_at=expires,
+                         # a password an administrator set: the counter has the user choose
+                         # their own before anything else (require_session allows nothing else)
+                         must_change_password=user.must_change_password)
 
 
 def lockout_for(failures: int) -> timedelta | None:
