@@ -484,3 +484,35 @@ class ConsoleImport(Base):
     report: Mapped[str | None] = mapped_column(Text)  # the rejected rows, CSV
     content: Mapped[bytes | None] = mapped_column(LargeBinary)  # dropped once imported
     finished_at: Mapped[datetime | None]
+
+
+class Commitment(Base):
+    """A person's 免申即享 consent (CN-2026 3.3, issue 15): given by a 经办人 with an application
+    that carries the flag, live until revoked (a refused or withdrawn application does not end
+    it). One live commitment per person and program (the partial unique index)."""
+
+    __tablename__ = "commitments"
+    __table_args__ = (
+        Index("ix_commitments_live", "person_id", "program", unique=True,
+              postgresql_where=text("revoked_at IS NULL"),
+              sqlite_where=text("revoked_at IS NULL")),
+    )
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    person_id: Mapped[str] = mapped_column(ForeignKey("persons.id"), index=True)
+    program: Mapped[str] = mapped_column(String(16))
+    street_code: Mapped[str] = mapped_column(ForeignKey("streets.code"))
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"))
+    application_id: Mapped[str] = mapped_column(ForeignKey("applications.id"))
+    given_on: Mapped[date] = mapped_column(Date)
+    given_by: Mapped[str] = mapped_column(String(64))
+    given_at: Mapped[datetime]
+    given_key_id: Mapped[str] = mapped_column(String(64))
+    given_proof: Mapped[str] = mapped_column(String(128))
+    received_at: Mapped[datetime]
+    revoked_on: Mapped[date | None] = mapped_column(Date)
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
+    revoked_at: Mapped[datetime | None]
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
+    revoked_key_id: Mapped[str | None] = mapped_column(String(64))
+    revoked_proof: Mapped[str | None] = mapped_column(String(128))
+    revoked_received_at: Mapped[datetime | None]

@@ -6,8 +6,9 @@ verifies them against the signer's registered public key (district.services.sign
 
 The bytes are UTF-8 JSON with sorted keys and no spaces, of these fields, all strings:
 
-    act             sign | waive | withdraw | return | enrol
-    application_id  the application's UUID, lower-case with hyphens
+    act             sign | waive | withdraw | return | enrol | commit | revoke
+    application_id  the application's UUID, lower-case with hyphens (commit, revoke: the
+                    免申即享 commitment's UUID)
     role            handler | reviewer | approver (sign, waive), the actor's role otherwise
     username        who acts
     device_id       the PC the key belongs to (as the district registered it)
@@ -38,7 +39,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-ActKind = Literal["sign", "waive", "withdraw", "return", "enrol"]
+ActKind = Literal["sign", "waive", "withdraw", "return", "enrol", "commit", "revoke"]
 VERSION = "1"
 
 
@@ -95,6 +96,22 @@ class SignedAct:
 def waiver_extra(person_id: str, fee_row_id: str, reasons: list[str], reason: str) -> str:
     return canonical_json({"person_id": person_id, "fee_row_id": fee_row_id,
                            "reasons": sorted(reasons), "reason": reason}).decode("utf-8")
+
+
+def commitment_act(act: Literal["commit", "revoke"], *, commitment_id: str, person_id: str,
+                   program: str, application_id: str, given_on: str, username: str,
+                   at: datetime, revoked_on: str = "", reason: str = "") -> SignedAct:
+    """A 免申即享 commitment given (act "commit", by the 经办人) or revoked (act "revoke", with
+    its day and reason): the commitment's person, program, application form and day are in
+    case_sha256, so a signature proves one consent of one person; its device_id is filled in
+    by the signer (counter) or from the key (district)."""
+    given = {"person_id": person_id, "program": program,
+             "application_id": application_id.lower(), "given_on": given_on}
+    extra = canonical_json({"revoked_on": revoked_on, "reason": reason}).decode("utf-8") \
+        if act == "revoke" else ""
+    return SignedAct(act=act, application_id=commitment_id, role="handler", username=username,
+                     device_id="", case_sha256=case_digest(given), payable="", card_sha256="",
+                     card_confirmed=False, signed_at=at, extra=extra)
 
 
 # -- keys -------------------------------------------------------------------------------------

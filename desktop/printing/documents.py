@@ -27,6 +27,7 @@ from desktop.store import Store
 from desktop.store.cases import applicant_snapshot
 from desktop.store.models import (
     ApplicationRecord,
+    CommitmentRecord,
     EnrolmentRecord,
     FeeRowRecord,
     InstitutionRecord,
@@ -143,6 +144,26 @@ def _signers(session: Session, application: ApplicationRecord,
     return out
 
 
+def commitment_line(session: Session, a: ApplicationRecord) -> str:
+    """The person's 免申即享 commitment as the forms print it: the one given with this
+    application, else the person's latest for the program; "" when none was ever given."""
+    found = list(session.scalars(select(CommitmentRecord).where(
+        CommitmentRecord.person_id == a.person_id, CommitmentRecord.program == a.program)
+        .order_by(CommitmentRecord.given_at)))
+    own = [c for c in found if c.application_id == str(a.id)]
+    live = [c for c in found if c.revoked_on is None and c.status != "refused"]
+    pick = own or live or found
+    if not pick:
+        return ""
+    chosen = pick[-1]
+    given = f"已签署承诺，自 {chosen.given_on.isoformat()} 起"
+    if chosen.revoked_on is not None:
+        return f"{given}，已于 {chosen.revoked_on.isoformat()} 撤销"
+    if chosen.status == "refused":
+        return f"{given}（区里未受理）"
+    return given
+
+
 def application_form_data(store: Store, application_id: uuid.UUID,
                           context: PrintContext = NO_CONTEXT) -> dict[str, Any]:
     """上海市长宁区医疗救助（事后救助）申请表 (CN-2026 附件), from the stored application."""
@@ -150,13 +171,14 @@ def application_form_data(store: Store, application_id: uuid.UUID,
         a = _load(session, application_id)
         person = _applicant(session, a)
         fees = [f for f in _fees(a).values() if f["id"] in {r.fee_row_id for r in a.rows}]
+        commitment = commitment_line(session, a)
     return application_form_fields(
         person, fees, auto_enrolled=a.auto_enrolled,
         bank_account=a.bank_account or person.get("bank_account"), proxy=a.proxy_name,
         applied_on=shanghai_day(a.created_at), application_id=application_number(a),
         context=context, bank_name=person.get("bank_name"),
         household_address=person.get("household_address"),
-        medical_records=medical_records_text(a))
+        medical_records=medical_records_text(a), commitment=commitment)
 
 
 def application_form_fields(person: dict[str, Any], fees: list[dict[str, Any]], *,
@@ -164,7 +186,7 @@ def application_form_fields(person: dict[str, Any], fees: list[dict[str, Any]], 
                             applied_on: date, application_id: str,
                             context: PrintContext = NO_CONTEXT, bank_name: str | None = None,
                             household_address: str | None = None,
-                            medical_records: str = "") -> dict[str, Any]:
+                            medical_records: str = "", commitment: str = "") -> dict[str, Any]:
     """The application form's data from plain values: a stored application, or the counter's
     ticks before saving (a preview, watermarked)."""
     days = sorted(date.fromisoformat(str(f["date"])) for f in fees)
@@ -174,6 +196,7 @@ def application_form_fields(person: dict[str, Any], fees: list[dict[str, Any]], 
         "street": context.street_name or person.get("street_code", ""),
         "committee": person.get("committee") or "",
         "auto_enrolled": "yes" if auto_enrolled else "no",
+        "commitment": commitment,  # the 免申即享 commitment (issue 15): given / revoked
         "person": {
             "name": person.get("name", ""), "id_number": person.get("id_number", ""),
             "phone": person.get("phone") or "",
@@ -211,6 +234,7 @@ def approval_form_data(store: Store, application_id: uuid.UUID,
         names = _user_names(session)
         signers = _signers(session, a, names)
         number = application_number(a)
+        commitment = commitment_line(session, a)
     receipts = {fee_id: f.get("receipt_no") or "" for fee_id, f in fees.items()}
     rows = []
     for r in row_results:
@@ -244,6 +268,8 @@ def approval_form_data(store: Store, application_id: uuid.UUID,
         "applied_on": shanghai_day(a.created_at),
         "program": PROGRAM_LABELS[Program(a.program)],
         "auto_enrolled": a.auto_enrolled,
+        "auto_enrolled_text": ("是" if a.auto_enrolled else "否")
+                              + (f"（{commitment}）" if commitment else ""),
         "person": {
             "name": person.get("name", ""), "sex": SEX.get(person.get("sex", ""), ""),
             "id_number": person.get("id_number", ""), "phone": person.get("phone") or "",

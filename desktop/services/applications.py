@@ -20,9 +20,11 @@ from sqlalchemy.orm import Session, selectinload
 
 from desktop import wire
 from desktop.domain import signing
-from desktop.policy.contract import case_to_json, default_parameters, result_to_json
+from desktop.policy.contract import case_to_json, result_to_json
 from desktop.policy.engine import calculate
+from desktop.services.commitments import give_commitment, record_commitment_result
 from desktop.services.numbering import next_number
+from desktop.services.policy_values import current_parameters
 from desktop.services.signing import Signer, SigningUnavailable, handler_signer, unlock
 from desktop.services.verdicts import accepted
 from desktop.services.waivers import Waiver
@@ -125,7 +127,7 @@ def save_application(
     signer = signer or handler_signer(handler)
     if signer.username != handler:
         raise SigningUnavailable("申请须由经办人本人签名。")
-    params = default_parameters()
+    params = current_parameters(store)  # shipped + pulled from the district (M18)
     application_id = uuid.uuid4()
     with store.session() as session:
         years = {r.date.year for r in session.scalars(
@@ -200,6 +202,11 @@ def save_application(
         key = enqueue(session, "application", payload.model_dump(mode="json"))
         append_audit(session, handler, "application.saved", f"application:{application_id}",
                      {"payable": output["payable"], "fee_rows": claimed, "number": number})
+        if auto_enrolled:  # the person's 免申即享 consent, if none is live (after the
+            # application in the outbox: the district checks the form it names)
+            give_commitment(session, signer, person_id=person_id, program=program,
+                            application_id=application_id, given_on=application_date,
+                            now=now)
     return SavedApplication(application_id, result.payable, output, key, number)
 
 
@@ -240,6 +247,9 @@ def record_push_result(session: Session, item: wire.OutboxItem, result: wire.Ite
         from desktop.services.enrolment import record_enrolment_result
 
         record_enrolment_result(session, item, result)
+        return
+    if item.kind in ("commitment", "revocation"):
+        record_commitment_result(session, item, result)
         return
     if item.kind == "signature":
         _record_signature_verdict(session, item, result)

@@ -5,9 +5,9 @@ Where it applies. Only where the district overlay gives the procedure's day
 (`procedure.auto_claim_by_day`, 长宁's 医疗救助 in the sources); a committed person of another
 district or program is not listed, and the run says the procedure does not apply there.
 
-Who is committed. For now: one of this counter's applications for the person carries the 免申即享
-flag and is still live (`committed_persons`, the one place that infers it; issue 15 point 2
-replaces it with the commitment's own record).
+Who is committed: the person's live commitment record (desktop.services.commitments), given
+with an application that carried "免申即享" and ended only by a revocation; pulled from the
+district, so every counter of the street and a reinstalled PC list the same persons.
 
 A person's state in the month (one picture; "the month" is the month of `today`)::
 
@@ -31,7 +31,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from desktop.domain.clock import shanghai_day
@@ -41,7 +41,9 @@ from desktop.policy.contract import default_parameters
 from desktop.policy.parameters import PolicyParameters
 from desktop.services.applications import LIVE
 from desktop.services.approvals import display_names
+from desktop.services.commitments import live_commitments
 from desktop.services.counter import CounterSession, program_label
+from desktop.services.policy_values import current_parameters
 from desktop.store import Store, append_audit
 from desktop.store.models import (
     ApplicationRecord,
@@ -67,7 +69,7 @@ class Commitment:
 
     person_id: str
     program: str
-    last_applied: date  # the latest application that carried the flag
+    last_applied: date  # the day the commitment was given
 
 
 @dataclass(frozen=True)
@@ -150,15 +152,11 @@ def deadline(today: date, *, program: str = "assistance", district: str = "chang
 
 
 def committed_persons(session: Session) -> list[Commitment]:
-    """Who has a standing 免申即享 consent: inferred from this counter's live applications with
-    the flag (issue 15 point 2 replaces this with the commitment's own record)."""
-    found = session.execute(
-        select(ApplicationRecord.person_id, ApplicationRecord.program,
-               func.max(ApplicationRecord.created_at))
-        .where(ApplicationRecord.auto_enrolled.is_(True),
-               ApplicationRecord.status.in_(LIVE))
-        .group_by(ApplicationRecord.person_id, ApplicationRecord.program)).all()
-    return [Commitment(person_id, program, last.date()) for person_id, program, last in found]
+    """Who has a standing 免申即享 consent: the live commitment records (made here or pulled
+    from the district for the street: desktop.services.commitments). Only a revocation ends
+    one; what becomes of the application it was given with does not."""
+    return [Commitment(c.person_id, c.program, c.given_on)
+            for c in live_commitments(session)]
 
 
 def month_run(store: Store, *, today: date, clerk: str, street_code: str | None = None,
@@ -167,7 +165,7 @@ def month_run(store: Store, *, today: date, clerk: str, street_code: str | None 
     """The month's run as of `today`. Persons whose new rows pay nothing are recorded as done
     (once a month, by `clerk`, in the same call). With `street_code` (the counter's street) the
     run applies only if that street's district has the procedure."""
-    parameters = parameters or default_parameters()
+    parameters = parameters or current_parameters(store)  # with the pulled values (M18)
     month = today.strftime("%Y-%m")
     with store.read_session() as session:
         commitments = committed_persons(session)

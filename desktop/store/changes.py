@@ -43,6 +43,7 @@ from desktop.store.models import (
     Base,
     CategorySpanRecord,
     ClaimRecord,
+    CommitmentRecord,
     FeeRowRecord,
     InstitutionRecord,
     ParameterVersionRecord,
@@ -58,6 +59,7 @@ from desktop.wire import (
     CategorySpanData,
     Change,
     ClaimData,
+    CommitmentData,
     FeeRowData,
     InstitutionData,
     ParameterVersionData,
@@ -104,6 +106,9 @@ ENTITIES: dict[str, _Entity] = {
     "claim": _Entity(ClaimData, ClaimRecord, "fee_row_id", _claim_fields),
     "parameter_version": _Entity(ParameterVersionData, ParameterVersionRecord, "id",
                                  lambda d: _fields(d)),
+    # protocol 4: a person's 免申即享 commitment, as the district holds it (issue 15)
+    "commitment": _Entity(CommitmentData, CommitmentRecord, "id", lambda d: _fields(d, "id"),
+                          person_of=lambda d: d.person_id),
 }
 
 
@@ -453,6 +458,10 @@ def _upsert(page: _Page, name: str, key: str, raw: dict[str, Any], seq: int) -> 
     for field, value in entity.fields(data).items():
         setattr(row, field, value)
     row.seq = seq
+    if name == "commitment":  # the district holds it: one made here is accepted
+        commitment = cast(CommitmentRecord, row)
+        commitment.status, commitment.server_reason, commitment.server_message = (
+            "accepted", None, None)
     if name == "claim":
         _refresh_fee_row_claim(page, key)
     if name == "person":

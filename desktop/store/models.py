@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     JSON,
@@ -256,6 +256,38 @@ class ParameterVersionRecord(SyncedBase):
     source: Mapped[str]
 
     __table_args__ = (UniqueConstraint("key", "effective_from"),)
+
+
+class CommitmentRecord(SyncedBase):
+    """A person's 免申即享 consent (CommitmentData, migration 0014): given at a counter with an
+    application that carries the flag, live until revoked; pulled by every counter of the
+    street. One made here waits for the district's verdict (`status` saved → accepted, or
+    refused with the district's reason); a pulled one is accepted. A revocation made here
+    sets the revoked_* columns at once, the district's copy comes back with the pull."""
+
+    __tablename__ = "commitment"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    person_id: Mapped[str] = mapped_column(String(64), index=True)
+    program: Mapped[str] = mapped_column(String(16))
+    street_code: Mapped[str] = mapped_column(String(32))
+    application_id: Mapped[str] = mapped_column(String(64))
+    given_on: Mapped[dt.date]
+    given_by: Mapped[str] = mapped_column(String(64))
+    given_at: Mapped[dt.datetime]
+    revoked_on: Mapped[dt.date | None]
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
+    revoked_at: Mapped[dt.datetime | None]
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
+    # local: the district's verdict on one made here (a pulled one is in the district)
+    status: Mapped[str] = mapped_column(String(16), default="accepted",
+                                        server_default="accepted")  # saved|accepted|refused
+    server_reason: Mapped[str | None] = mapped_column(String(64))
+    server_message: Mapped[str | None] = mapped_column(Text)
+
+    # not in the feed: a bulk insert of pulled rows leaves them to their defaults
+    LOCAL_COLUMNS: ClassVar[frozenset[str]] = frozenset(
+        {"status", "server_reason", "server_message"})
 
 
 # -- the counter's own work ---------------------------------------------------------------------

@@ -18,8 +18,10 @@ from desktop.store.types import utc_now
 from desktop.wire import (
     ApplicationPayload,
     AuditEventPayload,
+    CommitmentPayload,
     EnrolmentPayload,
     ReturnPayload,
+    RevocationPayload,
     SignaturePayload,
     WithdrawalPayload,
 )
@@ -33,6 +35,8 @@ PAYLOADS: dict[str, type[BaseModel]] = {
     "enrolment": EnrolmentPayload,
     "withdrawal": WithdrawalPayload,
     "return": ReturnPayload,
+    "commitment": CommitmentPayload,
+    "revocation": RevocationPayload,
 }
 
 

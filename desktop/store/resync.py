@@ -17,6 +17,7 @@ from desktop.store.models import (
     ApplicationRecord,
     CategorySpanRecord,
     ClaimRecord,
+    CommitmentRecord,
     FeeRowRecord,
     InstitutionRecord,
     LocalStateRecord,
@@ -59,6 +60,9 @@ def forget_district_data(session: Session) -> None:
                   InstitutionRecord, ParameterVersionRecord, TombstoneRecord,
                   ParkedChangeRecord, SyncCursorRecord):
         session.execute(delete(model))
+    # commitments the district holds come back with the pull; one made here and not yet
+    # answered (saved) or refused stays
+    session.execute(delete(CommitmentRecord).where(CommitmentRecord.status == "accepted"))
     session.execute(delete(LocalStateRecord).where(
         LocalStateRecord.name.in_((GENERATION, RESYNC_NEEDED))))
     session.execute(update(ApplicationRecord).values(district_seq=None))

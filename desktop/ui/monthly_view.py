@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from desktop.services.commitments import commitment_state
 from desktop.services.counter import format_amount, program_label
 from desktop.services.monthly import (
     MISSED,
@@ -29,7 +30,9 @@ from desktop.services.monthly import (
     sees_month_overview,
 )
 from desktop.store import Store
+from desktop.ui.commitment import ask_revocation
 from desktop.ui.counter_view import table_look
+from desktop.ui.dialogs import CredentialsDialog
 from desktop.ui.models import RowsTableModel
 from desktop.ui.workers import run_in_background
 
@@ -62,7 +65,7 @@ class MonthlyView(QWidget):
         self.not_applicable.setWordWrap(True)
         self.not_applicable.hide()
 
-        self.model = RowsTableModel(("姓名", "身份证号", "项目", "上次申请", "本月情况",
+        self.model = RowsTableModel(("姓名", "身份证号", "项目", "承诺日期", "本月情况",
                                      "新费用", "自负合计", "本次应付"))
         self.table = QTableView()
         self.table.setObjectName("autoRunList")
@@ -86,7 +89,24 @@ class MonthlyView(QWidget):
         below = QWidget()
         below_layout = QVBoxLayout(below)
         below_layout.setContentsMargins(0, 0, 0, 0)
+        self.commitment_note = QLabel()
+        self.commitment_note.setObjectName("autoRunCommitment")
+        self.commitment_note.setWordWrap(True)
+        self.revoke_button = QPushButton("撤销免申即享(&X)…")
+        self.revoke_button.setObjectName("autoRunRevoke")
+        self.revoke_button.setToolTip("本人不再同意免申即享：写明原因，以本人密码确认；"
+                                      "撤销后不再列入每月办理")
+        self.revoke_button.setEnabled(False)
+        self.revoke_button.clicked.connect(self.ask_revoke)
+        self.revoke_dialog: CredentialsDialog | None = None
+        self._commitment_id: str | None = None
+        self.revoke_result = QLabel()  # what became of the last revocation asked for
+        self.revoke_result.setObjectName("autoRunRevokeResult")
+        self.revoke_result.setWordWrap(True)
         below_layout.addWidget(self.person_note)
+        below_layout.addWidget(self.commitment_note)
+        below_layout.addWidget(self.revoke_button)
+        below_layout.addWidget(self.revoke_result)
         below_layout.addWidget(self.rows_table, 1)
         splitter = QSplitter(Qt.Orientation.Vertical)
         splitter.addWidget(self.table)
@@ -190,10 +210,16 @@ class MonthlyView(QWidget):
         self._show_person(self.entries[row] if 0 <= row < len(self.entries) else None)
 
     def _show_person(self, entry: AutoEntry | None) -> None:
+        self._commitment_id = None
         if entry is None:
             self.person_note.setText("")
             self.rows_model.set_rows([])
+            self.revoke_button.setEnabled(False)
             return
+        state = commitment_state(self.store, entry.person_id, entry.program)
+        self.commitment_note.setText(state.label if state is not None else "")
+        self._commitment_id = state.id if state is not None and state.live else None
+        self.revoke_button.setEnabled(self._commitment_id is not None)
         if entry.state == NOTHING_DUE:
             note = "本月无可报销费用"
             if entry.done_on is not None:
@@ -220,6 +246,13 @@ class MonthlyView(QWidget):
     def _open(self, row: int) -> None:
         if 0 <= row < len(self.entries) and self.entries[row].rows:
             self.open_requested.emit(self.entries[row])
+
+    def ask_revoke(self) -> None:
+        """Revoke the selected person's commitment (who, password, reason); the run again."""
+        if self._commitment_id is None:
+            return
+        self.revoke_dialog = ask_revocation(self, self.store, self.clerk, self._commitment_id,
+                                            self.revoke_result, self.refresh)
 
     def current(self) -> AutoEntry | None:
         index = self.table.currentIndex()

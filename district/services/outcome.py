@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
 
+from desktop import wire
 from district.changelog import PendingChange
 
 
@@ -20,6 +21,8 @@ class Caller:
     roles: frozenset[str]
     # how far back a counter's moments may lie (the offline allowance, a district setting)
     offline_allowance: timedelta = timedelta(days=30)
+    # the protocol the counter speaks (wire.PROTOCOL_HEADER): kinds it cannot send are refused
+    protocol: int = wire.PROTOCOL_VERSION
 
 
 @dataclass

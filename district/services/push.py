@@ -39,6 +39,7 @@ from district.db import Database
 from district.services import deferred, prefetch
 from district.services.applications import apply_application
 from district.services.audit import apply_audit_event
+from district.services.commitments import apply_commitment, apply_revocation
 from district.services.enrolment import apply_enrolment
 from district.services.outcome import (
     APPLICATIONS_HELD,
@@ -63,6 +64,8 @@ HANDLERS: dict[str, Handler] = {
     "enrolment": apply_enrolment,
     "withdrawal": apply_withdrawal,
     "return": apply_return,
+    "commitment": apply_commitment,
+    "revocation": apply_revocation,
 }
 _ATTEMPTS = 5
 _RECORDED = "push_keys_recorded"  # session.info: the keys a lookup may find
@@ -274,6 +277,11 @@ def _log_applied(caller: Caller, item: wire.OutboxItem, result: wire.ItemResult)
 
 
 def _apply(session: Session, caller: Caller, item: wire.OutboxItem) -> Outcome:
+    if caller.protocol < wire.KINDS_SINCE.get(item.kind, 0):
+        # a counter of an older protocol never sends it: refused before anything is read
+        return Outcome("refused", "protocol_outdated",
+                       "柜台程序版本过旧，不能提交此项，请升级柜台程序。",
+                       {"kind": item.kind, "since": wire.KINDS_SINCE[item.kind]})
     now = utcnow()
     kept = deferred.pending(session)
     if kept is not None and item.kind not in _DEFERS_ROWS:

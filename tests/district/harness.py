@@ -125,12 +125,13 @@ class Snapshot:
     claims: dict[str, dict[str, Any]] = field(default_factory=dict)
     parameters: dict[str, dict[str, Any]] = field(default_factory=dict)
     applications: dict[str, dict[str, Any]] = field(default_factory=dict)
+    commitments: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def apply(self, changes: list[wire.Change]) -> None:
         tables = {"person": self.persons, "category_span": self.spans,
                   "institution": self.institutions, "fee_row": self.fee_rows,
                   "claim": self.claims, "parameter_version": self.parameters,
-                  "application": self.applications}
+                  "application": self.applications, "commitment": self.commitments}
         for change in changes:
             table = tables[change.entity]
             if change.op == "delete":
@@ -297,7 +298,8 @@ class Counter:
                     handler: str | None = None, district: str | None = None,
                     today: date | None = None, created_at: datetime | None = None,
                     bank_account: str | None = None, signed: bool = True,
-                    number: str | None = None) -> wire.OutboxItem:
+                    number: str | None = None, auto_enrolled: bool = False
+                    ) -> wire.OutboxItem:
         """An application as the counter's services would save it: the case built from the
         pulled data, computed by the engine, signed by its 经办人, the outbox item ready to
         push."""
@@ -318,8 +320,44 @@ class Counter:
             parameter_versions=[f"{p['key']}@{p['effective_from']}"
                                 for p in result["parameters"]],
             handler=handler, created_at=created_at, bank_account=bank_account,
-            handler_proof=proof, number=number)
+            handler_proof=proof, number=number, auto_enrolled=auto_enrolled)
         return outbox("application", payload)
+
+    def commitment(self, person_id: str, application_id: str, *, handler: str | None = None,
+                   program: str = "assistance", given_on: date | None = None,
+                   at: datetime | None = None, commitment_id: uuid.UUID | None = None
+                   ) -> wire.OutboxItem:
+        """A 免申即享 commitment given with `application_id`, signed by its 经办人 here (as
+        desktop.services.commitments.give_commitment makes it)."""
+        handler = handler or (self.user.username if self.user else "")
+        at = at or datetime.now(UTC)
+        given_on = given_on or shanghai_today()
+        commitment_id = commitment_id or uuid.uuid4()
+        proof = self.prove(signing.commitment_act(
+            "commit", commitment_id=str(commitment_id), person_id=person_id, program=program,
+            application_id=application_id, given_on=given_on.isoformat(), username=handler,
+            at=at))
+        return outbox("commitment", wire.CommitmentPayload(
+            commitment_id=commitment_id, person_id=person_id,
+            program=program,  # type: ignore[arg-type]
+            application_id=uuid.UUID(application_id), given_on=given_on, handler=handler,
+            at=at, proof=proof))
+
+    def revocation(self, commitment: dict[str, Any], username: str, reason: str = "本人撤销",
+                   at: datetime | None = None) -> wire.OutboxItem:
+        """A revocation of `commitment` (its CommitmentData, or its payload's fields as
+        given), signed by `username` here."""
+        at = at or datetime.now(UTC)
+        day = shanghai_today()
+        commitment_id = str(commitment.get("id") or commitment["commitment_id"])
+        proof = self.prove(signing.commitment_act(
+            "revoke", commitment_id=commitment_id, person_id=commitment["person_id"],
+            program=commitment["program"], application_id=str(commitment["application_id"]),
+            given_on=str(commitment["given_on"]), username=username, at=at,
+            revoked_on=day.isoformat(), reason=reason))
+        return outbox("revocation", wire.RevocationPayload(
+            commitment_id=uuid.UUID(commitment_id), username=username, revoked_on=day,
+            reason=reason, at=at, proof=proof))
 
     def case(self, person_id: str, row_ids: list[str], *, program: str = "assistance",
              district: str | None = None, today: date | None = None) -> dict[str, Any]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 
@@ -21,7 +23,8 @@ def push(request: Request, body: wire.Push, identity: SessionDep, db: DbDep,
     """Apply the items; a key already bound to another body refuses the whole request (409).
     The answer says the district's generation (protocol 2)."""
     try:
-        result = apply_push(db, caller_of(identity, settings), body)
+        caller = replace(caller_of(identity, settings), protocol=request.state.protocol)
+        result = apply_push(db, caller, body)
     except IdempotencyKeyReused as reused:
         raise ApiError(409, "idempotency_key_reused",
                        f"提交编号 {reused.key} 已用于另一份内容，本次推送未被接受（其中任何一项"
