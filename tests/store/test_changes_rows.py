@@ -159,7 +159,8 @@ def test_a_bulk_row_is_the_row_of_the_straightforward_way(
 @pytest.mark.parametrize("name", sorted(ENTITIES))
 def test_every_column_of_the_table_is_written(name: str) -> None:
     model = ENTITIES[name].model
-    local = getattr(model, "LOCAL_COLUMNS", frozenset())  # the counter's own, defaulted
+    # the counter's own columns (CommitmentRecord.LOCAL_COLUMNS): left to their defaults
+    local: frozenset[str] = getattr(model, "LOCAL_COLUMNS", frozenset())
     assert set(_insert_plan(name, DIALECT).columns) == {c.name for c in model.__table__.c
                                                         } - local
 
