@@ -1,7 +1,7 @@
 """A versioned wire (issue 10): every request says its protocol version, the server serves the
 current one and the one before it, and answers any other with a clear error the counter shows;
-a recorded exchange of today's version (tests/fixtures/wire-v3.json) still reads and writes the
-same with today's schemas, and the one of the version before it (wire-v2.json) still reads."""
+a recorded exchange of today's version (tests/fixtures/wire-v4.json) still reads and writes the
+same with today's schemas, and the one of the version before it (wire-v3.json) still reads."""
 
 from __future__ import annotations
 
@@ -19,9 +19,10 @@ from desktop.sync.worker import describe_failure
 from tests.district.conftest import SeededDistrict
 from tests.district.harness import (
     MINHANG_STREET,
+    PASSWORD,
     claimable_rows,
     fresh_recipients,
-    shanghai_today,
+    outbox,
 )
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
@@ -71,19 +72,28 @@ def test_a_version_that_is_not_a_number_names_the_header(district: SeededDistric
 
 def test_the_previous_version_is_served_without_what_it_cannot_read(
         district: SeededDistrict) -> None:
-    """A counter of version 2 pulls as before: an application's number, which its strict
-    ApplicationData would refuse, is not in its pages; it registers without a device number
-    and pushes applications without one."""
+    """A counter of version 3 works as before: its pages carry no 免申即享 commitment (an
+    entity its strict Change refuses) and no parameter value's `assumption`; its sign-in
+    answer has no `must_change_password`; the commitment items it cannot know are refused
+    if sent; its pushes are answered as before."""
     current = district.counter()
     person = district.take_person(fresh_recipients(current))
-    number = f"华阳-{shanghai_today().year}-{current.registered.device_number:02d}-8001"
-    assert current.push_one(current.application(
-        person, claimable_rows(current, person), number=number)).status == "accepted"
+    application = current.application(person, claimable_rows(current, person),
+                                      auto_enrolled=True)
+    assert current.push_one(application).status == "accepted"
+    commitment = current.commitment(person, str(application.payload["application_id"]))
+    assert current.push_one(commitment).status == "accepted"
     new = current.pull()
-    assert number in {(c.data or {}).get("number") for c in new if c.entity == "application"}
+    assert "commitment" in {c.entity for c in new}
+    assert all("assumption" in (c.data or {}) for c in new if c.entity == "parameter_version")
 
-    old = district.counter(pull=False)
+    old = district.counter(login=None)
     old.protocol = wire.OLDEST_PROTOCOL
+    answer = old.http.post("/login", json={"username": district.user(old.street_code,
+                                                                      "clerk1"),
+                                            "password": PASSWORD}, headers=old.headers())
+    assert answer.status_code == 200 and "must_change_password" not in answer.json()
+    old.session_token = answer.json()["session_token"]
     seen: list[wire.Change] = []
     cursor, total = 0, None
     while True:
@@ -93,15 +103,19 @@ def test_the_previous_version_is_served_without_what_it_cannot_read(
         cursor = page.next_cursor
         if not page.more:
             break
-    applications = [c for c in seen if c.entity == "application"]
-    assert applications and all("number" not in (c.data or {}) for c in applications)
-    for change in applications:  # version 2's schema: today's, without the number
-        fields = set(wire.ApplicationData.model_fields) - {"number"}
+    assert len(seen) == total
+    assert "commitment" not in {c.entity for c in seen}
+    assert {"person", "fee_row", "claim", "application"} <= {c.entity for c in seen}
+    parameters = [c for c in seen if c.entity == "parameter_version"]
+    assert parameters and all("assumption" not in (c.data or {}) for c in parameters)
+    for change in parameters:  # version 3's schema: today's, without the assumption
+        fields = set(wire.ParameterVersionData.model_fields) - {"assumption"}
         assert set(change.data or {}) <= fields
     pushed = old.http.post("/push", json={"items": []}, headers=old.headers())
     assert pushed.status_code == 200 and set(pushed.json()) == {"results", "generation"}
-    assert len(seen) == total
-    assert {"person", "fee_row", "claim"} <= {c.entity for c in seen}
+    again = outbox("commitment", wire.CommitmentPayload.model_validate(commitment.payload))
+    refused = old.push_one(again)  # (a version 3 counter never makes one)
+    assert (refused.status, refused.reason) == ("refused", "protocol_outdated")
 
 
 def test_the_counter_shows_the_upgrade_message(district: SeededDistrict,
@@ -143,22 +157,25 @@ def test_the_recorded_exchange_still_reads_and_writes_the_same() -> None:
         "person": wire.PersonData, "category_span": wire.CategorySpanData,
         "institution": wire.InstitutionData, "fee_row": wire.FeeRowData,
         "claim": wire.ClaimData, "parameter_version": wire.ParameterVersionData,
-        "application": wire.ApplicationData}
+        "application": wire.ApplicationData, "commitment": wire.CommitmentData}
     for change in recorded["changes"]["items"]:
         _same(schemas[change["entity"]], change["data"])
     payloads: dict[str, type[BaseModel]] = {
         "application": wire.ApplicationPayload, "signature": wire.SignaturePayload,
-        "audit_event": wire.AuditEventPayload}
+        "audit_event": wire.AuditEventPayload, "commitment": wire.CommitmentPayload}
     for item in recorded["push"]["request"]["items"]:
         _same(payloads[item["kind"]], item["payload"])
 
 
 def test_the_previous_version_s_recorded_exchange_still_reads() -> None:
-    """Version 2's recording (what its counters send and read) reads with today's schemas,
-    and writes back the same without the fields version 3 added."""
+    """Version 3's recording (what its counters send and read) reads with today's schemas,
+    and writes back the same without the fields version 4 added."""
     recorded = json.loads(PREVIOUS.read_text("utf-8"))
     assert recorded["protocol"] == wire.OLDEST_PROTOCOL
-    added = {wire.ApplicationData: {"number"}, wire.ApplicationPayload: {"number"}}
+    added: dict[type[BaseModel], set[str]] = {
+        wire.ParameterVersionData: {"assumption"}, wire.LoggedIn: {"must_change_password"}}
+    assert {c["entity"] for c in recorded["changes"]["items"]} == set(
+        wire.Entity.__args__) - {"commitment"}  # type: ignore[attr-defined]
 
     def same(model: type[BaseModel], value: Any) -> None:
         dumped = model.model_validate(value).model_dump(mode="json",
@@ -166,9 +183,11 @@ def test_the_previous_version_s_recorded_exchange_still_reads() -> None:
         assert dumped == value
 
     same(wire.Push, {"items": []})
+    same(wire.LoggedIn, recorded["login"]["response"])
     for change in recorded["changes"]["items"]:
-        if change["entity"] == "application":
-            same(wire.ApplicationData, change["data"])
+        if change["entity"] in ("application", "parameter_version"):
+            same(wire.ApplicationData if change["entity"] == "application"
+                 else wire.ParameterVersionData, change["data"])
     for item in recorded["push"]["request"]["items"]:
         if item["kind"] == "application":
             same(wire.ApplicationPayload, item["payload"])
