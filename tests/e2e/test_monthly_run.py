@@ -6,6 +6,10 @@ more to claim; Y claimed everything countable. On the 20th of the next month (5 
 done. Enter on X opens the counter with X's new rows ticked; F9 … Enter saves; the sync delivers
 it and the district accepts. Refreshed, X is processed and nothing is late; the month's overview
 counts processed, nothing due and missed; and the run again offers nothing to pay twice.
+
+The commitment is its own record (issue 15 point 2): given with the first applications, accepted
+by the district; shown for the selected person; revoked in the run with a reason and the
+clerk's password, Y leaves the run, and the district accepts the revocation.
 """
 
 from __future__ import annotations
@@ -21,10 +25,11 @@ from sqlalchemy import select
 
 from desktop.printing.context import PrintContext
 from desktop.services.accounts import sign_in
+from desktop.services.commitments import commitment_state
 from desktop.services.counter import CounterSession
 from desktop.services.monthly import MISSED, NOTHING_DUE, PROCESSED, month_run
 from desktop.store import Store
-from desktop.store.models import PersonRecord
+from desktop.store.models import OutboxRecord, PersonRecord
 from desktop.sync.credentials import MemoryKeyring
 from desktop.ui.main_window import MainWindow
 from tests.e2e.test_clerks_morning import (
@@ -95,6 +100,10 @@ def test_the_monthly_run_through_the_window(qtbot: QtBot, district: DistrictServ
         counter.tick_all(rows)
         counter.submit(auto_enrolled=True, medical_records=counter.needing_medical_records())
     assert worker.sync_now().online
+    for person_id in (x, y):  # each commitment given, and accepted by the district
+        state = commitment_state(store, person_id, "assistance")
+        assert state is not None and state.live and state.status == "accepted"
+        assert state.given_on == TODAY and state.given_by == clerk_name
 
     # -- the next month's run, after the 15th --
     context = PrintContext(street_name=registration.street_name,
@@ -145,5 +154,26 @@ def test_the_monthly_run_through_the_window(qtbot: QtBot, district: DistrictServ
     x_again = next(e for e in again.entries if e.person_id == x)
     assert x_again.state == PROCESSED and x_again.rows == () and x_again.payable == 0
     assert not set(x_entry.rows) & set(countable(store, x, clerk_name, RUN_DAY))
+
+    # -- Y no longer consents: the commitment shown, revoked with a reason; Y leaves the run --
+    monthly.table.selectRow(next(n for n, e in enumerate(monthly.entries) if e.person_id == y))
+    assert monthly.commitment_note.text() == f"已承诺免申即享（自 {TODAY.isoformat()} 起）"
+    assert monthly.revoke_button.isEnabled()
+    monthly.revoke_button.click()
+    dialog = monthly.revoke_dialog
+    assert dialog is not None and dialog.username.text() == clerk_name
+    dialog.password.setText(PASSWORD)
+    dialog.reason.setPlainText("本人书面申请撤销免申即享")
+    dialog.accept()
+    qtbot.waitUntil(lambda: monthly.refresh_button.isEnabled()
+                    and {e.person_id for e in monthly.entries} == {x}, timeout=20_000)
+    assert "已撤销免申即享" in monthly.revoke_result.text()
+    revoked = commitment_state(store, y, "assistance")
+    assert revoked is not None and not revoked.live
+    assert "原因：本人书面申请撤销免申即享" in revoked.label
+    assert worker.sync_now().online
+    with store.read_session() as session:
+        (sent,) = session.scalars(select(OutboxRecord).where(OutboxRecord.kind == "revocation"))
+        assert sent.result is not None and sent.result["status"] == "accepted"
     window.close()
     store.close()
