@@ -246,6 +246,7 @@ def parameter_text(value: object) -> str:
 
 def parameter_change(p: models.ParameterVersion) -> PendingChange:
     data = _dump(wire.ParameterVersionData(key=p.key, effective_from=p.effective_from,
-                                           value=p.value, source=p.source))
+                                           value=p.value, source=p.source,
+                                           assumption=bool(p.assumption)))
     return PendingChange("parameter_version", f"{p.key}@{p.effective_from.isoformat()}", None,
                          data)

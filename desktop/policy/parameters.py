@@ -8,6 +8,7 @@ and an optional `assumption` flag (POLICY.md §4). A value stays in force after 
 from __future__ import annotations
 
 import itertools
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -531,3 +532,184 @@ def _check_required(
         for name in names:
             if name not in series:
                 _fail(path, f"parameters.{name}", "missing")
+
+
+# -- values published by the district (M18) ------------------------------------------------------
+
+FIELD_LABELS = {"key": "参数", "value": "数值", "effective_from": "生效日期", "source": "依据/来源",
+                "assumption": "按本区口径"}
+
+
+class PublishedValueError(ValueError):
+    """A published value the loader's rules refuse; `field` names the form field at fault."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{FIELD_LABELS.get(field, field)}：{message}")
+        self.field = field
+        self.message = message
+
+
+@dataclass(frozen=True, slots=True)
+class PublishedValue:
+    """One dated value as the district keeps and sends it: `key` is "file:key" (the file a
+    program's or a district overlay's, e.g. "minhang:district_round.rate"), `value` its text."""
+
+    key: str
+    effective_from: date
+    value: str
+    source: str
+    assumption: bool = False
+
+
+def value_text(value: Value) -> str:
+    """A value as the wire's text: amounts and rates as decimals, lists as JSON, None as null."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, Decimal | int):
+        return str(value)
+    if value is None:
+        return "null"
+    return json.dumps(list(value), ensure_ascii=False)
+
+
+def program_of(file: str, key: str) -> str | None:
+    """The program whose SPEC holds `key` for a parameter file ("assistance", "minhang"...)."""
+    if file in SPEC:
+        return file if _kind_of(file, key) is not None else None
+    if file in DISTRICTS and file != "shanghai":
+        found = [p for p in SPEC if _kind_of(p, key) is not None]
+        return found[0] if len(found) == 1 else None
+    return None
+
+
+def validate_published(key: str, effective_from: date | str, value: str, source: str,
+                       assumption: bool = False,
+                       categories: Mapping[str, Category] | None = None) -> ParameterValue:
+    """One published value checked by the loader's rules: the key known to SPEC for its file's
+    program (a district overlay: the program that has it), the value read by its unit, the date
+    a real date, the source citing a source key and clause. PublishedValueError otherwise."""
+    codes = categories if categories is not None else default_parameters().categories
+    file, sep, name = key.strip().partition(":")
+    if not sep or not name:
+        raise PublishedValueError("key", "应写作“文件:参数”，例如 assistance:category.dibao."
+                                         "outpatient_rate")
+    if file not in SPEC and file not in DISTRICTS[1:]:
+        raise PublishedValueError("key", f"没有参数文件 {file}（可选：{'、'.join(SPEC)}、"
+                                         f"{'、'.join(DISTRICTS[1:])}）")
+    program = program_of(file, name)
+    if program is None:
+        raise PublishedValueError("key", f"{file} 中没有参数 {name}")
+    for part in (name.split(".")[1],) if name.startswith("category.") else ():
+        if part not in codes:
+            raise PublishedValueError("key", f"没有救助类别 {part}")
+    start = _published_date(effective_from)
+    source = source.strip()
+    if not _SOURCE.fullmatch(source):
+        raise PublishedValueError("source", "须写明依据文件代号和条款，例如“MH-2026 §八.六”"
+                                            "（代号：MA-2021、SA-2022、CN-2026、MH-2026、"
+                                            "EMP-2021、POLICY）")
+    kind = _kind_of(program, name)
+    assert kind is not None
+    parsed = _published_value(kind, value.strip(), codes)
+    return ParameterValue(name, parsed, start, None, source, bool(assumption), f"{file}.yaml",
+                          kind)
+
+
+def _published_date(raw: date | str) -> date:
+    if isinstance(raw, date):
+        return raw
+    text = raw.strip()
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+        raise PublishedValueError("effective_from", f"须为日期，如 2026-07-01（填的是“{text}”）")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise PublishedValueError("effective_from", f"{text} 不是真实的日期") from None
+
+
+_UNIT_HINTS = {_RATE: "0 到 1 之间的比例，最多四位小数，如 0.90",
+               _MONEY: "金额，如 30000.00", _MONEY_OR_NONE: "金额，如 30000.00，或 null 表示不封顶",
+               _INT: "非负整数", _TEXT: "非空文字", _KIND: "inpatient 或 outpatient",
+               _MONTH_DAY_T: "月-日，如 10-01", _CODES: "救助类别代码列表，如 [\"dibao\"]"}
+
+
+def _published_value(kind: str, text: str, codes: Mapping[str, Category]) -> Value:
+    hint = _UNIT_HINTS[kind]
+    bad = PublishedValueError("value", f"须为{hint}（填的是“{text}”）")
+    if kind == _MONEY_OR_NONE and text in ("null", "", "不封顶"):
+        return None
+    if kind == _RATE:
+        if not re.fullmatch(r"(0|1)(\.[0-9]{1,4})?", text) or Decimal(text) > 1:
+            raise bad
+        return Decimal(text)
+    if kind in (_MONEY, _MONEY_OR_NONE):
+        try:
+            return parse_amount(text).quantize(Decimal("0.01"))  # fen, as the files write it
+        except MoneyFormatError:
+            raise bad from None
+    if kind == _INT:
+        if not re.fullmatch(r"[0-9]{1,9}", text):
+            raise bad
+        return int(text)
+    if kind == _TEXT:
+        if not text:
+            raise bad
+        return text
+    if kind == _KIND:
+        if text not in ("inpatient", "outpatient"):
+            raise bad
+        return text
+    if kind == _MONTH_DAY_T:
+        if not _MONTH_DAY.fullmatch(text) or not _real_month_day(text):
+            raise bad
+        return text
+    if kind == _CODES:
+        try:
+            raw = json.loads(text) if text.startswith("[") else [
+                c for c in re.split(r"[,，、\s]+", text) if c]
+        except ValueError:
+            raise bad from None
+        if not isinstance(raw, list) or not all(isinstance(c, str) for c in raw):
+            raise bad
+        unknown = [c for c in raw if c not in codes]
+        if unknown:
+            raise PublishedValueError("value", f"没有救助类别 {'、'.join(unknown)}")
+        return tuple(raw)
+    raise AssertionError(kind)
+
+
+def with_published(parameters: PolicyParameters,
+                   published: Iterable[PublishedValue]) -> PolicyParameters:
+    """The shipped parameters with the district's published values: each one more dated entry
+    of its series (the same key and date replaces the shipped entry, unless it is the same
+    value). A district overlay's first value of a key continues the city's series. A value the
+    rules refuse is left out (the district validated it; an older counter may not know it)."""
+    base = {p: dict(s) for p, s in parameters.base.items()}
+    overlays = {d: {p: dict(s) for p, s in progs.items()}
+                for d, progs in parameters.overlays.items()}
+    changed = False
+    for item in published:
+        try:
+            entry = validate_published(item.key, item.effective_from, item.value, item.source,
+                                       item.assumption, parameters.categories)
+        except PublishedValueError:
+            continue
+        file = entry.file.removesuffix(".yaml")
+        program = program_of(file, entry.key)
+        assert program is not None
+        if file in base:
+            target = base[file]
+            series = target.get(entry.key, ())
+        else:
+            target = overlays.setdefault(file, {}).setdefault(program, {})
+            series = target.get(entry.key) or base.get(program, {}).get(entry.key, ())
+        same = [e for e in series if e.effective_from == entry.effective_from]
+        if same and value_text(same[0].value) == value_text(entry.value) \
+                and same[0].source == entry.source and same[0].assumption == entry.assumption:
+            continue
+        kept = [e for e in series if e.effective_from != entry.effective_from]
+        target[entry.key] = tuple(sorted([*kept, entry], key=lambda e: e.effective_from))
+        changed = True
+    if not changed:
+        return parameters
+    return PolicyParameters(base, overlays, parameters.categories, parameters.titles)

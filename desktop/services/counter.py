@@ -26,7 +26,7 @@ from desktop.domain.banks import bank_of_card
 from desktop.domain.clock import local_time
 from desktop.domain.id_number import mask_id_number
 from desktop.domain.streets import district_of
-from desktop.policy.contract import default_parameters, result_to_json
+from desktop.policy.contract import result_to_json
 from desktop.policy.engine import standing
 from desktop.policy.errors import CalcInputError
 from desktop.policy.labels import KIND_LABELS, PROGRAM_LABELS, REASON_LABELS, bucket_label
@@ -39,6 +39,7 @@ from desktop.services.applications import (
     save_application,
     settled_rows,
 )
+from desktop.services.policy_values import current_parameters
 from desktop.services.waivers import Waiver, authorise_waiver
 from desktop.store import Store, case_for
 from desktop.store.cases import HOLDING_CLAIMS, applicant_snapshot
@@ -195,7 +196,8 @@ class CounterSession:
         self.program = Program(program)
         self.clerk = clerk
         self.application_date = application_date
-        self.parameters = parameters or default_parameters()
+        # the shipped files with the values pulled from the district (M18)
+        self.parameters = parameters or current_parameters(store)
         with store.read_session() as session:
             person = session.get(PersonRecord, person_id)
             if person is None:

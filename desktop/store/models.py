@@ -254,6 +254,8 @@ class ParameterVersionRecord(SyncedBase):
     effective_from: Mapped[dt.date]
     value: Mapped[str] = mapped_column(Text)
     source: Mapped[str]
+    # protocol 4 (migration 0013): "政策未明确，按本区口径", a value published in the console
+    assumption: Mapped[bool] = mapped_column(default=False)
 
     __table_args__ = (UniqueConstraint("key", "effective_from"),)
 
