@@ -144,24 +144,39 @@ def _signers(session: Session, application: ApplicationRecord,
     return out
 
 
-def commitment_line(session: Session, a: ApplicationRecord) -> str:
-    """The person's 免申即享 commitment as the forms print it: the one given with this
-    application, else the person's latest for the program; "" when none was ever given."""
+def _commitment_of(session: Session, a: ApplicationRecord) -> CommitmentRecord | None:
+    """The person's 免申即享 commitment the forms print: the one given with this application,
+    else the person's live one for the program, else their latest; None when never given."""
     found = list(session.scalars(select(CommitmentRecord).where(
         CommitmentRecord.person_id == a.person_id, CommitmentRecord.program == a.program)
         .order_by(CommitmentRecord.given_at)))
     own = [c for c in found if c.application_id == str(a.id)]
     live = [c for c in found if c.revoked_on is None and c.status != "refused"]
     pick = own or live or found
-    if not pick:
+    return pick[-1] if pick else None
+
+
+def commitment_line(session: Session, a: ApplicationRecord) -> str:
+    """The commitment as the 申请表 prints it: given since, revoked on; "" when none."""
+    chosen = _commitment_of(session, a)
+    if chosen is None:
         return ""
-    chosen = pick[-1]
     given = f"已签署承诺，自 {chosen.given_on.isoformat()} 起"
     if chosen.revoked_on is not None:
         return f"{given}，已于 {chosen.revoked_on.isoformat()} 撤销"
     if chosen.status == "refused":
         return f"{given}（区里未受理）"
     return given
+
+
+def commitment_short(session: Session, a: ApplicationRecord) -> str:
+    """The same, short, for the 审批表's 免申即享 box: 承诺自 X 起 / 承诺已于 X 撤销."""
+    chosen = _commitment_of(session, a)
+    if chosen is None or (chosen.status == "refused" and chosen.revoked_on is None):
+        return ""
+    if chosen.revoked_on is not None:
+        return f"承诺已于 {chosen.revoked_on.isoformat()} 撤销"
+    return f"承诺自 {chosen.given_on.isoformat()} 起"
 
 
 def application_form_data(store: Store, application_id: uuid.UUID,
@@ -234,7 +249,7 @@ def approval_form_data(store: Store, application_id: uuid.UUID,
         names = _user_names(session)
         signers = _signers(session, a, names)
         number = application_number(a)
-        commitment = commitment_line(session, a)
+        commitment = commitment_short(session, a)
     receipts = {fee_id: f.get("receipt_no") or "" for fee_id, f in fees.items()}
     rows = []
     for r in row_results:

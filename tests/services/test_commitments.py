@@ -142,7 +142,8 @@ def test_a_revocation_removes_the_person_and_is_shown_and_printed(store: Store) 
                           reason="再次")
     form = application_form_data(store, first)
     assert form["commitment"] == f"已签署承诺，自 {TODAY.isoformat()} 起，已于 2026-06-20 撤销"
-    assert approval_form_data(store, first)["auto_enrolled_text"].startswith("是（已签署承诺")
+    approval = approval_form_data(store, first)
+    assert approval["auto_enrolled_text"] == "是（承诺已于 2026-06-20 撤销）"
     # a later application with the flag gives a new commitment
     _save(store, ("F2",), auto=True, day=date(2026, 6, 21))
     assert P in _listed(store)
