@@ -15,11 +15,11 @@ from tests.printing.test_forms import (  # noqa: F401  (store: the forms' fixtur
     CONTEXT,
     SECRET,
     TODAY,
-    P,
     pages,
     store,
     text_in,
 )
+from tests.services.test_counter import P
 
 
 def _auto_saved(opened: Store) -> uuid.UUID:
