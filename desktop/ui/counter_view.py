@@ -40,6 +40,7 @@ from desktop.domain.id_number import normalize_id_number
 from desktop.policy.explain import human_lines
 from desktop.policy.model import WAIVABLE
 from desktop.printing.context import NO_CONTEXT, PrintContext
+from desktop.services.commitments import commitment_state
 from desktop.services.counter import (
     CounterSession,
     NotTickable,
@@ -54,6 +55,7 @@ from desktop.services.scanning import pending_scans, record_scan, scan_owner
 from desktop.services.signing import SigningUnavailable
 from desktop.services.waivers import WaiverRefused
 from desktop.store import NumberHit, Store
+from desktop.ui.commitment import ask_revocation
 from desktop.ui.dialogs import CredentialsDialog, SubmitDialog, TraceDialog
 from desktop.ui.enrolment_dialog import EnrolmentDialog
 from desktop.ui.models import FeeRowsFilter, FeeRowsModel, PersonResultsModel
@@ -203,6 +205,19 @@ class CounterView(QWidget):
         card_box = QGroupBox("对象信息")
         card_layout = QVBoxLayout(card_box)
         card_layout.addWidget(self.card)
+        # the person's 免申即享 commitment (issue 15): since when, or revoked when and why
+        self.commitment_label = QLabel()
+        self.commitment_label.setObjectName("personCommitment")
+        self.commitment_label.setWordWrap(True)
+        self.revoke_button = QPushButton("撤销免申即享(&X)…")
+        self.revoke_button.setObjectName("personRevokeCommitment")
+        self.revoke_button.setToolTip("本人不再同意免申即享：写明原因，以本人密码确认")
+        self.revoke_button.hide()
+        self.revoke_button.clicked.connect(self._ask_revoke)
+        self.revoke_dialog: CredentialsDialog | None = None
+        self._commitment_id: str | None = None
+        card_layout.addWidget(self.commitment_label)
+        card_layout.addWidget(self.revoke_button)
         card_layout.addWidget(self.enrol_button)
         left_layout.addWidget(card_box, 3)
 
@@ -740,6 +755,22 @@ class CounterView(QWidget):
 
     def _show_person(self, card: PersonCard) -> None:
         self.card.setText(person_card_html(card))
+        self._show_commitment()
+
+    def _show_commitment(self) -> None:
+        """The person's commitment for the program on screen, and the revoke button if live."""
+        state = None if self.session is None else commitment_state(
+            self.store, self.session.person_id, str(self.program.currentData()))
+        self.commitment_label.setText("" if state is None else state.label)
+        self._commitment_id = state.id if state is not None and state.live else None
+        self.revoke_button.setVisible(self._commitment_id is not None)
+
+    def _ask_revoke(self) -> None:
+        if self._commitment_id is None:
+            return
+        self.revoke_dialog = ask_revocation(self, self.store, self.clerk,
+                                            self._commitment_id, self.error,
+                                            self._show_commitment)
 
     def _fill_years(self) -> None:
         self.year_filter.blockSignals(True)
