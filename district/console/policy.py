@@ -89,13 +89,17 @@ def _today() -> date:
 Published = dict[tuple[str, date], models.ParameterVersion]
 
 
-def _groups(parameters: PolicyParameters, published: Published, today: date) -> list[Group]:
+def _groups(parameters: PolicyParameters, published: Published, today: date,
+            district: str) -> list[Group]:
+    """The city's values by program, then the user's own district's overlay."""
     groups: list[Group] = []
     sets = [(PROGRAM_NAMES.get(p, p), p, series) for p, series in parameters.base.items()]
-    for district, programs in parameters.overlays.items():
+    for overlay, programs in parameters.overlays.items():
+        if overlay != district:
+            continue
         for program, series in programs.items():
-            sets.append((f"{parameters.titles.get(district, district)}·"
-                         f"{PROGRAM_NAMES.get(program, program)}", district, series))
+            sets.append((f"{parameters.titles.get(overlay, overlay)}·"
+                         f"{PROGRAM_NAMES.get(program, program)}", overlay, series))
     for title, file, series in sets:
         rows = []
         for name, entries in sorted(series.items()):
@@ -137,7 +141,7 @@ def _page(request: Request, identity: ConsoleIdentity, db: DbDep, status: int = 
     today = _today()
     with db.read() as session:
         parameters = current_parameters(session)
-        groups = _groups(parameters, _published_rows(session), today)
+        groups = _groups(parameters, _published_rows(session), today, identity.district)
     return render(request, "policy.html", identity, status=status, groups=groups, today=today,
                   keys=_keys(groups, parameters, identity.district),
                   assumption_text=ASSUMPTION_TEXT,
@@ -152,6 +156,11 @@ def policy_page(request: Request, identity: Console, db: DbDep, notice: str = ""
 
 @router.get("/policy/history", response_class=HTMLResponse)
 def history_page(request: Request, identity: Console, db: DbDep, key: str = "") -> Response:
+    if not key:
+        return see_other("/policy")  # no key asked: the list of every key
+    file = key.partition(":")[0]
+    if file in DISTRICTS and file != identity.district:
+        raise ConsoleError(404, "没有这个参数。")  # another district's: not told apart
     with db.read() as session:
         rows = list(session.scalars(select(models.ParameterVersion)
                                     .where(models.ParameterVersion.key == key)

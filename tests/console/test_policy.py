@@ -62,11 +62,16 @@ def test_the_page_lists_the_values_in_force_with_their_source(district: ConsoleD
     assert 'id="publish"' in text and 'name="key"' in text and 'name="value"' in text
     assert 'name="effective_from"' in text and 'name="source"' in text
     assert f'id="value-{KEY}"' in text
-    assert "minhang:district_round.rate" in text  # the district overlay's values too
+    assert 'id="value-changning:procedure.report_by_day"' in text  # its district's overlay
+    assert "minhang:district_round.rate" not in text  # not another district's
     assert "随软件发布" in text
     history = admin.get("/console/policy/history", params={"key": KEY})
     assert history.status_code == 200 and "现行" in history.text
     assert admin.get("/console/policy/history", params={"key": "nope"}).status_code == 404
+    assert admin.get("/console/policy/history",
+                     params={"key": "minhang:district_round.rate"}).status_code == 404
+    minhang = district.browser().sign_in(district.user(None, "admin", "minhang"))
+    assert 'id="value-minhang:district_round.rate"' in minhang.get("/console/policy").text
 
 
 def test_preview_then_publish_keeps_the_value_feeds_counters_and_audits(
