@@ -21,6 +21,7 @@ from desktop.policy.parameters import (
     ParameterValue,
     PolicyParameters,
     PublishedValue,
+    PublishedValueError,
     program_of,
     validate_published,
     value_text,
@@ -37,6 +38,7 @@ from district.changelog import (
 from district.services.states import FINAL, PAYABLE
 
 OPEN_EXCLUDED = (*PAYABLE, *FINAL)  # approved, paid, withdrawn: no longer affected
+SOURCE_LENGTH = 120  # models.ParameterVersion.source
 
 
 def sync_parameter_versions(session: Session) -> list[PendingChange]:
@@ -99,7 +101,10 @@ def _with_published(published: tuple[PublishedValue, ...]) -> PolicyParameters:
 
 def check_value(key: str, effective_from: date | str, value_text_: str, source: str,
                 assumption: bool) -> ParameterValue:
-    """The value validated by the loader's rules (PublishedValueError names the field)."""
+    """The value validated by the loader's rules (PublishedValueError names the field), and
+    what the table holds (a source of at most 120 characters)."""
+    if len(source.strip()) > SOURCE_LENGTH:
+        raise PublishedValueError("source", f"不能超过 {SOURCE_LENGTH} 个字符")
     return validate_published(key, effective_from, value_text_, source, assumption,
                               default_parameters().categories)
 

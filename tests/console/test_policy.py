@@ -119,6 +119,7 @@ def test_preview_then_publish_keeps_the_value_feeds_counters_and_audits(
     ({"effective_from": "2027-02-30"}, "effective_from", "生效日期"),
     ({"effective_from": "next year"}, "effective_from", "生效日期"),
     ({"source": "区里说的"}, "source", "依据/来源"),
+    ({"source": "CN-2026 " + "条" * 120}, "source", "依据/来源"),
 ])
 def test_a_value_the_rules_refuse_is_refused_naming_its_field(
         district: ConsoleDistrict, override: dict[str, str], field: str, words: str) -> None:
