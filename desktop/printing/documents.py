@@ -151,7 +151,10 @@ def _commitment_of(session: Session, a: ApplicationRecord) -> CommitmentRecord |
         CommitmentRecord.person_id == a.person_id, CommitmentRecord.program == a.program)
         .order_by(CommitmentRecord.given_at)))
     own = [c for c in found if c.application_id == str(a.id)]
-    live = [c for c in found if c.revoked_on is None and c.status != "refused"]
+    # live: not revoked; refused by the district only for want of its (refused) form
+    # (desktop.services.commitments)
+    live = [c for c in found if c.revoked_on is None
+            and (c.status != "refused" or c.server_reason == "unknown_application")]
     pick = own or live or found
     return pick[-1] if pick else None
 
@@ -164,7 +167,7 @@ def commitment_line(session: Session, a: ApplicationRecord) -> str:
     given = f"已签署承诺，自 {chosen.given_on.isoformat()} 起"
     if chosen.revoked_on is not None:
         return f"{given}，已于 {chosen.revoked_on.isoformat()} 撤销"
-    if chosen.status == "refused":
+    if chosen.status == "refused" and chosen.server_reason != "unknown_application":
         return f"{given}（区里未受理）"
     return given
 
@@ -172,7 +175,8 @@ def commitment_line(session: Session, a: ApplicationRecord) -> str:
 def commitment_short(session: Session, a: ApplicationRecord) -> str:
     """The same, short, for the 审批表's 免申即享 box: 承诺自 X 起 / 承诺已于 X 撤销."""
     chosen = _commitment_of(session, a)
-    if chosen is None or (chosen.status == "refused" and chosen.revoked_on is None):
+    if chosen is None or (chosen.status == "refused" and chosen.revoked_on is None
+                          and chosen.server_reason != "unknown_application"):
         return ""
     if chosen.revoked_on is not None:
         return f"承诺已于 {chosen.revoked_on.isoformat()} 撤销"

@@ -7,9 +7,13 @@ withdrawn application does not end it, nor does a later application without the 
 acts go to the district (outbox kinds `commitment`, `revocation`) and come back to every
 counter of the street with the pull (the `commitment` entity), so a reinstalled PC has them.
 
-A commitment is live while it is not revoked and the district has not refused it (a refusal:
-e.g. its application was refused at the district; the next application with the flag gives a
-new one). The monthly run lists the live ones (desktop.services.monthly.committed_persons).
+A commitment is live while it is not revoked, whatever the district says of the application it
+was given with: when the district refused that application (it then refuses the commitment as
+`unknown_application`: it holds no such form), the consent still stands here, the person stays
+in the run, and the next application with the flag gives the commitment again, to the
+district, in place of this one. Any other refusal (e.g. another counter of the street gave one
+first: it comes with the pull) ends it here. The monthly run lists the live ones
+(desktop.services.monthly.committed_persons).
 """
 
 from __future__ import annotations
@@ -18,7 +22,7 @@ import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from desktop import wire
@@ -30,6 +34,9 @@ from desktop.store import Store, append_audit, enqueue
 from desktop.store.models import CommitmentRecord, PersonRecord, UserRecord
 
 MAX_REASON = 500  # what the district takes (wire.RevocationPayload)
+# the district refused the commitment because it holds no such form: the application it was
+# given with was refused there; the consent stands (see the module docstring)
+FORM_REFUSED = "unknown_application"
 REVOKERS = frozenset({"clerk", "reviewer", "approver"})
 
 
@@ -53,15 +60,21 @@ class CommitmentState:
     status: str  # saved | accepted | refused (the district's verdict on one made here)
     server_message: str | None = None
 
+    server_reason: str | None = None
+
     @property
     def live(self) -> bool:
-        return self.revoked_on is None and self.status != "refused"
+        return self.revoked_on is None and (self.status != "refused"
+                                            or self.server_reason == FORM_REFUSED)
 
     @property
     def label(self) -> str:
         """已承诺免申即享（自 日期起） / 已撤销 日期 原因 / 区里未受理."""
         if self.revoked_on is not None:
             return f"免申即享已撤销（{self.revoked_on.isoformat()}，原因：{self.revoke_reason}）"
+        if self.status == "refused" and self.server_reason == FORM_REFUSED:
+            return (f"已承诺免申即享（自 {self.given_on.isoformat()} 起）；所附申请表区里未受理，"
+                    "下一份注明免申即享的申请将重新报区里登记承诺")
         if self.status == "refused":
             return f"免申即享承诺区里未受理：{self.server_message or ''}".rstrip("：")
         waiting = "（待上传）" if self.status == "saved" else ""
@@ -71,14 +84,19 @@ class CommitmentState:
 def _state(c: CommitmentRecord) -> CommitmentState:
     return CommitmentState(c.id, c.person_id, c.program, c.application_id, c.given_on,
                            c.given_by, c.revoked_on, c.revoked_by, c.revoke_reason, c.status,
-                           c.server_message)
+                           c.server_message, c.server_reason)
+
+
+def is_live(c: CommitmentRecord) -> bool:
+    return _state(c).live
 
 
 def live_commitments(session: Session, person_id: str | None = None
                      ) -> list[CommitmentRecord]:
     """The live commitments (of one person, or everyone's), oldest first."""
-    query = select(CommitmentRecord).where(CommitmentRecord.revoked_on.is_(None),
-                                           CommitmentRecord.status != "refused")
+    query = select(CommitmentRecord).where(
+        CommitmentRecord.revoked_on.is_(None),
+        or_(CommitmentRecord.status != "refused", CommitmentRecord.server_reason == FORM_REFUSED))
     if person_id is not None:
         query = query.where(CommitmentRecord.person_id == person_id)
     return list(session.scalars(query.order_by(CommitmentRecord.given_at)))
@@ -99,7 +117,7 @@ def state_in(session: Session, person_id: str, program: str) -> CommitmentState 
     found = list(session.scalars(select(CommitmentRecord).where(
         CommitmentRecord.person_id == person_id, CommitmentRecord.program == program)
         .order_by(CommitmentRecord.given_at)))
-    live = [c for c in found if c.revoked_on is None and c.status != "refused"]
+    live = [c for c in found if is_live(c)]
     chosen = live[-1] if live else (found[-1] if found else None)
     return None if chosen is None else _state(chosen)
 
@@ -108,9 +126,17 @@ def give_commitment(session: Session, signer: Signer, *, person_id: str, program
                     application_id: uuid.UUID, given_on: date, now: datetime
                     ) -> CommitmentRecord | None:
     """The person's commitment, given with this application, in the caller's transaction
-    (with its outbox item and audit event); None when one is live already."""
-    if live_commitment(session, person_id, program) is not None:
+    (with its outbox item and audit event); None when one is live already. One the district
+    refused for want of its (refused) application form is given again, with this one."""
+    live = live_commitment(session, person_id, program)
+    if live is not None and live.status != "refused":
         return None
+    if live is not None:  # never held by the district: this one takes its place
+        append_audit(session, signer.username, "commitment.given_again", f"person:{person_id}",
+                     {"commitment_id": live.id, "given_on": live.given_on.isoformat(),
+                      "application_id": str(application_id)})
+        session.delete(live)
+        session.flush()
     commitment_id = uuid.uuid4()
     act = signing.commitment_act(
         "commit", commitment_id=str(commitment_id), person_id=person_id, program=program,
@@ -137,11 +163,12 @@ def give_commitment(session: Session, signer: Signer, *, person_id: str, program
 
 
 def revoke_commitment(store: Store, commitment_id: str, *, username: str, password: str,
-                      reason: str, now: datetime | None = None) -> uuid.UUID:
+                      reason: str, now: datetime | None = None) -> uuid.UUID | None:
     """Revoke a live commitment (the person withdrew their consent), with its reason, signed
     with the password of who revokes it (a clerk, 审核人 or 审批人 of this counter). One
     transaction: the revoked record, the audit event, the outbox item. Returns the outbox
-    key. The district refusing it puts the commitment back, with its reason."""
+    key (None for one the district never held: revoked here only). The district refusing it
+    puts the commitment back, with its reason."""
     now = now or datetime.now(UTC)
     text = " ".join(reason.split())  # one line, as the district takes it
     if not text:
@@ -165,9 +192,17 @@ def revoke_commitment(store: Store, commitment_id: str, *, username: str, passwo
         if commitment.revoked_on is not None:
             raise RevocationRefused(
                 f"这份免申即享承诺已于 {commitment.revoked_on.isoformat()} 撤销。")
-        if commitment.status == "refused":
+        if commitment.status == "refused" and commitment.server_reason != FORM_REFUSED:
             raise RevocationRefused("这份免申即享承诺区里未受理，无需撤销。")
         day = shanghai_day(now)
+        if commitment.status == "refused":  # the district never held it: revoked here only
+            commitment.revoked_on, commitment.revoked_by = day, username
+            commitment.revoked_at, commitment.revoke_reason = now, text
+            append_audit(session, username, "commitment.revoked",
+                         f"person:{commitment.person_id}",
+                         {"commitment_id": commitment.id, "program": commitment.program,
+                          "reason": text, "local": True})
+            return None
         act = signing.commitment_act(
             "revoke", commitment_id=commitment.id, person_id=commitment.person_id,
             program=commitment.program, application_id=commitment.application_id,
@@ -205,6 +240,8 @@ def record_commitment_result(session: Session, item: wire.OutboxItem,
     else:
         if accepted(result) or result.reason == "already_revoked":
             return  # the district's copy comes back with the pull
+        if commitment.status == "refused" and result.reason == "unknown_commitment":
+            return  # never held by the district (its form was refused): revoked here
         commitment.revoked_on = commitment.revoked_by = None
         commitment.revoked_at = commitment.revoke_reason = None
         commitment.server_reason, commitment.server_message = result.reason, result.message

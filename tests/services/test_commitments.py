@@ -96,29 +96,54 @@ def test_a_withdrawn_application_or_one_without_the_flag_keeps_the_person(
     assert P in _listed(store)
 
 
-def test_a_refused_application_keeps_the_person_until_the_district_refuses_the_commitment(
-        store: Store) -> None:
-    first = _save(store, ("F1",), auto=True)
+def _answer(store: Store, kind: str, status: str, reason: str | None = None,
+            message: str | None = None) -> None:
+    """The district's verdict on this counter's last item of `kind`."""
     with store.session() as session:
-        items = {o.kind: o for o in session.scalars(select(OutboxRecord))}
-        app_item = wire.OutboxItem(idempotency_key=items["application"].idempotency_key,
-                                   kind="application", payload=items["application"].payload,
-                                   created_at=items["application"].created_at)
-        record_push_result(session, app_item, wire.ItemResult(
-            idempotency_key=app_item.idempotency_key, status="refused",
-            reason="already_claimed", message="已被申请"))
-    assert P in _listed(store)  # the application refused: the consent stands
-    with store.session() as session:
-        item = wire.OutboxItem(idempotency_key=items["commitment"].idempotency_key,
-                               kind="commitment", payload=items["commitment"].payload,
-                               created_at=items["commitment"].created_at)
+        out = session.scalars(select(OutboxRecord).where(OutboxRecord.kind == kind)
+                              .order_by(OutboxRecord.id.desc())).first()
+        assert out is not None
+        item = wire.OutboxItem(idempotency_key=out.idempotency_key, kind=kind,  # type: ignore[arg-type]
+                               payload=out.payload, created_at=out.created_at)
         record_push_result(session, item, wire.ItemResult(
-            idempotency_key=item.idempotency_key, status="refused",
-            reason="unknown_application", message="区里没有该申请表"))
-    assert P not in _listed(store)  # the district holds none: the next flag gives a new one
-    _save(store, ("F2",), auto=True, day=date(2026, 6, 12))
-    assert P in _listed(store) and len(_commitments(store)) == 2
-    assert str(first) in {c.application_id for c in _commitments(store)}
+            idempotency_key=out.idempotency_key,
+            status=status, reason=reason, message=message))  # type: ignore[arg-type]
+
+
+def test_a_refused_application_keeps_the_person_and_the_next_flag_gives_it_again(
+        store: Store) -> None:
+    """The district refuses the application (the row was claimed elsewhere), and so the
+    commitment given with it (it holds no such form): the consent stands here, the person
+    stays in the run, and the next application with the flag gives the commitment again."""
+    first = _save(store, ("F1",), auto=True)
+    _answer(store, "application", "refused", "already_claimed", "已被申请")
+    _answer(store, "commitment", "refused", "unknown_application", "区里没有该申请表")
+    assert P in _listed(store)
+    state = commitment_state(store, P, "assistance")
+    assert state is not None and state.live and "所附申请表区里未受理" in state.label
+    second = _save(store, ("F2",), auto=True, day=date(2026, 6, 12))
+    (again,) = _commitments(store)  # in place of the one the district never held
+    assert (again.application_id, again.given_on, again.status) == (
+        str(second), date(2026, 6, 12), "saved")
+    assert str(first) != again.application_id
+    _answer(store, "commitment", "accepted")
+    assert P in _listed(store)
+
+
+def test_another_refusal_ends_it_here(store: Store) -> None:
+    _save(store, ("F1",), auto=True)
+    _answer(store, "commitment", "refused", "already_committed", "已承诺")
+    assert P not in _listed(store)
+
+
+def test_one_the_district_never_held_is_revoked_here_only(store: Store) -> None:
+    _save(store, ("F1",), auto=True)
+    _answer(store, "commitment", "refused", "unknown_application", "区里没有该申请表")
+    state = commitment_state(store, P, "assistance")
+    assert state is not None
+    assert revoke_commitment(store, state.id, username="li", password="pw-li-synthetic",
+                             reason="本人撤销") is None
+    assert P not in _listed(store)
 
 
 def test_a_revocation_removes_the_person_and_is_shown_and_printed(store: Store) -> None:
@@ -152,17 +177,13 @@ def test_a_revocation_removes_the_person_and_is_shown_and_printed(store: Store) 
 
 def test_the_district_refusing_a_revocation_puts_the_commitment_back(store: Store) -> None:
     _save(store, ("F1",), auto=True)
+    _answer(store, "commitment", "accepted")
     state = commitment_state(store, P, "assistance")
     assert state is not None
-    key = revoke_commitment(store, state.id, username="li", password="pw-li-synthetic",
-                            reason="本人撤销")
-    with store.session() as session:
-        out = session.scalars(select(OutboxRecord).where(
-            OutboxRecord.idempotency_key == key)).one()
-        item = wire.OutboxItem(idempotency_key=key, kind="revocation", payload=out.payload,
-                               created_at=out.created_at)
-        record_push_result(session, item, wire.ItemResult(
-            idempotency_key=key, status="refused", reason="forbidden", message="不能撤销"))
+    revoke_commitment(store, state.id, username="li", password="pw-li-synthetic",
+                      reason="本人撤销")
+    assert P not in _listed(store)
+    _answer(store, "revocation", "refused", "forbidden", "不能撤销")
     assert P in _listed(store)
 
 
