@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from desktop import wire
 from desktop.domain import signing
 from desktop.domain.streets import district_of
-from desktop.policy.contract import default_parameters
 from desktop.policy.enrolment import EnrolmentClosed, EnrolmentTerms, enrolment_terms
+from desktop.services.policy_values import current_parameters
 from desktop.services.signing import signer_for
 from desktop.services.verdicts import accepted
 from desktop.store import Store, append_audit, enqueue
@@ -71,7 +71,7 @@ def terms_for(store: Store, person_id: str, paid_on: date,
         if person is None:
             raise EnrolmentRefused("person_id", "没有找到此人，请重新查询。")
         district = district_of(person.street_code)
-    return enrolment_terms(default_parameters(), district, paid_on,
+    return enrolment_terms(current_parameters(store), district, paid_on,
                            mid_year_reason=mid_year_reason)
 
 

@@ -28,8 +28,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from desktop.policy.contract import default_parameters, parse_case, result_to_json
+from desktop.policy.contract import parse_case, result_to_json
 from desktop.policy.engine import calculate
+from desktop.policy.parameters import PolicyParameters
 from desktop.store.audit import append_audit
 from desktop.store.models import (
     ApplicationRecord,
@@ -38,6 +39,7 @@ from desktop.store.models import (
     OutboxRecord,
     SignatureRecord,
 )
+from desktop.store.parameter_values import pulled_parameters
 from desktop.wire import ApplicationData, Change
 
 # outbox kinds that act on an application already at the district
@@ -49,12 +51,14 @@ def apply_application_changes(session: Session, changes: list[Change]) -> int:
     if not changes:
         return 0
     waiting = _waiting_acts(session)
+    # the page's other changes are in by now: its parameter values too (M18)
+    parameters = pulled_parameters(session)
     applied = 0
     for change in sorted(changes, key=lambda c: c.seq):
         if change.op != "upsert" or change.data is None:
             continue  # the district keeps every application; nothing deletes one
         data = ApplicationData.model_validate(change.data)
-        applied += _apply(session, data, change.seq, waiting)
+        applied += _apply(session, data, change.seq, waiting, parameters)
     session.flush()
     return applied
 
@@ -66,7 +70,8 @@ def _waiting_acts(session: Session) -> set[str]:
                                            OutboxRecord.kind.in_(_ACTS)))}
 
 
-def _apply(session: Session, data: ApplicationData, seq: int, waiting: set[str]) -> int:
+def _apply(session: Session, data: ApplicationData, seq: int, waiting: set[str],
+           parameters: PolicyParameters) -> int:
     app_id = uuid.UUID(data.id)
     record = session.get(ApplicationRecord, app_id)
     if record is not None and (record.district_seq or 0) >= seq:
@@ -74,7 +79,7 @@ def _apply(session: Session, data: ApplicationData, seq: int, waiting: set[str])
     if str(app_id) in waiting:
         return 0  # this counter's own act goes first; the district's answer follows it
     if record is None:
-        record = _new_record(data)
+        record = _new_record(data, parameters)
         session.add(record)
     returned_before = record.status == "returned"
     record.status = data.status
@@ -108,14 +113,14 @@ def _apply(session: Session, data: ApplicationData, seq: int, waiting: set[str])
     return 1
 
 
-def _new_record(data: ApplicationData) -> ApplicationRecord:
+def _new_record(data: ApplicationData, parameters: PolicyParameters) -> ApplicationRecord:
     record = ApplicationRecord(
         id=uuid.UUID(data.id), program=data.program, district=data.district,
         person_id=data.person_id, proxy_name=data.proxy_name,
         proxy_id_number=data.proxy_id_number, auto_enrolled=data.auto_enrolled,
         bank_account=data.bank_account, card_on_file=data.card_on_file, applicant=None,
         payable=Decimal(data.payable), buckets=dict(data.buckets), case=data.case,
-        result=_result(data.case), parameter_versions=list(data.parameter_versions),
+        result=_result(data.case, parameters), parameter_versions=list(data.parameter_versions),
         created_at=data.created_at, created_by=data.handler, status=data.status,
         number=data.number)
     record.rows = [ApplicationRowRecord(fee_row_id=i) for i in data.fee_row_ids]
@@ -123,9 +128,9 @@ def _new_record(data: ApplicationData) -> ApplicationRecord:
     return record
 
 
-def _result(case: dict[str, Any]) -> dict[str, Any] | None:
-    """The calc output of a case the district accepted (so it computes), with its trace."""
-    parameters = default_parameters()
+def _result(case: dict[str, Any], parameters: PolicyParameters) -> dict[str, Any] | None:
+    """The calc output of a case the district accepted (so it computes), with its trace: with
+    the shipped and pulled parameter values, as the district computed it."""
     try:
         return result_to_json(calculate(parse_case(case, parameters), parameters), parameters)
     except Exception:

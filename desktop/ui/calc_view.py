@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 from desktop.policy.contract import CalcInputError, calculate_text, default_parameters
 from desktop.policy.explain import human_lines
 from desktop.policy.money import percent
+from desktop.policy.parameters import PolicyParameters
 from desktop.ui.calc_forms import FORMS, SUPERVISOR_FORMS, CalculatorForm
 
 BUCKET_COLUMNS = ("项目", "金额（元）")
@@ -85,9 +86,13 @@ class CalcView(QWidget):
     """The case as a form (or JSON) on the left, the engine's answer on the right."""
 
     def __init__(self, parent: QWidget | None = None, *,
-                 roles: Iterable[str] | None = None) -> None:
+                 roles: Iterable[str] | None = None,
+                 parameters: PolicyParameters | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("calcView")
+        # the shipped files, with the values pulled from the district when the window gives
+        # them (desktop.services.policy_values, M18)
+        self.parameters = parameters or default_parameters()
         self.calculator_box = QComboBox()
         self.calculator_box.setObjectName("calculatorBox")
         self.pages = QStackedWidget()
@@ -176,6 +181,7 @@ class CalcView(QWidget):
     # -- the calculators ---------------------------------------------------------------------
 
     def _add_calculator(self, code: str, label: str, form: CalculatorForm) -> None:
+        form.params = self.parameters
         self.forms[code] = form
         self.pages.addWidget(form)
         self.calculator_box.addItem(label, code)
@@ -402,7 +408,7 @@ class CalcView(QWidget):
         try:
             text = (json.dumps(self.case_from_form()) if from_form
                     else self.case_editor.toPlainText())
-            output = calculate_text(text)
+            output = calculate_text(text, self.parameters)
             self._show_result(output, from_form)
         except CalcInputError as exc:
             message = exc.message_zh

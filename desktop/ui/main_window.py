@@ -296,9 +296,11 @@ class MainWindow(QMainWindow):
     def calculator(self) -> CalcView:
         """The 计算器 tab's view, built the first time it is shown or asked for."""
         if self._calculator is None:
+            from desktop.services.policy_values import current_parameters
             from desktop.ui.calc_view import CalcView
 
-            self._calculator = CalcView(roles=self.user.roles)
+            self._calculator = CalcView(roles=self.user.roles,
+                                        parameters=current_parameters(self.store))
             layout = self.calculator_tab.layout()
             assert layout is not None
             layout.addWidget(self._calculator)

@@ -48,6 +48,7 @@ from district.services.outcome import (
     known_absent,
     note_added,
 )
+from district.services.parameters import current_parameters
 from district.services.signing_keys import verify_act
 from district.services.users import find_staff
 from district.values import SHANGHAI, as_aware, fen_of, from_fen, shanghai_date, to_fen
@@ -96,7 +97,7 @@ def apply_application(session: Session, caller: Caller, item: wire.OutboxItem,
         _check_number(session, caller, payload.number, case.application_date.year)
     # the case parsed once above is the one computed: the same engine and parameters as the
     # calc command's (desktop.policy.contract), without parsing its JSON a second time
-    parameters = default_parameters()
+    parameters = current_parameters(session)  # shipped + published in the console (M18)
     result = result_to_json(calculate(case, parameters), parameters)
     _check_amounts(payload, result)
     handler_act = signing.SignedAct(

@@ -10,13 +10,13 @@ from sqlalchemy.orm import Session
 
 from desktop import wire
 from desktop.domain import signing
-from desktop.policy.contract import default_parameters
 from desktop.policy.enrolment import EnrolmentClosed, enrolment_terms
 from district import models
 from district.changelog import person_change
 from district.services import states
 from district.services.applications import check_handler, locked_person, parse_payload
 from district.services.outcome import Caller, Outcome, Refusal
+from district.services.parameters import current_parameters
 from district.services.signing_keys import verify_act
 from district.values import shanghai_date, to_fen
 
@@ -43,7 +43,7 @@ def apply_enrolment(session: Session, caller: Caller, item: wire.OutboxItem,
                       "缴费日期不在合理范围内（须为办理登记当天，不能晚于今天）。",
                       {"field": "paid_on"})
     try:
-        terms = enrolment_terms(default_parameters(), caller.district, payload.paid_on,
+        terms = enrolment_terms(current_parameters(session), caller.district, payload.paid_on,
                                 mid_year_reason=payload.mid_year_reason)
     except EnrolmentClosed as exc:
         raise Refusal("enrolment_closed", exc.message_zh, {"field": exc.field}) from None

@@ -80,7 +80,7 @@ from sqlalchemy.orm import Session
 from desktop.domain.clock import month_range
 from desktop.domain.id_number import mask_id_number
 from desktop.policy import monthly_figures as figures
-from desktop.policy.contract import default_parameters, parse_case, result_to_json
+from desktop.policy.contract import parse_case, result_to_json
 from desktop.policy.engine import calculate
 from desktop.policy.errors import CalcInputError
 from desktop.policy.monthly_figures import (
@@ -92,6 +92,7 @@ from desktop.policy.monthly_figures import (
 )
 from district import models
 from district.schemas import MONTH_PATTERN
+from district.services.parameters import current_parameters
 from district.services.states import PAYABLE
 from district.values import SHANGHAI, as_aware, from_fen
 
@@ -327,7 +328,7 @@ def _settled(session: Session, year: int, month: int, codes: Sequence[str]
         buckets[app_id][bucket] = from_fen(fen)
     persons = {p.id: p for p in session.scalars(select(models.Person).where(
         models.Person.id.in_({a.person_id for a in rows})))}
-    parameters = default_parameters()
+    parameters = current_parameters(session)  # as the push computed it (M18)
     out: dict[str, list[Settled]] = defaultdict(list)
     for a in rows:
         try:

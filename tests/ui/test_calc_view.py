@@ -138,7 +138,7 @@ def test_invalid_json_is_reported_in_chinese(
 def test_unexpected_exception_does_not_crash(
     qtbot: QtBot, window: CalcView, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    def broken(text: str) -> dict[str, Any]:
+    def broken(text: str, parameters: object = None) -> dict[str, Any]:
         raise KeyError("payable")
 
     monkeypatch.setattr(calc_view, "calculate_text", broken)
