@@ -144,6 +144,10 @@ def _signers(session: Session, application: ApplicationRecord,
     return out
 
 
+# commitments the district refused that still stand here (desktop.services.commitments)
+_LOCAL_ONLY = ("unknown_application", "inferred")
+
+
 def _commitment_of(session: Session, a: ApplicationRecord) -> CommitmentRecord | None:
     """The person's 免申即享 commitment the forms print: the one given with this application,
     else the person's live one for the program, else their latest; None when never given."""
@@ -154,7 +158,7 @@ def _commitment_of(session: Session, a: ApplicationRecord) -> CommitmentRecord |
     # live: not revoked; refused by the district only for want of its (refused) form
     # (desktop.services.commitments)
     live = [c for c in found if c.revoked_on is None
-            and (c.status != "refused" or c.server_reason == "unknown_application")]
+            and (c.status != "refused" or c.server_reason in _LOCAL_ONLY)]
     pick = own or live or found
     return pick[-1] if pick else None
 
@@ -167,7 +171,7 @@ def commitment_line(session: Session, a: ApplicationRecord) -> str:
     given = f"已签署承诺，自 {chosen.given_on.isoformat()} 起"
     if chosen.revoked_on is not None:
         return f"{given}，已于 {chosen.revoked_on.isoformat()} 撤销"
-    if chosen.status == "refused" and chosen.server_reason != "unknown_application":
+    if chosen.status == "refused" and chosen.server_reason not in _LOCAL_ONLY:
         return f"{given}（区里未受理）"
     return given
 
@@ -176,7 +180,7 @@ def commitment_short(session: Session, a: ApplicationRecord) -> str:
     """The same, short, for the 审批表's 免申即享 box: 承诺自 X 起 / 承诺已于 X 撤销."""
     chosen = _commitment_of(session, a)
     if chosen is None or (chosen.status == "refused" and chosen.revoked_on is None
-                          and chosen.server_reason != "unknown_application"):
+                          and chosen.server_reason not in _LOCAL_ONLY):
         return ""
     if chosen.revoked_on is not None:
         return f"承诺已于 {chosen.revoked_on.isoformat()} 撤销"

@@ -37,6 +37,10 @@ MAX_REASON = 500  # what the district takes (wire.RevocationPayload)
 # the district refused the commitment because it holds no such form: the application it was
 # given with was refused there; the consent stands (see the module docstring)
 FORM_REFUSED = "unknown_application"
+# made by migration 0014 from this counter's live applications with the flag, before the
+# commitment was a record: nothing could sign it, so the district never held it either
+INFERRED = "inferred"
+LOCAL_ONLY = frozenset({FORM_REFUSED, INFERRED})  # refused, yet live here
 REVOKERS = frozenset({"clerk", "reviewer", "approver"})
 
 
@@ -65,13 +69,16 @@ class CommitmentState:
     @property
     def live(self) -> bool:
         return self.revoked_on is None and (self.status != "refused"
-                                            or self.server_reason == FORM_REFUSED)
+                                            or self.server_reason in LOCAL_ONLY)
 
     @property
     def label(self) -> str:
         """已承诺免申即享（自 日期起） / 已撤销 日期 原因 / 区里未受理."""
         if self.revoked_on is not None:
             return f"免申即享已撤销（{self.revoked_on.isoformat()}，原因：{self.revoke_reason}）"
+        if self.status == "refused" and self.server_reason == INFERRED:
+            return (f"已承诺免申即享（自 {self.given_on.isoformat()} 起，"
+                    "据本机注明免申即享的申请）；下一份注明免申即享的申请将报区里登记承诺")
         if self.status == "refused" and self.server_reason == FORM_REFUSED:
             return (f"已承诺免申即享（自 {self.given_on.isoformat()} 起）；所附申请表区里未受理，"
                     "下一份注明免申即享的申请将重新报区里登记承诺")
@@ -96,7 +103,8 @@ def live_commitments(session: Session, person_id: str | None = None
     """The live commitments (of one person, or everyone's), oldest first."""
     query = select(CommitmentRecord).where(
         CommitmentRecord.revoked_on.is_(None),
-        or_(CommitmentRecord.status != "refused", CommitmentRecord.server_reason == FORM_REFUSED))
+        or_(CommitmentRecord.status != "refused",
+            CommitmentRecord.server_reason.in_(sorted(LOCAL_ONLY))))
     if person_id is not None:
         query = query.where(CommitmentRecord.person_id == person_id)
     return list(session.scalars(query.order_by(CommitmentRecord.given_at)))
@@ -192,7 +200,7 @@ def revoke_commitment(store: Store, commitment_id: str, *, username: str, passwo
         if commitment.revoked_on is not None:
             raise RevocationRefused(
                 f"这份免申即享承诺已于 {commitment.revoked_on.isoformat()} 撤销。")
-        if commitment.status == "refused" and commitment.server_reason != FORM_REFUSED:
+        if commitment.status == "refused" and commitment.server_reason not in LOCAL_ONLY:
             raise RevocationRefused("这份免申即享承诺区里未受理，无需撤销。")
         day = shanghai_day(now)
         if commitment.status == "refused":  # the district never held it: revoked here only
