@@ -125,6 +125,9 @@ _PARAMETER_NAMES: tuple[tuple[str, str, str], ...] = (
     (r"fixed\.categories", "定额资助参保对象", ""),
     (r"fixed\.min_age", "定额资助参保最低年龄", "周岁"),
     (r"fixed\.personal", "定额资助参保个人缴费", "元"),
+    (r"procedure\.auto_claim_by_day", "免申即享每月办理截止日", "日"),
+    (r"procedure\.report_by_day", "街镇每月报区截止日", "日"),
+    (r"procedure\.payout_by_day", "每月发放截止日", "日"),
 )
 
 _WORDS = {

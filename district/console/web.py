@@ -26,6 +26,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote
@@ -36,6 +37,9 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from desktop.policy.contract import default_parameters
+from desktop.policy.money import percent
+from desktop.policy.sources import parameter_name
 from district import models
 from district.db import Database
 from district.security import token_hash
@@ -69,8 +73,30 @@ def _yuan(fen: int | None) -> str:
     return f"{sign}{whole:,}.{cents:02d}"
 
 
+def _parameter_name(key: str) -> str:
+    """"assistance:category.dibao.outpatient_rate" → its name in the office's words."""
+    categories = {code: c.label for code, c in default_parameters().categories.items()}
+    return parameter_name(key, categories)[0]
+
+
+def _parameter_value(text: object, key: str) -> str:
+    """A parameter's value as people read it: rates as %, amounts in 元, null as 不设限额."""
+    if text is None or str(text) in ("null", "None", ""):
+        return "不设限额" if key.endswith("_cap") else "（无）"
+    unit = parameter_name(key)[1]
+    try:
+        number = Decimal(str(text))
+    except (ArithmeticError, ValueError):
+        return str(text)
+    if unit == "" and ("rate" in key or "ratio" in key or "share" in key) and number <= 1:
+        return percent(number)
+    return f"{text} {unit}".strip()
+
+
 templates.env.filters["shanghai"] = _shanghai
 templates.env.filters["yuan"] = _yuan
+templates.env.filters["param_name"] = _parameter_name
+templates.env.filters["param_value"] = _parameter_value
 templates.env.globals["ROLE_LABELS"] = ROLE_LABELS
 templates.env.globals["PREFIX"] = PREFIX
 

@@ -69,7 +69,7 @@ def test_a_value_published_in_the_browser_changes_a_counters_later_fees(
     page.click("preview-publish")
     assert "校验通过" in wait_for(lambda: page.text("validation-result"), what="the preview")
     assert page.text("affected-count").isdigit()
-    assert page.text("preview-value") == "0.10"
+    assert page.text("preview-value") == "10%"  # a rate, as people read it
     shoot(chrome, "policy-preview")
     page.click("confirm-publish")
     wait_for(lambda: "notice=published" in page.path, what="the published notice")
