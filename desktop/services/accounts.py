@@ -10,6 +10,11 @@ who they are by re-entering their password when they sign an application. It is 
 that opens anything elsewhere: the district never accepts it, and the device and session tokens
 that do open the district's API stay in the OS keyring (desktop.sync.credentials).
 
+A password an administrator set (a reset in the district console; LoggedIn.must_change_password)
+opens nothing here: sign_in raises PasswordChangeRequired, the sign-in window asks for the
+user's own password twice and sets it at the district, then signs in with it, so the verifier
+holds the new password and never the one-time one.
+
 A refusal by the district (wrong password, locked, another street) is final: it never falls back
 to the verifier. Only an unreachable server does (or one that answers with a server error).
 Neither the password nor anything derived from it but the verifier is stored or logged.
@@ -27,7 +32,7 @@ Offline, the counter guards the verifier itself, since the district cannot:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import overload
@@ -74,6 +79,9 @@ ROLE_APPROVER = "approver"  # 审批人
 WRONG_CREDENTIALS = "用户名或密码错误。"
 OFFLINE_HINT = ("当前无法连接区服务器：只有曾在本机联网登录过的账号可以离线登录，"
                 "首次登录本机须联网。")
+MIN_PASSWORD = 10  # as the district's (district.console.signin.MIN_PASSWORD)
+PASSWORD_CHANGE_TEXT = ("您的密码由管理员重置，是一次性密码：请先设置您自己的新密码"
+                        f"（至少 {MIN_PASSWORD} 个字符），才能继续使用。")
 UNKNOWN_ACTOR = "unknown"  # a refused name never known here: it may be a mistyped password
 
 
@@ -84,6 +92,17 @@ class SignInRefused(PermissionError):
         super().__init__(message)
         self.message = message
         self.reason = reason  # a code for tests and the audit trail, e.g. "wrong_password"
+
+
+class PasswordChangeRequired(SignInRefused):
+    """The district accepted a one-time password an administrator set: the user must choose
+    their own before signing in. `change(current, new)` sets it at the district (SignInRefused
+    if it cannot); then sign in again with the new password, which the verifier will hold."""
+
+    def __init__(self, username: str, change: Callable[[str, str], None]) -> None:
+        super().__init__(PASSWORD_CHANGE_TEXT, "password_change_required")
+        self.username = username
+        self.change = change
 
 
 @dataclass(frozen=True)
@@ -150,8 +169,49 @@ def sign_in(
                 raise SignInRefused(exc.message or WRONG_CREDENTIALS, exc.code) from None
             notice = f"区服务器暂时无法登录，已离线登录（{exc.message}）。"
         else:
+            if logged.must_change_password:
+                _password_change_required(store, client, logged, now)
             return _signed_in_online(store, client, logged, password, now)
     return _sign_in_offline(store, username, password, now, max_offline_age, notice)
+
+
+def new_password_problem(new: str, again: str, current: str) -> str | None:
+    """Why a new password will not do, in Chinese (the district's own rule, district.console.
+    signin.password_problem, which has the last word); None when it will."""
+    if new != again:
+        return "两次输入的新密码不一致。"
+    if len(new) < MIN_PASSWORD:
+        return f"新密码至少 {MIN_PASSWORD} 个字符。"
+    if len(new) > 256:
+        return "新密码最多 256 个字符。"
+    if new == current:
+        return "新密码不能与当前密码相同。"
+    if len(set(new)) < 4:
+        return "新密码过于简单，请混用字母、数字和符号。"
+    return None
+
+
+def _password_change_required(store: Store, client: DistrictClient, logged: wire.LoggedIn,
+                              now: datetime) -> None:
+    """The district accepted a password an administrator set: nothing is kept of it here (no
+    verifier, no key); the user chooses their own, then signs in with it."""
+    with store.session() as session:
+        append_audit(session, logged.username, "user.password_change_required",
+                     f"user:{logged.username}", {"mode": "online"}, at=now)
+
+    def change(current: str, new: str) -> None:
+        try:
+            client.change_password(current, new)
+        except (Offline, CertificateRefused):
+            raise SignInRefused("无法连接区服务器，未能修改密码，请稍后重试。", "offline") from None
+        except ServerRefused as exc:
+            raise SignInRefused(exc.message or "区服务器未接受新密码。", exc.code) from None
+        with store.session() as session:
+            append_audit(session, logged.username, "user.password_changed",
+                         f"user:{logged.username}", {"mode": "online"}, at=_utc(
+                             datetime.now(UTC)))
+
+    raise PasswordChangeRequired(logged.username, change)
 
 
 def verify_password(store: Store, username: str, password: str) -> bool:

@@ -1,7 +1,9 @@
 """Signing in, and the lock screen after the counter was left idle.
 
 Both ask `authenticate(username, password)`, which the app wires to the accounts service;
-a refusal arrives as an exception whose text is the Chinese message to show. The sign-in
+a refusal arrives as an exception whose text is the Chinese message to show. A password an
+administrator set (PasswordChangeRequired) opens the new-password dialog first
+(desktop.ui.password_change), then signs in with the new password. The sign-in
 window (not the lock screen) can have a 设置 button, so a fresh PC can be given its district
 server and registered before anyone has signed in.
 """
@@ -9,7 +11,7 @@ server and registered before anyone has signed in.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from PySide6.QtCore import QEvent, QObject, QTimer, Signal
 from PySide6.QtWidgets import (
@@ -24,6 +26,9 @@ from PySide6.QtWidgets import (
 
 from desktop.ui.identity import WINDOW_TITLE
 from desktop.ui.widgets import dialog_frame, error_label, line_edit
+
+if TYPE_CHECKING:  # the accounts service (the store, SQLAlchemy) loads after the window shows
+    from desktop.services.accounts import PasswordChangeRequired
 
 T = TypeVar("T")
 
@@ -68,8 +73,14 @@ class LoginDialog(QDialog, Generic[T]):
         if not username or not password:
             self.error.setText("请输入用户名和密码。")
             return
+        from desktop.services.accounts import PasswordChangeRequired
+
         try:
             self.user = self._authenticate(username, password)
+        except PasswordChangeRequired as required:
+            self.user = self._after_new_password(required, password)
+            if self.user is None:
+                return
         except Exception as exc:  # the service's refusal, in Chinese; never a traceback
             self.password.clear()
             self.error.setText(str(exc) or "登录失败。")
@@ -77,6 +88,28 @@ class LoginDialog(QDialog, Generic[T]):
         finally:
             password = ""
         super().accept()
+
+    def _after_new_password(self, required: PasswordChangeRequired, current: str) -> T | None:
+        """The one-time password was right: the user chooses their own (no way around it),
+        then signs in with it as with any password."""
+        from desktop.ui.password_change import NewPasswordDialog
+
+        self.password.clear()
+        ask = NewPasswordDialog(required.username, current,
+                                lambda new: required.change(current, new), parent=self)
+        self.password_dialog: NewPasswordDialog | None = ask  # for tests, which answer it
+        accepted = ask.exec() == QDialog.DialogCode.Accepted
+        new, ask.new_password = ask.new_password, ""
+        self.password_dialog = None
+        ask.deleteLater()
+        if not accepted:
+            self.error.setText("须先设置新密码才能登录。")
+            return None
+        try:
+            return self._authenticate(required.username, new)
+        except Exception as exc:
+            self.error.setText(str(exc) or "登录失败。")
+            return None
 
     def reject(self) -> None:
         if self.objectName() == "lockDialog":
