@@ -33,6 +33,7 @@ from district.services.signing_keys import deactivate_user, set_password
 COUNTER_ROLES = ("clerk", "reviewer", "approver")
 CONSOLE_ROLES = ("district_admin", "district_reviewer")
 ALL_ROLES = COUNTER_ROLES + CONSOLE_ROLES
+RESERVED_NAMES = frozenset({"new"})  # a page's address under /console/people/
 USERNAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{1,63}$")
 _LABELS = {"clerk": "经办人", "reviewer": "审核人", "approver": "审批人",
            "district_admin": "区管理员", "district_reviewer": "区审核人"}
@@ -92,6 +93,8 @@ def add_user(session: Session, *, district: str, username: str, display_name: st
     if not USERNAME.fullmatch(username):
         raise StaffRefused("username", "用户名须为 2 至 64 个字符，只能用英文字母、数字、"
                                        "点（.）、下划线（_）和连字符（-），且以字母或数字开头。")
+    if username.lower() in RESERVED_NAMES:
+        raise StaffRefused("username", f"“{username}”是系统保留的名称，请换一个用户名。")
     if session.scalars(select(models.User.id).where(models.User.username == username)).first():
         raise StaffRefused("username", f"用户名“{username}”已被使用，请换一个。")
     display_name = _display_name(display_name)

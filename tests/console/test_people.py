@@ -120,6 +120,7 @@ def test_each_field_is_checked_and_nothing_is_half_written(
     cases = [
         ({"username": existing}, "用户名"),
         ({"username": "坏 名字"}, "用户名"),
+        ({"username": "new"}, "系统保留"),
         ({"display_name": "  "}, "姓名"),
         ({"street_code": MINHANG_STREET}, "所属"),
         ({"roles": ["district_admin"]}, "街镇人员只能担任"),
