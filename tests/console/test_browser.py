@@ -128,7 +128,19 @@ class Page:
         Select(self.el(element_id)).select_by_value(value)
 
     def click(self, element_id: str) -> None:
-        self.el(element_id).click()
+        """Click; for anything but a checkbox, wait until the next page has replaced this one
+        (a form's answer, a link's page): the next step reads the new page, not the old."""
+        from selenium.webdriver.support import expected_conditions
+        from selenium.webdriver.support.ui import WebDriverWait
+
+        element = self.el(element_id)
+        if element.get_attribute("type") in ("checkbox", "radio") or element.get_attribute(
+                "download") is not None:  # a download leaves the page where it is
+            element.click()
+            return
+        before = self.driver.find_element(self.by.TAG_NAME, "html")
+        element.click()
+        WebDriverWait(self.driver, 30).until(expected_conditions.staleness_of(before))
 
     @property
     def body(self) -> str:
@@ -213,6 +225,13 @@ def test_a_district_day_in_the_console(live: Live, chrome: Any,  # noqa: F811
                for row in book["区汇总"].iter_rows(min_row=4, values_only=True)
                if row[1] and str(row[1]).isdigit()}
     assert streets[CHANGNING_STREET] == (counter.applications, counter.total)
+
+    # -- the audit: everything above is in the district's chain, and the chain holds ---------
+    page.open(f"/console/audit?user={ADMIN}")
+    assert "完整" in page.text("chain-status")
+    events = page.text("audit-events")
+    assert "console.sign_in" in events or "登录" in events
+    shoot(chrome, "audit")
 
 
 def _approve_two_applications(live: Live) -> str:
