@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from desktop.domain.audit_words import AUDIT_ACTION_LABELS
 from desktop.domain.clock import SHANGHAI
 from desktop.policy.labels import PROGRAM_LABELS
 from desktop.policy.model import Program
@@ -74,33 +75,8 @@ OUTBOX_KIND_LABELS = {
     "audit_event": "审计记录",
 }
 SIGNER_LABELS = {"handler": "经办人", "reviewer": "审核人", "approver": "审批人"}
-# what an audit record waiting in 待上传 is about; an action not listed is just "审计记录"
-AUDIT_ACTION_LABELS = {
-    "user.signed_in": "登录",
-    "user.sign_in_refused": "登录未成功",
-    "signing_key.created": "生成签名密钥",
-    "signing_key.revoked_by_district": "区里停用签名密钥",
-    "application.saved": "保存申请",
-    "application.accepted": "区里已受理",
-    "application.review": "区里未受理",
-    "application.reviewed": "审核人签名",
-    "application.approved": "审批人签名",
-    "application.returned": "退回",
-    "application.withdrawn": "撤回",
-    "application.exported": "导出申请数据",
-    "application.sign_refused": "签名未成功",
-    "application.return_refused": "退回未成功",
-    "signature.refused": "区里未接受签名",
-    "enrolment.saved": "互助帮困登记",
-    "fee_row.waived": "审批人豁免",
-    "receipt.scanned": "扫描票据",
-    "receipt.dismissed": "作废扫描记录",
-    "receipt.rematched": "扫描记录匹配到费用",
-    "form.printed": "打印表单",
-    "report.printed": "打印报表",
-    "report.exported": "导出报表",
-    "sync.recovered": "同步恢复",
-}
+# what an audit record waiting in 待上传 is about: desktop.domain.audit_words (the console's
+# audit page says the same); an action not listed is just "审计记录"
 NO_PERSON_ACTORS = {"district", "system"}  # actors that are no one's login
 
 

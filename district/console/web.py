@@ -37,6 +37,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from desktop.domain.audit_words import action_label
 from desktop.policy.contract import default_parameters
 from desktop.policy.money import percent
 from desktop.policy.sources import parameter_name
@@ -97,6 +98,7 @@ templates.env.filters["shanghai"] = _shanghai
 templates.env.filters["yuan"] = _yuan
 templates.env.filters["param_name"] = _parameter_name
 templates.env.filters["param_value"] = _parameter_value
+templates.env.filters["action_label"] = action_label
 templates.env.globals["ROLE_LABELS"] = ROLE_LABELS
 templates.env.globals["PREFIX"] = PREFIX
 

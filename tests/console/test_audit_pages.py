@@ -225,3 +225,23 @@ def test_the_chain_check_shows_intact_then_names_a_tampered_row(
             models.AuditEvent.action == "console.audit.verified")
             .order_by(models.AuditEvent.chain_seq)))
     assert [e.detail["intact"] for e in verified][-2:] == [False, True]
+
+
+def test_every_action_the_district_records_has_a_name_for_people() -> None:
+    """The audit page names each action in the office's words (desktop.domain.audit_words):
+    every action string the district and the counter write is listed there."""
+    import re
+    from pathlib import Path
+
+    from desktop.domain.audit_words import AUDIT_ACTION_LABELS
+
+    root = Path(__file__).resolve().parents[2]
+    written: set[str] = set()
+    for path in [*root.joinpath("district").rglob("*.py"), *root.joinpath("desktop").rglob("*.py")]:
+        text = path.read_text("utf-8")
+        written |= set(re.findall(
+            r'(?:record_console_event|append_audit|audit)\([^)]*?"((?:console|device|account|'
+            r'user|application|commitment|signing_key|enrolment|report|form|receipt|fee_row|'
+            r'signature|sync)\.[a-z_.]+)"', text, flags=re.S))
+    assert written, "the scan found no action at all"
+    assert sorted(written - set(AUDIT_ACTION_LABELS)) == []
