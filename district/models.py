@@ -484,6 +484,10 @@ class ConsoleImport(Base):
     report: Mapped[str | None] = mapped_column(Text)  # the rejected rows, CSV
     content: Mapped[bytes | None] = mapped_column(LargeBinary)  # dropped once imported
     finished_at: Mapped[datetime | None]
+    # PostgreSQL, several processes: the lease of the process previewing or importing it (host
+    # and pid), renewed every few seconds; a stale one means that process is gone
+    heartbeat_at: Mapped[datetime | None]
+    worker: Mapped[str | None] = mapped_column(String(64))
 
 
 class Commitment(Base):

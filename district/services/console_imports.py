@@ -12,6 +12,17 @@ be: the import's transaction holds the database's only write lock until it ends,
 `rows_done` is written with the outcome. A row left `running` by a process that ended (the
 server restarted mid-import) is marked failed when it is next looked at: the import was one
 transaction, so nothing of it was kept.
+
+On PostgreSQL several `district serve` processes may answer the console (docs: several
+processes on one PostgreSQL), so what this process has in memory does not say whether an upload
+is being worked on. There the process working on an upload holds a lease in its row:
+`worker` (host and pid) and `heartbeat_at`, stamped when it starts and every HEARTBEAT_EVERY
+seconds by a small thread, in short transactions of their own. Another process leaves an upload
+with a fresh heartbeat alone; one whose heartbeat is stale (older than LEASE) or missing is
+marked failed (or its preview started again) under the row's lock, so only one process does it.
+An import starts under an advisory lock of its kind, so one import of a kind runs at a time
+across the processes. On SQLite there is one process only, and the import's transaction holds
+the only write lock (no heartbeat could be written): the in-process rule stays.
 """
 
 from __future__ import annotations
@@ -19,15 +30,18 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import os
+import socket
 import tempfile
 import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, defer
 
@@ -57,6 +71,10 @@ STATUS_LABELS = {"previewed": "已预览", "running": "导入中", "imported": "
 HEAD_ROWS = 20  # the rows of the file the preview shows as read
 PROGRESS_STEPS = 100  # the progress is told about this many times per file at most
 MAX_FILENAME = 200
+HEARTBEAT_EVERY = 5.0  # seconds between two stamps of a worker's lease (PostgreSQL)
+LEASE = timedelta(minutes=2)  # a heartbeat older than this: its process is gone
+# pg_advisory_xact_lock keys: one import of a kind at a time, across the processes
+KIND_LOCKS = {"persons": 8470_1401, "fees": 8470_1402}
 
 Importer = Callable[..., ImportResult]
 IMPORTERS: dict[str, Importer] = {"persons": import_persons, "fees": import_fees}
@@ -111,6 +129,80 @@ class _Live:
 
 
 LIVE = _Live()
+
+
+def worker_name() -> str:
+    """This process, as a lease names it: host and pid."""
+    return f"{socket.gethostname()[:50]}:{os.getpid()}"[:64]
+
+
+def leased(db: Database) -> bool:
+    """Whether uploads carry a lease: on PostgreSQL, where several processes may serve."""
+    return db.engine.dialect.name == "postgresql"
+
+
+def fresh(heartbeat_at: datetime | None, now: datetime | None = None) -> bool:
+    """A heartbeat young enough that its process is taken to be working still."""
+    return heartbeat_at is not None and (now or utcnow()) - heartbeat_at < LEASE
+
+
+class _Heartbeat:
+    """While a preview or import runs (PostgreSQL): stamps its lease every HEARTBEAT_EVERY
+    seconds from a thread of its own, each stamp its own short transaction. Only while the row
+    names this process: one that took it over (this one's lease had gone stale) keeps it."""
+
+    def __init__(self, db: Database, import_id: str) -> None:
+        self.db = db
+        self.import_id = import_id
+        self.worker = worker_name()
+        self.stop = threading.Event()
+        self.thread: threading.Thread | None = None
+
+    def __enter__(self) -> _Heartbeat:
+        if leased(self.db):
+            self.beat()
+            self.thread = threading.Thread(target=self._run, daemon=True,
+                                           name=f"console-heartbeat-{self.import_id[:8]}")
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        if self.thread is not None:
+            self.thread.join(30)
+
+    def _run(self) -> None:
+        while not self.stop.wait(HEARTBEAT_EVERY):
+            self.beat()
+
+    def beat(self) -> None:
+        try:
+            with self.db.write() as session:
+                session.execute(update(models.ConsoleImport)
+                                .where(models.ConsoleImport.id == self.import_id,
+                                       models.ConsoleImport.worker == self.worker)
+                                .values(heartbeat_at=utcnow()))
+        except Exception:  # a missed stamp is made up by the next one
+            log.exception("console import %s: heartbeat not written", self.import_id)
+
+
+def _claim(db: Database, row: models.ConsoleImport) -> None:
+    """Name this process as the upload's worker, as of now (in the caller's transaction)."""
+    if leased(db):
+        row.worker = worker_name()
+        row.heartbeat_at = utcnow()
+
+
+def _counter_first(session: Session) -> None:
+    """Take the change counter's row lock before an upload's row lock: the order an import
+    takes them in (its changes, then its outcome), so two transactions never deadlock."""
+    session.execute(select(models.ChangeCounter.id)
+                    .where(models.ChangeCounter.id == 1).with_for_update()).scalar_one()
+
+
+def _mine(db: Database, row: models.ConsoleImport) -> bool:
+    """Whether this process still holds the upload's lease (always, on SQLite)."""
+    return not leased(db) or row.worker == worker_name()
 
 
 class _Tracker(Progress):
@@ -235,7 +327,9 @@ def upload(db: Database, username: str, kind: str, filename: str, content: bytes
         session.add(models.ConsoleImport(
             id=import_id, kind=kind, filename=name, uploaded_by=username,
             uploaded_at=utcnow(), status="previewed", rows_total=None, rows_done=0,
-            rows_rejected=None, content=content))
+            rows_rejected=None, content=content,
+            worker=worker_name() if leased(db) else None,
+            heartbeat_at=utcnow() if leased(db) else None))
     start_preview(db, import_id)
     return import_id
 
@@ -283,30 +377,36 @@ def _unreadable(kind: str, path: Path, exc: FileRejected) -> ImportResult:
 
 def _preview(db: Database, import_id: str) -> None:
     try:
-        with db.read() as session:
-            row = session.get(models.ConsoleImport, import_id)
-            if row is None or not preview_pending(row) or row.content is None:
-                return
-            kind, filename, content, by = row.kind, row.filename, row.content, row.uploaded_by
-        LIVE.heads[import_id] = read_head(content, filename)
-        with _TempFile(content, filename) as path:
-            result = dry_run(db, kind, path, _Tracker(db, import_id, None, write=False))
-        summary = "\n".join(_dry(line) for line in _summary(result, filename))
-        with db.write() as session:
-            row = session.get(models.ConsoleImport, import_id)
-            if row is None or not preview_pending(row):
-                return
-            row.rows_total = result.rows_read
-            row.rows_rejected = result.rejected_rows
-            row.summary = summary
-            row.report = report_csv(result.rejections)
-            record_console_event(session, by, "console.import_previewed", import_id,
-                                 _detail(row, result), utcnow())
+        with _Heartbeat(db, import_id):
+            _previewed(db, import_id)
     except Exception as exc:  # the preview itself broke: say so, keep nothing half-done
         log.exception("console import %s: preview failed", import_id)
         _fail(db, import_id, f"预览未完成：{type(exc).__name__}", "console.import_previewed")
     finally:
         LIVE.end(import_id)
+
+
+def _previewed(db: Database, import_id: str) -> None:
+    with db.read() as session:
+        row = session.get(models.ConsoleImport, import_id)
+        if row is None or not preview_pending(row) or row.content is None:
+            return
+        kind, filename, content, by = row.kind, row.filename, row.content, row.uploaded_by
+    LIVE.heads[import_id] = read_head(content, filename)
+    with _TempFile(content, filename) as path:
+        result = dry_run(db, kind, path, _Tracker(db, import_id, None, write=False))
+    summary = "\n".join(_dry(line) for line in _summary(result, filename))
+    with db.write() as session:
+        _counter_first(session)
+        row = session.get(models.ConsoleImport, import_id, with_for_update=True)
+        if row is None or not preview_pending(row) or not _mine(db, row):
+            return  # given up, or previewed again by another process that took it over
+        row.rows_total = result.rows_read
+        row.rows_rejected = result.rejected_rows
+        row.summary = summary
+        row.report = report_csv(result.rejections)
+        record_console_event(session, by, "console.import_previewed", import_id,
+                             _detail(row, result), utcnow())
 
 
 def _summary(result: ImportResult, filename: str) -> list[str]:
@@ -346,16 +446,27 @@ def run(db: Database, username: str, import_id: str) -> None:
                                 "不能再次导入；如需导入请重新上传文件。", 409)
         if row.rows_rejected:
             raise UploadRefused("预览中有被拒绝的行：请改正文件后重新上传。", 409)
-        other = session.scalars(select(models.ConsoleImport.id).where(
-            models.ConsoleImport.kind == row.kind, models.ConsoleImport.status == "running",
-            models.ConsoleImport.id != import_id)).first()
-        if other is not None and LIVE.rows(other) is not None:
-            raise UploadRefused(f"另一份{KINDS[row.kind]}正在导入，请等它完成后再导入。", 409)
+        busy = UploadRefused(f"另一份{KINDS[row.kind]}正在导入，请等它完成后再导入。", 409)
+        if leased(db):  # the processes start their imports of a kind one after the other
+            session.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                            {"key": KIND_LOCKS[row.kind]})
+        now = utcnow()
+        for other in session.execute(select(
+                models.ConsoleImport.id, models.ConsoleImport.heartbeat_at).where(
+                models.ConsoleImport.kind == row.kind, models.ConsoleImport.status == "running",
+                models.ConsoleImport.id != import_id)):
+            if LIVE.rows(other.id) is not None or (leased(db) and fresh(other.heartbeat_at, now)):
+                raise busy
         if not LIVE.start(import_id, row.kind):
-            raise UploadRefused(f"另一份{KINDS[row.kind]}正在导入，请等它完成后再导入。", 409)
+            raise busy
         try:
+            session.refresh(row, with_for_update=True)  # as it stands under the kind's lock
+            if row.status != "previewed":
+                raise UploadRefused(f"这次上传已{STATUS_LABELS.get(row.status, row.status)}，"
+                                    "不能再次导入；如需导入请重新上传文件。", 409)
             row.status = "running"
             row.rows_done = 0
+            _claim(db, row)
             session.flush()
         except BaseException:
             LIVE.end(import_id, row.kind)
@@ -366,35 +477,18 @@ def run(db: Database, username: str, import_id: str) -> None:
     thread.start()
 
 
+class _TakenOver(Exception):
+    """The upload is no longer this process's to import: another process marked it failed
+    (this one's lease had gone stale). Raised out of the import's transaction: nothing kept."""
+
+
 def _import(db: Database, import_id: str, kind: str, username: str) -> None:
     try:
-        with db.read() as session:
-            row = session.get(models.ConsoleImport, import_id)
-            assert row is not None and row.content is not None
-            filename, content, total = row.filename, row.content, row.rows_total
-        tracker = _Tracker(db, import_id, total, write=True)
-        with _TempFile(content, filename) as path:
-            try:
-                with db.write() as session:
-                    result = IMPORTERS[kind](session, path, progress=tracker)
-                    row = session.get(models.ConsoleImport, import_id)
-                    assert row is not None
-                    _finish(row, result, "imported", filename)
-                    row.content = None  # the district holds the data now
-                    record_console_event(session, username, "console.import_run", import_id,
-                                         {**_detail(row, result), "outcome": "imported"},
-                                         utcnow())
-                return
-            except ImportRejected as exc:
-                result = exc.result
-            except FileRejected as exc:
-                result = _unreadable(kind, path, exc)
-        with db.write() as session:  # the district changed since the preview
-            row = session.get(models.ConsoleImport, import_id)
-            assert row is not None
-            _finish(row, result, "rejected", filename)
-            record_console_event(session, username, "console.import_run", import_id,
-                                 {**_detail(row, result), "outcome": "rejected"}, utcnow())
+        with _Heartbeat(db, import_id):
+            _imported(db, import_id, kind, username)
+    except _TakenOver:
+        log.error("console import %s: taken over by another process (its lease had gone "
+                  "stale), nothing of it was written", import_id)
     except IntegrityError:
         log.exception("console import %s: refused by the database", import_id)
         _fail(db, import_id, "导入未完成：数据库拒绝写入（可能有另一次导入同时进行），"
@@ -406,6 +500,45 @@ def _import(db: Database, import_id: str, kind: str, username: str) -> None:
     finally:
         LIVE.end(import_id, kind)
         LIVE.heads.pop(import_id, None)
+
+
+def _running_here(db: Database, session: Session, import_id: str) -> models.ConsoleImport:
+    """The upload under its row lock, in the import's transaction, if still this process's."""
+    row = session.get(models.ConsoleImport, import_id, with_for_update=True,
+                      populate_existing=True)
+    if row is None or row.status != "running" or not _mine(db, row):
+        raise _TakenOver(import_id)
+    return row
+
+
+def _imported(db: Database, import_id: str, kind: str, username: str) -> None:
+    with db.read() as session:
+        row = session.get(models.ConsoleImport, import_id)
+        assert row is not None and row.content is not None
+        filename, content, total = row.filename, row.content, row.rows_total
+    tracker = _Tracker(db, import_id, total, write=True)
+    with _TempFile(content, filename) as path:
+        try:
+            with db.write() as session:
+                result = IMPORTERS[kind](session, path, progress=tracker)
+                _counter_first(session)
+                row = _running_here(db, session, import_id)
+                _finish(row, result, "imported", filename)
+                row.content = None  # the district holds the data now
+                record_console_event(session, username, "console.import_run", import_id,
+                                     {**_detail(row, result), "outcome": "imported"},
+                                     utcnow())
+            return
+        except ImportRejected as exc:
+            result = exc.result
+        except FileRejected as exc:
+            result = _unreadable(kind, path, exc)
+    with db.write() as session:  # the district changed since the preview
+        _counter_first(session)
+        row = _running_here(db, session, import_id)
+        _finish(row, result, "rejected", filename)
+        record_console_event(session, username, "console.import_run", import_id,
+                             {**_detail(row, result), "outcome": "rejected"}, utcnow())
 
 
 def _finish(row: models.ConsoleImport, result: ImportResult, status: str, filename: str) -> None:
@@ -422,22 +555,29 @@ def _fail(db: Database, import_id: str, message: str, action: str,
           username: str | None = None) -> None:
     try:
         with db.write() as session:
-            row = session.get(models.ConsoleImport, import_id)
-            if row is None:
-                return
-            row.status = "failed"
-            row.summary = message
-            row.finished_at = utcnow()
-            record_console_event(session, username or row.uploaded_by, action, import_id,
-                                 {"kind": row.kind, "filename": row.filename,
-                                  "outcome": "failed"}, utcnow())
+            _counter_first(session)
+            row = session.get(models.ConsoleImport, import_id, with_for_update=True)
+            if row is None or not _mine(db, row):
+                return  # another process took it over: its outcome is that process's to say
+            _mark_failed(session, row, message, action, username)
     except Exception:
         log.exception("console import %s: failure not recorded", import_id)
 
 
+def _mark_failed(session: Session, row: models.ConsoleImport, message: str, action: str,
+                 username: str | None = None) -> None:
+    row.status = "failed"
+    row.summary = message
+    row.finished_at = utcnow()
+    record_console_event(session, username or row.uploaded_by, action, row.id,
+                         {"kind": row.kind, "filename": row.filename, "outcome": "failed"},
+                         utcnow())
+
+
 def discard(db: Database, username: str, import_id: str) -> models.ConsoleImport:
     with db.write() as session:
-        row = session.get(models.ConsoleImport, import_id)
+        _counter_first(session)
+        row = session.get(models.ConsoleImport, import_id, with_for_update=True)
         if row is None:
             raise UploadRefused("没有这次上传。", 404)
         if row.status != "previewed":
@@ -454,19 +594,50 @@ def discard(db: Database, username: str, import_id: str) -> models.ConsoleImport
     return row
 
 
+STOPPED = "导入未完成：区服务器在导入过程中停止，整个文件未写入任何数据，请重新上传。"
+
+
 def settle(db: Database, row: models.ConsoleImport) -> models.ConsoleImport:
     """An upload as it stands: one left `running` (or mid-preview) by a process that ended is
-    marked failed (running) or previewed again (preview); nothing of it was kept."""
-    if row.status == "running" and LIVE.rows(row.id) is None:
-        _fail(db, row.id, "导入未完成：区服务器在导入过程中停止，整个文件未写入任何数据，"
-              "请重新上传。", "console.import_run")
-        with db.read() as session:
-            fresh = session.get(models.ConsoleImport, row.id,
-                                options=[defer(models.ConsoleImport.content)])
-            return fresh if fresh is not None else row
-    if preview_pending(row) and LIVE.rows(row.id) is None:
+    marked failed (running) or previewed again (preview); nothing of it was kept.
+
+    On SQLite (one process) that is one this process is not working on. On PostgreSQL another
+    process may be: only a stale or missing lease says its process is gone, and the row is
+    taken over under its lock, so two processes never both do it."""
+    if not (row.status == "running" or preview_pending(row)) or LIVE.rows(row.id) is not None:
+        return row
+    if not leased(db):
+        if row.status == "running":
+            _fail(db, row.id, STOPPED, "console.import_run")
+            return _reread(db, row)
         start_preview(db, row.id)
-    return row
+        return row
+    if fresh(row.heartbeat_at):
+        return row  # another process's, working on it
+    preview = False
+    with db.write() as session:
+        _counter_first(session)
+        locked = session.get(models.ConsoleImport, row.id, with_for_update=True,
+                             options=[defer(models.ConsoleImport.content)])
+        if locked is None or fresh(locked.heartbeat_at) or LIVE.rows(row.id) is not None:
+            pass  # another process took it over meanwhile (or it was never gone)
+        elif locked.status == "running":
+            _mark_failed(session, locked, STOPPED, "console.import_run")
+            log.warning("console import %s: its worker %s stopped (last heartbeat %s); "
+                        "marked failed", row.id, locked.worker, locked.heartbeat_at)
+        elif preview_pending(locked):
+            preview = True
+            _claim(db, locked)
+    if preview:
+        start_preview(db, row.id)
+    return _reread(db, row)
+
+
+def _reread(db: Database, row: models.ConsoleImport) -> models.ConsoleImport:
+    with db.read() as session:
+        fresh_row = session.get(models.ConsoleImport, row.id,
+                                options=[defer(models.ConsoleImport.content)])
+        return fresh_row if fresh_row is not None else row
 
 
 def live_rows(import_id: str) -> int | None:

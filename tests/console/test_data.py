@@ -237,6 +237,26 @@ def test_a_persons_file_is_imported(console_district: ConsoleDistrict, admin: Br
     assert counts(console_district)[1] == before[1] + 3
 
 
+def test_on_sqlite_an_upload_not_worked_on_here_is_settled_whatever_its_lease(
+        console_district: ConsoleDistrict, admin: Browser) -> None:
+    """SQLite has one process: the lease (PostgreSQL's, for several processes) is neither
+    written nor trusted; a running upload this process is not importing was left by a process
+    that ended, even with a fresh heartbeat in its row."""
+    import_id = upload(admin, "persons", "人员名单.csv", csv_bytes(PERSON_HEADER, person_rows(1)))
+    settled(admin, import_id)
+    with console_district.db.read() as session:
+        row = session.get(models.ConsoleImport, import_id)
+        assert row is not None and row.worker is None and row.heartbeat_at is None
+    running = str(uuid.uuid4())
+    with console_district.db.write() as session:
+        session.add(models.ConsoleImport(
+            id=running, kind="fees", filename="费用.csv", uploaded_by="changning.admin",
+            uploaded_at=utcnow(), status="running", rows_total=10, rows_done=0,
+            content=b"x", worker="elsewhere:1", heartbeat_at=utcnow()))
+    page = admin.get(f"/console/data/{running}").text
+    assert 'data-status="failed"' in page
+
+
 def test_a_file_the_importer_cannot_read_is_refused(admin: Browser) -> None:
     admin.get("/console/data")
     response = admin.client.post("/console/data/upload",
