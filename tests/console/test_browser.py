@@ -80,13 +80,13 @@ def live() -> Iterator[Live]:
 
 
 def wait_for(check: Callable[[], Any], seconds: float = 30, what: str = "") -> Any:
-    from selenium.common.exceptions import NoSuchElementException
+    from selenium.common.exceptions import WebDriverException
 
     deadline = time.monotonic() + seconds
     while True:
         try:
             value = check()
-        except NoSuchElementException:
+        except WebDriverException:  # not there yet, or the page refreshed under the check
             value = None
         if value:
             return value

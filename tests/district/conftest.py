@@ -148,7 +148,7 @@ def district(request: pytest.FixtureRequest, database_url: Callable[[str], str],
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeededDistrict]:
     backend: str = request.param
     url = database_url(backend)
-    report = seed(url, persons=300, streets=[CHANGNING_STREET, MINHANG_STREET], codes=100)
+    report = seed(url, persons=450, streets=[CHANGNING_STREET, MINHANG_STREET], codes=100)
     server = ServerProcess(url, tmp_path_factory.mktemp(f"log-{backend}") / "server.log")
     server.start()
     seeded = SeededDistrict(backend, server, report, by_street(report))

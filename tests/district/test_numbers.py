@@ -188,8 +188,7 @@ def test_a_counter_of_another_street_gives_its_own_street_s_numbers(
     district.used_persons.discard(person)
 
 
-def test_the_number_reaches_the_street_through_the_feed_not_older_counters(
-        district: SeededDistrict) -> None:
+def test_the_number_reaches_the_street_through_the_feed(district: SeededDistrict) -> None:
     pusher = district.counter()
     number = _number(pusher, 9101)
     item = _item(district, pusher, number)
@@ -198,9 +197,9 @@ def test_the_number_reaches_the_street_through_the_feed_not_older_counters(
     other = district.counter(pull=False)  # another PC of the street, from the start
     seen = [c for c in other.pull() if c.entity == "application" and c.key == app_id]
     assert seen and wire.ApplicationData.model_validate(seen[-1].data).number == number
-    # a counter of protocol 2 is served the application without the field it would refuse
+    # the oldest protocol still served (3) knows the number too
     old = district.counter(pull=False)
-    old.protocol = 2
+    old.protocol = wire.OLDEST_PROTOCOL
     cursor, found = 0, []
     while True:
         page = old.page(cursor, 5000)
@@ -208,24 +207,31 @@ def test_the_number_reaches_the_street_through_the_feed_not_older_counters(
         cursor = page.next_cursor
         if not page.more:
             break
-    assert found and all(c.data is not None and "number" not in c.data for c in found)
+    assert found and all(c.data is not None and c.data["number"] == number for c in found)
     with _database(district.server.database_url) as db, db.read() as session:
         assert session.get_one(models.Application, app_id).number == number
 
 
 def test_an_application_without_a_number_is_still_taken(district: SeededDistrict) -> None:
-    """A counter of protocol 2, or one registered before numbers, sends none."""
+    """A counter registered before numbers (it learns its PC number at its next online
+    sign-in, GET /devices/me) sends none meanwhile."""
     counter = district.counter()
-    counter.protocol = 2
+    counter.protocol = wire.OLDEST_PROTOCOL
     assert counter.push_one(_item(district, counter, None)).status == "accepted"
 
 
-def test_a_counter_of_protocol_2_registers_without_the_device_number(
+def test_a_counter_of_protocol_2_is_told_to_upgrade_before_it_registers(
         district: SeededDistrict) -> None:
+    """Protocol 2 (no PC numbers) is no longer served since protocol 4: its registration is
+    answered 426 with what to do, and the enrolment code stays unused."""
+    code = district.enrolment_code(CHANGNING_STREET)
     r = httpx.post(f"{district.base_url}/devices/register",
-                   json={"enrolment_code": district.enrolment_code(CHANGNING_STREET),
-                         "device_name": "旧柜台"},
+                   json={"enrolment_code": code, "device_name": "旧柜台"},
                    headers={wire.PROTOCOL_HEADER: "2"}, timeout=30)
+    assert r.status_code == 426, r.text
+    assert wire.ErrorBody.model_validate_json(r.content).code == "upgrade_required"
+    r = httpx.post(f"{district.base_url}/devices/register",
+                   json={"enrolment_code": code, "device_name": "新柜台"},
+                   headers={wire.PROTOCOL_HEADER: str(wire.OLDEST_PROTOCOL)}, timeout=30)
     assert r.status_code == 201, r.text
-    assert "device_number" not in r.json()
-    assert wire.DeviceRegistered.model_validate_json(r.content).device_number is None
+    assert wire.DeviceRegistered.model_validate_json(r.content).device_number is not None
