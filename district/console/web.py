@@ -34,6 +34,7 @@ from urllib.parse import quote
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup, escape
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -309,12 +310,38 @@ SECURITY_HEADERS = {
 
 def render(request: Request, template: str, identity: ConsoleIdentity | None,
            status: int = 200, **context: Any) -> HTMLResponse:
-    """A page: the template with the user, their CSRF token and the page's values."""
+    """A page: the template with the user, their CSRF token and the page's values, and
+    `who(username)`: the person's name (people are named, not their logins; the login is in
+    the name's tooltip), read once per page when the page names someone."""
     response = templates.TemplateResponse(
         request, template, {"me": identity, "csrf": identity.csrf if identity else "",
-                            **context}, status_code=status)
+                            "who": _names(request, identity), **context},
+        status_code=status)
     response.headers.update(SECURITY_HEADERS)
     return response
+
+
+def _names(request: Request, identity: ConsoleIdentity | None) -> Any:
+    """who(username) → Markup of the display name with the login as its tooltip."""
+    loaded: dict[str, str] = {}
+
+    def who(username: str | None) -> Markup:
+        if not username:
+            return Markup("")
+        if not loaded and identity is not None:
+            db: Database = request.app.state.db
+            with db.read() as session:
+                for username_, name_ in session.execute(
+                        select(models.User.username, models.User.display_name)
+                        .where(models.User.district == identity.district)):
+                    loaded[username_] = name_
+            loaded.setdefault("", "")
+        name = loaded.get(username)
+        if name is None:
+            return Markup(escape(username))
+        return Markup('<span title="{}">{}</span>').format(username, name)
+
+    return who
 
 
 def see_other(path: str, notice: str | None = None) -> RedirectResponse:

@@ -86,7 +86,8 @@ def test_search_by_actor_finds_only_their_events(month_admin: Browser,
     assert page.status_code == 200
     assert 'id="audit-search"' in page.text and 'id="chain-status"' in page.text
     rows = _rows(page.text)
-    assert rows and all(f"<td>{FIRST_VIEWER}" in row for row in rows)
+    # each row names the person, with their login beside it
+    assert rows and all(f'<span class="muted key">{FIRST_VIEWER}</span>' in row for row in rows)
     assert all("区管理台" in row for row in rows)  # the console's own sign-ins
 
 

@@ -77,7 +77,9 @@ def test_a_value_published_in_the_browser_changes_a_counters_later_fees(
     assert "新值已发布" in page.body
     page.open(f"/console/policy/history?key={key}")
     assert "政策未明确，按本区口径" in page.text("history")
-    assert "changning.admin" in page.text("history")
+    # who published it, by name (the login is the name's tooltip)
+    publisher = page.driver.find_element(page.by.CSS_SELECTOR, '#history span[title]')
+    assert publisher.get_attribute("title") == "changning.admin" and publisher.text
     shoot(chrome, "policy-history")
 
     assert worker.sync_now().online
