@@ -130,6 +130,7 @@ class Page:
     def click(self, element_id: str) -> None:
         """Click; for anything but a checkbox, wait until the next page has replaced this one
         (a form's answer, a link's page): the next step reads the new page, not the old."""
+        from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.support import expected_conditions
         from selenium.webdriver.support.ui import WebDriverWait
 
@@ -139,7 +140,13 @@ class Page:
             element.click()
             return
         before = self.driver.find_element(self.by.TAG_NAME, "html")
-        element.click()
+        try:
+            element.click()
+        except WebDriverException as exc:
+            # chromedriver may report the clicked node gone when the form's answer replaced
+            # the page within the click itself: the navigation happened, which is the point
+            if "does not belong to the document" not in str(exc):
+                raise
         WebDriverWait(self.driver, 30).until(expected_conditions.staleness_of(before))
 
     @property
