@@ -803,6 +803,9 @@ def main() -> int:
     parser.add_argument("--keep-push", type=Path, metavar="DIR",
                         help="keep the server database before the push and the push requests "
                              "in DIR, for bench/replay_push.py (SQLite only)")
+    parser.add_argument("--initial-only", action="store_true",
+                        help="the initial pull (and its baselines) only: no incremental pulls, "
+                             "no push")
     parser.add_argument("--no-baseline", action="store_true",
                         help="skip the raw sqlite3 baselines")
     parser.add_argument("--profile", action="store_true",
@@ -906,6 +909,8 @@ def run(args: argparse.Namespace, database_url: str | None, seeded: Seeded | Non
                 f"= {rows / grouped_s:,.0f} rows/s: ratio {seconds / grouped_s:.1f}×; "
                 f"load average {load_average()}")
             baseline = (base_path, inserts, base_key)
+        if args.initial_only:
+            return {"initial pull": seconds}
         seconds = incremental_pulls(store, client, seeded, args, baseline)
         results.append((f"incremental pull of {args.changes:,}", seconds, TARGET_INCREMENTAL_S))
         saved = save_offline(store, seeded, args)

@@ -32,9 +32,9 @@ sys.path.insert(0, str(ROOT))
 import sqlcipher3.dbapi2 as sqlcipher  # noqa: E402
 from pull_baseline import WRITER_PRAGMAS, pulled_tables  # noqa: E402
 
-from desktop import wire  # noqa: E402
 from desktop.store import open_store  # noqa: E402
-from desktop.sync.pull import COMMIT_CHANGES, PageWriter  # noqa: E402
+from desktop.sync.client import parse_changes_page  # noqa: E402
+from desktop.sync.pull import COMMIT_CHANGES, PageWriter, fewer_collections  # noqa: E402
 from district.db import Database  # noqa: E402
 from district.services.changes import changes_page_json  # noqa: E402
 
@@ -95,14 +95,15 @@ def main() -> int:
         profile = cProfile.Profile() if args.profile else None
         served = parse = apply = 0.0
         cursor = pages = changes = 0
-        with db.read() as session, PageWriter(store) as writer:
+        # as pull() reads and writes pages: fewer garbage collections, PageWriter
+        with db.read() as session, fewer_collections(), PageWriter(store) as writer:
             while not args.pages or pages < args.pages:
                 t0 = time.perf_counter()
                 text = changes_page_json(session, args.street, cursor, args.page_size)
                 t1 = time.perf_counter()
                 if profile:
                     profile.enable()
-                page = wire.ChangesPage.model_validate_json(text)
+                page = parse_changes_page(text)  # as the client reads a page
                 t2 = time.perf_counter()
                 if page.items:
                     writer.apply(cursor, page)

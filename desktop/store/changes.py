@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from functools import cache
-from operator import attrgetter
 from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel
@@ -34,7 +33,8 @@ from sqlalchemy import (
     select,
     tuple_,
 )
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import BindParameter
 
@@ -159,30 +159,42 @@ def _insert_new(session: Session, changes: list[Change]) -> bool:
     whose person (for spans and fee rows) is cached or arrives earlier in the page, with no
     delete of that person after it: there, the general path would insert exactly these rows.
     Returns False, having written nothing, for any other page.
+
+    While the cache holds no tombstone and no parked change (an initial pull, until the log
+    brings a delete or a part before its person), the keys are not looked up: the tables'
+    primary keys refuse a key already there and the foreign keys a part whose person is not
+    cached, the inserts are rolled back to a savepoint, and the page goes the general way.
     """
     if not changes or any(c.op != "upsert" for c in changes):
         return False
-    ordered = sorted(changes, key=lambda c: c.seq)
+    ordered = sorted(changes, key=_seq)
     keys = [(c.entity, c.key) for c in ordered]
     if len(set(keys)) != len(keys):
         return False
-    if _any_present(session, TombstoneRecord, keys) or _any_present(session, ParkedChangeRecord,
-                                                                      keys):
-        return False
-    by_entity: dict[str, list[str]] = defaultdict(list)
-    for entity_name, key in keys:
-        by_entity[entity_name].append(key)
-    for kind, entity_keys in by_entity.items():
-        if _any_present(session, ENTITIES[kind].model, entity_keys):
+    connection = session.connection()
+    constrained = _nothing_held(connection)
+    if not constrained:
+        if _any_present(session, TombstoneRecord, keys) or _any_present(
+                session, ParkedChangeRecord, keys):
             return False
+        by_entity: dict[str, list[str]] = defaultdict(list)
+        for entity_name, key in keys:
+            by_entity[entity_name].append(key)
+        for kind, entity_keys in by_entity.items():
+            if _any_present(session, ENTITIES[kind].model, entity_keys):
+                return False
     rows: dict[str, list[tuple[Any, ...]]] = defaultdict(list)
     arrived: dict[str, int] = {}  # persons of this page: id -> seq
     owners: dict[str, int] = {}  # person id -> the lowest seq of a part that needs them
-    connection = session.connection()
-    plans = {name: _insert_plan(name, connection.dialect) for name in by_entity}
+    unchecked: set[str] = set()  # persons of parts no foreign key checks (constrained only)
+    dialect = connection.dialect
     for change in ordered:
-        entity = ENTITIES[change.entity]
-        data = entity.schema.model_validate(change.data or {})
+        name = change.entity
+        entity = ENTITIES[name]
+        plan = _insert_plan(name, dialect)
+        data: Any = change.data
+        if type(data) is not entity.schema:  # typed when the page was parsed (pull), or not
+            data = entity.schema.model_validate(data or {})
         if entity.person_of is not None:
             person_id = entity.person_of(data)
             if person_id in arrived:
@@ -190,18 +202,65 @@ def _insert_new(session: Session, changes: list[Change]) -> bool:
                     return False
             else:
                 owners[person_id] = min(owners.get(person_id, change.seq), change.seq)
-        if change.entity == "person":
+                if not plan.person_checked:
+                    unchecked.add(person_id)
+        if name == "person":
             arrived[change.key] = change.seq
-        rows[change.entity].append(plans[change.entity].row(change.key, change.seq, data))
-    if owners and not _persons_ready(session, owners):
-        return False
-    if _any_present(session, ParkedChangeRecord, sorted(arrived), ParkedChangeRecord.person_id):
-        return False  # parts waiting for a person of this page: the general path releases them
-    for table in ENTITIES:  # persons before their parts, for the foreign keys
-        if rows[table]:
-            connection.exec_driver_sql(plans[table].sql, rows[table])
+        rows[name].append(plan.row(change.key, change.seq, data))
+    if not constrained:
+        if owners and not _persons_ready(session, owners):
+            return False
+        if _any_present(session, ParkedChangeRecord, sorted(arrived),
+                        ParkedChangeRecord.person_id):
+            return False  # parts waiting for a person of this page: the general path releases
+        _write_rows(connection, rows)
+    else:
+        if any(person_id in arrived for person_id in owners):
+            return False  # a part before its person in the page: parked, then released
+        if unchecked and not _persons_cached(connection, unchecked):
+            return False
+        try:
+            with connection.begin_nested():  # a SAVEPOINT at once (the session's is lazy)
+                _write_rows(connection, rows)
+        except IntegrityError:
+            return False  # a key already cached, a part whose person is not: the general way
     session.expire_all()  # a fee row already loaded shows its new claim
     return True
+
+
+def _seq(change: Change) -> int:
+    return change.seq
+
+
+def _write_rows(connection: Connection, rows: dict[str, list[tuple[Any, ...]]]) -> None:
+    dialect = connection.dialect
+    for table in ENTITIES:  # persons before their parts, for the foreign keys
+        if rows.get(table):
+            connection.exec_driver_sql(_insert_plan(table, dialect).sql, rows[table])
+
+
+def _nothing_held(connection: Connection) -> bool:
+    """No tombstone, no parked change, and the foreign keys enforced: a bulk insert may leave
+    the keys' checks to the tables' constraints."""
+    return (connection.exec_driver_sql(_ANY_TOMBSTONE).first() is None
+            and connection.exec_driver_sql(_ANY_PARKED).first() is None
+            and connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1)
+
+
+def _persons_cached(connection: Connection, ids: set[str]) -> bool:
+    wanted = sorted(ids)
+    for start in range(0, len(wanted), _LOAD_CHUNK):
+        chunk = wanted[start:start + _LOAD_CHUNK]
+        sql = (f"SELECT count(*) FROM {_PERSON_TABLE} "
+               f"WHERE id IN ({', '.join('?' for _ in chunk)})")
+        if connection.exec_driver_sql(sql, tuple(chunk)).scalar() != len(chunk):
+            return False
+    return True
+
+
+_ANY_TOMBSTONE = f"SELECT 1 FROM {TombstoneRecord.__tablename__} LIMIT 1"
+_ANY_PARKED = f"SELECT 1 FROM {ParkedChangeRecord.__tablename__} LIMIT 1"
+_PERSON_TABLE = PersonRecord.__tablename__
 
 
 # -- the rows of a bulk insert -----------------------------------------------------------------
@@ -261,17 +320,9 @@ class _InsertPlan:
     entity: str
     sql: str
     columns: tuple[str, ...]
-    read: Callable[[Any], tuple[Any, ...]]  # the data's fields, in column order after the key
-    converters: tuple[tuple[int, Converter], ...]  # (position in the row, converter)
-
-    def row(self, key: str, seq: int, data: Any) -> tuple[Any, ...]:
-        values = [key, *self.read(data), seq]
-        for position, convert in self.converters:
-            values[position] = convert(values[position])
-        if self.entity == "person":
-            values.extend((*name_keys(data.name), reversed_key(data.id_number) or "",
-                           reversed_key(data.phone)))
-        return tuple(values)
+    # (key, seq, validated data) -> the row: one expression made for the entity's columns
+    row: Callable[[str, int, Any], tuple[Any, ...]]
+    person_checked: bool  # a foreign key refuses a row whose person is not cached
 
 
 @cache
@@ -281,19 +332,42 @@ def _insert_plan(name: str, dialect: Dialect) -> _InsertPlan:
     fields = tuple(f for f in entity.schema.model_fields if f != entity.key_field
                    and (name != "claim" or f in _CLAIM_FIELDS))
     columns = (entity.key_field, *fields, "seq", *(_PERSON_KEYS if name == "person" else ()))
-    converters = []
-    for position, column_name in enumerate(columns[:len(fields) + 2]):
-        convert = _column_converter(table.c[column_name], dialect)
-        if name == "person" and column_name == "mutual_aid_years":
+    scope: dict[str, Any] = {"name_keys": name_keys, "reversed_key": reversed_key}
+    values = ["key"]
+    for field in fields:
+        if not field.isidentifier():
+            raise AssertionError(f"{name}.{field} is not a name")
+        convert = _column_converter(table.c[field], dialect)
+        if name == "person" and field == "mutual_aid_years":
             convert = _sorted_years(convert)
-        if convert is not None:
-            converters.append((position, convert))
+        if convert is None:
+            values.append(f"data.{field}")
+        elif convert is _money_text:  # most amounts are stored as they come: no call
+            scope["money_text"], scope["canonical"] = _money_text, _CANONICAL_MONEY.fullmatch
+            values.append(f"(v if (v := data.{field}).__class__ is str and (v == '0.00' or "
+                          f"canonical(v)) else money_text(v))")
+        elif convert is _date_text:
+            scope["date"] = date
+            values.append(f"(v.isoformat() if (v := data.{field}).__class__ is date "
+                          f"else _date_text(v))")
+            scope["_date_text"] = _date_text
+        else:
+            scope[f"convert_{field}"] = convert
+            values.append(f"convert_{field}(data.{field})")
+    values.append("seq")
+    if name == "person":
+        values += ["*name_keys(data.name)", "reversed_key(data.id_number) or ''",
+                   "reversed_key(data.phone)"]
+    # the row as one tuple expression, compiled once (as namedtuple builds its methods)
+    source = f"def row(key, seq, data):\n    return ({', '.join(values)},)\n"
+    exec(compile(source, f"<insert plan {name}>", "exec"), scope)
+    person = table.c.get("person_id")
+    checked = person is not None and any(
+        key.column.table.name == PersonRecord.__tablename__ for key in person.foreign_keys)
     quote = dialect.identifier_preparer.quote
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
            f"VALUES ({', '.join('?' for _ in columns)})")
-    getter = attrgetter(*fields)
-    read = getter if len(fields) > 1 else (lambda data: (getter(data),))
-    return _InsertPlan(name, sql, columns, read, tuple(converters))
+    return _InsertPlan(name, sql, columns, scope["row"], checked)
 
 
 def plain_row(name: str, key: str, seq: int, data: BaseModel, dialect: Dialect
@@ -392,7 +466,9 @@ class _Page:
             wanted[entity.model].add(change.key)
             wanted[TombstoneRecord].add((change.entity, change.key))
             wanted[ParkedChangeRecord].add((change.entity, change.key))
-            person_id = (change.data or {}).get("person_id")
+            data = change.data  # a dict, or the entity's model (a page typed as it was read)
+            person_id = (data.get("person_id") if isinstance(data, dict)
+                         else getattr(data, "person_id", None))
             if entity.person_of is not None and isinstance(person_id, str):
                 wanted[PersonRecord].add(person_id)
                 wanted[TombstoneRecord].add(("person", person_id))
@@ -428,7 +504,8 @@ class _Page:
         self._absent.discard(self.session.identity_key(instance=row))
 
 
-def _upsert(page: _Page, name: str, key: str, raw: dict[str, Any], seq: int) -> bool:
+def _upsert(page: _Page, name: str, key: str, raw: Any, seq: int) -> bool:
+    """`raw`: the change's data, a dict or already its entity's model."""
     entity = ENTITIES[name]
     row = page.get(entity.model, key)
     parked = page.get(ParkedChangeRecord, (name, key))
