@@ -8,7 +8,6 @@ numbers become visible in order and a reader's cursor never skips a change that 
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -19,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from desktop import wire
-from desktop.policy.parameters import ParameterValue
+from desktop.policy.parameters import ParameterValue, value_text
 from district import models
 from district.values import from_fen, utcnow
 
@@ -232,16 +231,11 @@ def parameter_key(value: ParameterValue) -> str:
 
 
 def parameter_text(value: object) -> str:
-    """A parameter value as the wire's text: amounts and rates as decimals, lists as JSON."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, Decimal | int):
-        return str(value)
-    if value is None:
-        return "null"
-    if isinstance(value, tuple | list):
-        return json.dumps(list(value), ensure_ascii=False)
-    raise TypeError(f"unexpected parameter value {value!r}")
+    """A parameter value as the wire's text: amounts and rates as decimals, lists as JSON
+    (desktop.policy.parameters.value_text, which the published values use too)."""
+    if not isinstance(value, str | Decimal | int | tuple | list) and value is not None:
+        raise TypeError(f"unexpected parameter value {value!r}")
+    return value_text(tuple(value) if isinstance(value, list) else value)
 
 
 def parameter_change(p: models.ParameterVersion) -> PendingChange:
