@@ -43,12 +43,12 @@ KNOWN_BODY_LIMIT = 512 * 1024
 _LARGE_BODIES = {f"{API_PREFIX}/push": PUSH_BODY_LIMIT,
                  f"{API_PREFIX}/push/known": KNOWN_BODY_LIMIT}
 # the console's data upload (district/console/data.py): a district's persons or fee file
-UPLOAD_PREFIX = "/console/data/"
+UPLOAD_PATH = "/console/data/upload"
 UPLOAD_BODY_LIMIT = 200 * 1024 * 1024
 
 
 def body_limit(path: str) -> int:
-    if path.startswith(UPLOAD_PREFIX):
+    if path.rstrip("/") == UPLOAD_PATH:  # that one form only: its import, discard are small
         return UPLOAD_BODY_LIMIT
     return _LARGE_BODIES.get(path.rstrip("/"), BODY_LIMIT)
 

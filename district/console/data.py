@@ -17,11 +17,14 @@ district.services.console_imports.
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy import select
 from sqlalchemy.orm import defer
 
 from district import models
@@ -35,6 +38,7 @@ from district.console.web import (
     render,
     see_other,
 )
+from district.imports.outcome import spreadsheet_text
 from district.services import console_imports as imports
 
 router = APIRouter()
@@ -52,13 +56,16 @@ def _may_upload(identity: ConsoleIdentity) -> None:
 
 
 def _one(db: DbDep, identity: ConsoleIdentity, import_id: str) -> models.ConsoleImport:
-    """The upload (without its file), if this user may see it (a street's user: only their
-    own)."""
+    """The upload (without its file), if this user may see it: one made by a user of their
+    own district (a street's user: only their own)."""
     with db.read() as session:
         row = session.get(models.ConsoleImport, import_id,
                           options=[defer(models.ConsoleImport.content)])
-    if row is None or (identity.street_code is not None
-                       and row.uploaded_by != identity.username):
+        uploader = (session.scalar(select(models.User.district)
+                                   .where(models.User.username == row.uploaded_by))
+                    if row is not None else None)
+    if row is None or uploader != identity.district or (
+            identity.street_code is not None and row.uploaded_by != identity.username):
         raise ConsoleError(404, "没有这次上传，或您无权查看。")
     return row
 
@@ -71,7 +78,8 @@ def data_page(request: Request, identity: Console, db: DbDep, notice: str = "") 
 def _data_page(request: Request, identity: ConsoleIdentity, db: DbDep, notice: str = "",
                error: str = "", status: int = 200) -> Response:
     with db.read() as session:
-        rows = imports.listing(session, identity.username if identity.street_code else None)
+        rows = imports.listing(session, identity.username if identity.street_code else None,
+                               district=identity.district)
     rows = [imports.settle(db, row) for row in rows]
     may_upload = identity.is_admin and identity.street_code is None
     return render(request, "data.html", identity, status=status, uploads=rows,
@@ -138,6 +146,16 @@ def discard(identity: Admin, db: DbDep, import_id: str) -> Response:
     return see_other("/data", "discarded")
 
 
+def _neutral_csv(report: str) -> str:
+    """The stored report as it is downloaded: no cell Excel would take for a formula (a
+    rejected cell of the uploaded file is echoed in it)."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    for line in csv.reader(io.StringIO(report)):
+        writer.writerow([spreadsheet_text(cell) for cell in line])
+    return out.getvalue()
+
+
 @router.get("/data/{import_id}/report.csv")
 def report(identity: Console, db: DbDep, import_id: str) -> Response:
     row = _one(db, identity, import_id)
@@ -148,5 +166,5 @@ def report(identity: Console, db: DbDep, import_id: str) -> Response:
     headers = {**SECURITY_HEADERS,
                "Content-Disposition": f"attachment; filename=\"report.csv\"; "
                                       f"filename*=UTF-8''{quote(name)}"}
-    return Response(("\ufeff" + row.report).encode("utf-8"),
+    return Response(("\ufeff" + _neutral_csv(row.report)).encode("utf-8"),
                     media_type="text/csv; charset=utf-8", headers=headers)

@@ -130,6 +130,10 @@ def _keys(groups: list[Group], parameters: PolicyParameters, district: str) -> l
 
 
 def _own_key(identity: ConsoleIdentity, key: str) -> None:
+    # a value is the city's or the district's, never one street's
+    if identity.street_code is not None:
+        raise ConsoleError(403, "街镇账号不能发布政策参数：参数对全区（或全市）生效，"
+                                "请由区管理员（不属于某个街镇的账号）发布。")
     file = key.partition(":")[0]
     if file in DISTRICTS and file != identity.district:
         raise ConsoleError(403, "只能发布市级参数或本区的参数。")

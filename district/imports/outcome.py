@@ -13,6 +13,16 @@ from district.imports.errors import ImportRejected, Rejection
 
 PROGRESS_EVERY = 50_000
 REPORT_HEADER = ("行号", "列", "原因", "单元格内容")
+# what a spreadsheet takes for the start of a formula (or, after a tab or return, may)
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def spreadsheet_text(value: object) -> object:
+    """A report cell as Excel will show it and never run it: text that would start a formula
+    (a cell of the uploaded file, echoed in the report) gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 class Progress:
@@ -97,7 +107,7 @@ def write_report(path: Path, rejections: list[Rejection]) -> None:
         writer = csv.writer(stream)
         writer.writerow(REPORT_HEADER)
         for r in sorted(rejections, key=lambda r: r.line):
-            writer.writerow((r.line, r.column, r.reason, r.value))
+            writer.writerow([spreadsheet_text(v) for v in (r.line, r.column, r.reason, r.value)])
 
 
 def default_report_path(source: Path) -> Path:

@@ -644,10 +644,14 @@ def live_rows(import_id: str) -> int | None:
     return LIVE.rows(import_id)
 
 
-def listing(session: Session, uploaded_by: str | None = None,
-            limit: int = 200) -> list[models.ConsoleImport]:
+def listing(session: Session, uploaded_by: str | None = None, limit: int = 200, *,
+            district: str | None = None) -> list[models.ConsoleImport]:
+    """The uploads, newest first: of one user, and/or of the users of one district."""
     query = (select(models.ConsoleImport).options(defer(models.ConsoleImport.content))
              .order_by(models.ConsoleImport.uploaded_at.desc()))
+    if district is not None:
+        query = query.where(models.ConsoleImport.uploaded_by.in_(
+            select(models.User.username).where(models.User.district == district)))
     if uploaded_by is not None:
         query = query.where(models.ConsoleImport.uploaded_by == uploaded_by)
     return list(session.scalars(query.limit(limit)))

@@ -53,6 +53,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape as xml_escape
 
 from openpyxl import Workbook
 from openpyxl.styles import Alignment, Border, Font, Side
@@ -512,6 +513,8 @@ def _table_row(sheet: Worksheet, cells: Sequence[Any], formats: Sequence[str], *
     row = sheet.max_row + 1
     for column, (value, number_format) in enumerate(zip(cells, formats, strict=True), start=1):
         cell = sheet.cell(row, column, value)
+        if isinstance(value, str):
+            cell.data_type = "s"  # a name or a committee starting with "=" is text, no formula
         cell.number_format = number_format if value is not None else TEXT
         cell.border = _BOX
         if bold:
@@ -615,7 +618,7 @@ def _summary_story(street: StreetMonth, styles: dict[str, ParagraphStyle], prepa
                  _amount(fees.fees)])
     return [
         Paragraph(SUMMARY_TITLE, styles["title"]),
-        Paragraph(f"街道（镇）：{_street_label(street)}　　结算月份：{summary.year}年"
+        Paragraph(f"街道（镇）：{xml_escape(_street_label(street))}　　结算月份：{summary.year}年"
                   f"{summary.month:02d}月", body),
         Paragraph(_period_text(summary.period_start, summary.period_end), body),
         Spacer(1, 3 * mm),
@@ -625,7 +628,8 @@ def _summary_story(street: StreetMonth, styles: dict[str, ParagraphStyle], prepa
         Paragraph(f"件数 / 人数：申请 {summary.applications} 件，{summary.persons} 人"
                   f"（其中免申即享 {summary.auto_enrolled} 件）", body),
         Spacer(1, 4 * mm),
-        Paragraph(f"制表人：{prepared_by}　　制表日期：{_date_cn(day)}　　审核人：", body),
+        Paragraph(f"制表人：{xml_escape(prepared_by)}　　制表日期：{_date_cn(day)}"
+                  "　　审核人：", body),
     ]
 
 
@@ -634,8 +638,8 @@ def _payout_story(street: StreetMonth, styles: dict[str, ParagraphStyle], prepar
     payout, body = street.payout, styles["body"]
     rows: list[list[Any]] = [["序号", "姓名", "身份证号码", "居委", "银行卡号", "医疗救助",
                               "互助帮困", "合计（元）", "签收"]]
-    rows += [[str(line.number), Paragraph(line.name, styles["cell"]), line.id_number,
-              Paragraph(line.committee or "", styles["cell"]),
+    rows += [[str(line.number), Paragraph(xml_escape(line.name), styles["cell"]), line.id_number,
+              Paragraph(xml_escape(line.committee or ""), styles["cell"]),
               line.bank_account or "（无卡号）", _amount(line.assistance),
               _amount(line.mutual_aid), _amount(line.amount), ""] for line in payout.lines]
     rows.append(["合计", f"{payout.persons}人", "", "", "", _amount(payout.assistance),
@@ -646,7 +650,7 @@ def _payout_story(street: StreetMonth, styles: dict[str, ParagraphStyle], prepar
         counts += f"；{payout.without_card} 人无银行卡号，须补齐后发放"
     return [
         Paragraph(f"{PAYOUT_TITLE}（区管理台副本）", styles["title"]),
-        Paragraph(f"街道（镇）：{_street_label(street)}　　结算月份：{payout.year}年"
+        Paragraph(f"街道（镇）：{xml_escape(_street_label(street))}　　结算月份：{payout.year}年"
                   f"{payout.month:02d}月", body),
         Paragraph(f"{_period_text(payout.period_start, payout.period_end)}；{CONSOLE_COPY}",
                   body),
@@ -657,5 +661,5 @@ def _payout_story(street: StreetMonth, styles: dict[str, ParagraphStyle], prepar
         Paragraph(f"发放合计（元）：{_amount(payout.total)}", body),
         Paragraph(counts, body),
         Spacer(1, 4 * mm),
-        Paragraph(f"制表人：{prepared_by}　　制表日期：{_date_cn(day)}", body),
+        Paragraph(f"制表人：{xml_escape(prepared_by)}　　制表日期：{_date_cn(day)}", body),
     ]

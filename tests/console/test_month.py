@@ -379,3 +379,31 @@ def test_unsent_streets_are_late_in_red_and_a_district_copy_counts_as_sent(
             for name in ("华阳路街道", SECOND_NAME) if name in row}
     assert "已报送" in rows["华阳路街道"] and "late" not in rows["华阳路街道"]
     assert "逾期未报送" in rows[SECOND_NAME] and 'class="late"' in rows[SECOND_NAME]
+
+
+def test_a_hostile_name_or_committee_is_text_in_the_xlsx_and_the_pdf(
+        month_admin: Browser, month_district: ConsoleDistrict) -> None:
+    """A person's name or committee comes from a counter or an imported file: in the workbook
+    it is text (never a formula Excel runs), in the PDF it is text (never the PDF library's
+    markup, which would break the download or add a link)."""
+    application_id = month_application_ids(month_district.db, CHANGNING_STREET)[0]
+    name = '=HYPERLINK("http://evil.example/","点此")'
+    committee = '<a href="http://evil.example/">居委</a><font'
+    with month_district.db.write() as session:
+        application = session.get_one(models.Application, application_id)
+        person = session.get_one(models.Person, application.person_id)
+        was = (person.name, person.committee)
+        person.name, person.committee = name, committee
+    try:
+        book = _workbook(month_admin.get(f"/console/month/{MONTH}.xlsx").content)
+        found = [cell for sheet in book.worksheets for row in sheet.iter_rows()
+                 for cell in row if cell.value == name]
+        assert found and all(cell.data_type == "s" for cell in found)
+        response = month_admin.get(f"/console/month/{MONTH}.pdf")
+        assert response.status_code == 200 and response.content.startswith(b"%PDF")
+        assert b"evil.example" not in response.content  # no link annotation
+    finally:
+        with month_district.db.write() as session:
+            application = session.get_one(models.Application, application_id)
+            person = session.get_one(models.Person, application.person_id)
+            person.name, person.committee = was

