@@ -8,6 +8,8 @@ administrator reset (users.must_change_password) can do nothing before choosing 
 
 from __future__ import annotations
 
+import threading
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -38,7 +40,7 @@ from district.security import (
     verify_password,
 )
 from district.services.audit import record_console_event
-from district.services.auth import lockout_for
+from district.services.auth import FAILURES_FORGOTTEN, lockout_for, name_key
 from district.services.signing_keys import set_password
 from district.services.users import staff_of
 from district.values import utcnow
@@ -46,6 +48,38 @@ from district.values import utcnow
 router = APIRouter()
 WRONG = "用户名或密码错误。"
 MIN_PASSWORD = 10
+
+
+class _UnknownNames:
+    """Failed sign-ins of names that are no user, counted like a user's (lockout_for), so that
+    a name locks after as many failures whether or not it exists: the lock-out message must
+    not tell an attacker which names are real. Per process and bounded (forgotten past
+    KEPT names or after FAILURES_FORGOTTEN); only the name's hash is kept."""
+
+    KEPT = 10_000
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.failures: dict[str, tuple[int, datetime, datetime | None]] = {}
+
+    def locked_until(self, username: str) -> datetime | None:
+        with self.lock:
+            found = self.failures.get(name_key(username))
+        return found[2] if found is not None else None
+
+    def failed(self, username: str, now: datetime) -> None:
+        key = name_key(username)
+        with self.lock:
+            count, last, _ = self.failures.get(key, (0, now, None))
+            if now - last > FAILURES_FORGOTTEN:
+                count = 0
+            if len(self.failures) >= self.KEPT:
+                self.failures.clear()
+            lock = lockout_for(count + 1)
+            self.failures[key] = (count + 1, now, now + lock if lock else None)
+
+
+_UNKNOWN = _UnknownNames()
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -63,13 +97,17 @@ def login(request: Request, db: DbDep, username: Annotated[str, Form(max_length=
         user = session.scalars(select(models.User)
                                .where(models.User.username == username)).first()
         roles = staff_of(session, user).roles if user is not None else frozenset()
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        minutes = max(1, -(-int((user.locked_until - now).total_seconds()) // 60))
+    locked_until = user.locked_until if user is not None else _UNKNOWN.locked_until(username)
+    if locked_until is not None and locked_until > now:
+        verify_password(password, dummy_password_hash())  # the same work as any other answer
+        minutes = max(1, -(-int((locked_until - now).total_seconds()) // 60))
         return render(request, "login.html", None, status=401, username=username,
                       error=f"密码错误次数过多，此账号暂停登录，请 {minutes} 分钟后再试。")
     right = verify_password(password, user.password_hash if user else dummy_password_hash())
     if user is None or not right or not user.active:
-        if user is not None:
+        if user is None:
+            _UNKNOWN.failed(username, now)
+        else:
             with db.write() as session:
                 row = session.get(models.User, user.id, with_for_update=True)
                 assert row is not None

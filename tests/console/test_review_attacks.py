@@ -87,3 +87,26 @@ def test_only_the_upload_form_may_send_a_large_body() -> None:
     assert body_limit("/console/data/upload") == UPLOAD_BODY_LIMIT
     assert body_limit(f"/console/data/{uuid.uuid4()}/import") == BODY_LIMIT
     assert body_limit("/console/data/anything-else") == BODY_LIMIT
+
+
+def test_an_unknown_name_locks_like_a_real_one(console_district: ConsoleDistrict,
+                                               browser: Browser) -> None:
+    """The lock-out message must not tell which names are users: a name that is no user locks
+    after as many failures as one that is."""
+    real = f"t{uuid.uuid4().hex[:8]}.reviewer"
+    with console_district.db.write() as session:
+        user = models.User(username=real, display_name="区审核人",
+                           password_hash=hash_password(PASSWORD), street_code=None,
+                           district="changning")
+        session.add(user)
+        session.flush()
+        session.add(models.UserRole(user_id=user.id, role="district_reviewer"))
+    unknown = f"t{uuid.uuid4().hex[:8]}.nobody"
+    answers: dict[str, list[str]] = {real: [], unknown: []}
+    for name, said in answers.items():
+        for _ in range(6):
+            response = browser.post("/console/login", {"username": name, "password": "nope"},
+                                    csrf=False)
+            assert response.status_code == 401
+            said.append("locked" if "密码错误次数过多" in response.text else "wrong")
+    assert answers[real] == answers[unknown] == ["wrong"] * 5 + ["locked"]
