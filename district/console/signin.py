@@ -172,7 +172,16 @@ async def change_password(request: Request, db: DbDep,
     def again_page(error: str) -> Response:
         return render(request, "password.html", identity, status=422, error=error)
 
+    if user.locked_until is not None and user.locked_until > now:
+        return again_page("密码错误次数过多，请稍后再试。")
     if not verify_password(current, user.password_hash):
+        # a session left open is no way round the lock-out: a wrong current password counts
+        # as a failed sign-in
+        with db.write() as session:
+            row = session.get_one(models.User, user.id, with_for_update=True)
+            row.failed_logins = (row.failed_logins or 0) + 1
+            lock = lockout_for(row.failed_logins)
+            row.locked_until = now + lock if lock else None
         return again_page("当前密码不正确。")
     problem = password_problem(new, again, current)
     if problem:

@@ -210,6 +210,13 @@ def _count_failure(db: Database, username: str, device: DeviceIdentity,
                 raise
 
 
+def count_failed_password(db: Database, username: str, device: DeviceIdentity,
+                          now: datetime) -> None:
+    """A wrong current password when a signed-in user changes theirs: one more failure of the
+    name on the PC, as at login (a session is no way round the lock-out)."""
+    _count_failure(db, username, device, now, known=True)
+
+
 def _count_failure_in(session: Session, username: str, device: DeviceIdentity,
                       now: datetime, known: bool) -> None:
     key = name_key(username)

@@ -9,12 +9,14 @@ import io
 import uuid
 from datetime import date
 
+from sqlalchemy import select
+
 from district import models
 from district.app import BODY_LIMIT, UPLOAD_BODY_LIMIT, body_limit
 from district.imports.errors import Rejection
 from district.imports.files import PERSON_HEADER
 from district.imports.outcome import write_report
-from district.security import hash_password
+from district.security import hash_password, verify_password
 from tests.console.conftest import Browser, ConsoleDistrict
 from tests.console.test_data import csv_bytes, person_rows, settled, upload
 from tests.district.harness import CHANGNING_STREET, PASSWORD
@@ -110,3 +112,41 @@ def test_an_unknown_name_locks_like_a_real_one(console_district: ConsoleDistrict
             assert response.status_code == 401
             said.append("locked" if "密码错误次数过多" in response.text else "wrong")
     assert answers[real] == answers[unknown] == ["wrong"] * 5 + ["locked"]
+
+
+def test_a_signed_in_session_cannot_guess_the_current_password_past_the_lock(
+        console_district: ConsoleDistrict) -> None:
+    """Someone at a PC or a browser left signed in must not try current passwords forever to
+    take the account over: wrong ones count as failed sign-ins and lock as they do."""
+    from tests.console.test_counter_password import ONE_TIME, _reset_clerk
+    from tests.console.test_people import ApiCounter
+
+    name = _reset_clerk(console_district)
+    counter = ApiCounter(console_district, CHANGNING_STREET)
+    counter.login(name, ONE_TIME)
+    codes = [counter.change_password(f"guess-{i}-xyz", "a-good-new-one-1").json()["code"]
+             for i in range(6)]
+    assert codes == ["current_password_wrong"] * 5 + ["account_locked"]
+    right = counter.change_password(ONE_TIME, "a-good-new-one-1")
+    assert right.status_code == 401 and right.json()["code"] == "account_locked"
+
+    real = f"t{uuid.uuid4().hex[:8]}.reviewer"
+    with console_district.db.write() as session:
+        user = models.User(username=real, display_name="区审核人",
+                           password_hash=hash_password(PASSWORD), street_code=None,
+                           district="changning")
+        session.add(user)
+        session.flush()
+        session.add(models.UserRole(user_id=user.id, role="district_reviewer"))
+    browser = console_district.browser().sign_in(real)
+    for i in range(6):
+        browser.get("/console/password")
+        browser.post("/console/password", {"current": f"guess-{i}-xyz",
+                                           "new": "a-good-new-one-1", "again": "a-good-new-one-1"})
+    browser.get("/console/password")
+    page = browser.post("/console/password", {"current": PASSWORD, "new": "a-good-new-one-1",
+                                              "again": "a-good-new-one-1"})
+    assert page.status_code == 422 and "密码错误次数过多" in page.text
+    with console_district.db.read() as session:
+        kept = session.scalars(select(models.User).where(models.User.username == real)).one()
+        assert verify_password(PASSWORD, kept.password_hash)

@@ -21,7 +21,13 @@ from district.api.errors import ApiError, documented
 from district.console.signin import password_problem
 from district.security import hash_password, new_token, token_hash, verify_password
 from district.services.audit import record_console_event
-from district.services.auth import COUNTER_ROLES, log_in, log_out
+from district.services.auth import (
+    COUNTER_ROLES,
+    count_failed_password,
+    log_in,
+    log_out,
+    name_key,
+)
 from district.services.signing_keys import set_password
 from district.values import utcnow
 
@@ -58,8 +64,15 @@ def change_password(body: wire.ChangePassword, identity: SessionDep, db: DbDep,
     with db.read() as session:
         user = session.get(models.User, identity.user.id)
     assert user is not None  # the session was just found with it
-    # the slow checks outside any write transaction, as at login
+    # the slow checks outside any write transaction, as at login; a wrong current password
+    # counts as a failed login of this name on this PC (a session is no way round the lock)
+    with db.read() as session:
+        tried = session.get(models.LoginFailures, (name_key(user.username), identity.device.id))
+        locked_until = tried.locked_until if tried is not None else None
+    if locked_until is not None and locked_until > utcnow():
+        raise ApiError(401, "account_locked", "密码错误次数过多，本机已暂停此账号，请稍后再试。")
     if not verify_password(body.current_password, user.password_hash):
+        count_failed_password(db, user.username, identity.device, utcnow())
         raise ApiError(422, "current_password_wrong", "当前密码不正确。", "current_password")
     problem = password_problem(body.new_password, body.new_password, body.current_password)
     if problem:
