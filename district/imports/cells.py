@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -27,6 +28,12 @@ _CHUNK = 1 << 20
 # A float holds every integer below 2**53 exactly; above, Excel has already rounded the number
 # (an 18-digit ID number typed into a number cell loses its last digits).
 _EXACT_FLOAT = 2**53
+# An .xlsx is a zip: what it unpacks to is bounded before openpyxl reads it, so a small file
+# that inflates to gigabytes (a "zip bomb") is refused, not read into memory. openpyxl keeps
+# the shared strings whole in memory; the sheet itself is streamed. Python's zipfile never
+# unpacks a member past the size its directory declares, so the declared sizes are the bound.
+MAX_XLSX_UNPACKED = 2 << 30
+MAX_XLSX_SHARED_STRINGS = 256 << 20
 
 
 @dataclass
@@ -118,6 +125,7 @@ def _open_csv(path: Path) -> Table:
 def _open_xlsx(path: Path) -> Table:
     from openpyxl import load_workbook  # only the xlsx path pays for openpyxl's import
 
+    _check_unpacked_size(path)
     try:
         book = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # a damaged or mislabelled file: openpyxl raises many kinds
@@ -142,6 +150,20 @@ def _open_xlsx(path: Path) -> Table:
             book.close()
 
     return Table(path, "xlsx", None, header, rows())
+
+
+def _check_unpacked_size(path: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError):
+        return  # not a zip at all: openpyxl says what is wrong with it
+    total = sum(m.file_size for m in members)
+    shared = sum(m.file_size for m in members
+                 if m.filename.lower().endswith("sharedstrings.xml"))
+    if total > MAX_XLSX_UNPACKED or shared > MAX_XLSX_SHARED_STRINGS:
+        raise FileRejected(f"Excel 文件解压后过大（{total // (1 << 20)} MB）：请分成几个文件，"
+                           "或另存为 CSV 后上传。")
 
 
 def cell_text(value: Any) -> str:

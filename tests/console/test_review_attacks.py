@@ -150,3 +150,23 @@ def test_a_signed_in_session_cannot_guess_the_current_password_past_the_lock(
     with console_district.db.read() as session:
         kept = session.scalars(select(models.User).where(models.User.username == real)).one()
         assert verify_password(PASSWORD, kept.password_hash)
+
+
+def test_an_xlsx_that_unpacks_too_large_is_refused_unread(tmp_path, monkeypatch  # type: ignore[no-untyped-def]
+                                                          ) -> None:
+    """A zip bomb: a small .xlsx whose parts inflate past the bound is refused before openpyxl
+    reads it (the bounds are lowered here so the test file stays small)."""
+    from district.imports import cells
+    from district.imports.errors import FileRejected
+    from tests.console.test_data import xlsx_bytes
+
+    path = tmp_path / "bomb.xlsx"
+    path.write_bytes(xlsx_bytes(PERSON_HEADER, person_rows(3)))
+    assert cells.open_table(path).header  # within the bounds: read
+    monkeypatch.setattr(cells, "MAX_XLSX_UNPACKED", 1000)
+    try:
+        cells.open_table(path)
+    except FileRejected as exc:
+        assert "解压后过大" in exc.message
+    else:
+        raise AssertionError("the oversized workbook was read")
