@@ -25,6 +25,7 @@ from district.console.web import (
     ConsoleError,
     DbDep,
     check_form,
+    check_origin,
     clear_session_cookie,
     end_session,
     identity_for,
@@ -91,6 +92,7 @@ def login_page(request: Request, reason: str = "") -> Response:
 @router.post("/login", response_class=HTMLResponse)
 def login(request: Request, db: DbDep, username: Annotated[str, Form(max_length=64)] = "",
           password: Annotated[str, Form(max_length=200)] = "") -> Response:
+    check_origin(request)
     now = utcnow()
     username = username.strip()
     with db.read() as session:

@@ -170,3 +170,15 @@ def test_an_xlsx_that_unpacks_too_large_is_refused_unread(tmp_path, monkeypatch 
         assert "解压后过大" in exc.message
     else:
         raise AssertionError("the oversized workbook was read")
+
+
+def test_another_site_cannot_sign_a_browser_in(browser: Browser,
+                                              console_district: ConsoleDistrict) -> None:
+    """Login CSRF: a page elsewhere posting the attacker's own name and password would leave
+    the victim working in the attacker's account."""
+    response = browser.client.post(
+        "/console/login", data={"username": console_district.user(None, "admin"),
+                                "password": PASSWORD},
+        headers={"Origin": "https://evil.example"})
+    assert response.status_code == 403
+    assert "set-cookie" not in response.headers
