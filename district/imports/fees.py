@@ -17,7 +17,7 @@ is created from the row's code, name, level and 本市定点.
 from __future__ import annotations
 
 import time as clock
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -86,7 +86,7 @@ class _Import:
     """One fees import: the district's state loaded once, the file's rows in chunks."""
 
     def __init__(self, session: Session, header: Header, today: date, result: ImportResult,
-                 chunk: int) -> None:
+                 chunk: int, streets: set[str] | None = None) -> None:
         self.session = session
         self.header = header
         self.today = today
@@ -97,7 +97,10 @@ class _Import:
         self.compared = (*DERIVED, *self.fields)
         self.persons = {number: _Person(pid, street, name) for number, pid, street, name in
                         session.execute(select(models.Person.id_number, models.Person.id,
-                                               models.Person.street_code, models.Person.name))}
+                                               models.Person.street_code, models.Person.name))
+                        if streets is None or street in streets}
+        self.streets = streets
+        self.foreign: set[str] = set()  # fee rows (keys) held at a street not in `streets`
         self.institutions = {code: _Institution(code, name, level, in_shanghai)
                              for code, name, level, in_shanghai in session.execute(
                                  select(INSTITUTIONS.c.code, INSTITUTIONS.c.name,
@@ -115,6 +118,8 @@ class _Import:
         for row in session.execute(statement):
             key = f"{row[1]}{_SEP}{row[2]}"
             self.existing[key] = (row[0], hash(tuple(row[4:])))
+            if streets is not None and row[5] not in streets:  # compared: person, street, …
+                self.foreign.add(key)
             if row[3] is not None:
                 self.receipts[f"{row[3]}{_SEP}{row[2]}"] = key
         self.claimed = set(session.scalars(select(models.Claim.fee_row_id)))
@@ -157,6 +162,10 @@ class _Import:
         values["street_code"] = person.street_code
         values["in_shanghai"] = institution.in_shanghai
         known = self.existing.get(key)
+        if key in self.foreign:
+            self._reject(line, "票据号码", "该费用明细属于您无权管理的街镇（其他区），"
+                         "不能由此导入修改", values["receipt_no"])
+            return
         if known is None:
             values["id"] = self.numbering.take()
             self.inserts.append(values)
@@ -315,10 +324,15 @@ class _Import:
 
 
 def import_fees(session: Session, path: Path, *, today: date | None = None,
-                progress: Progress | None = None, chunk: int = FLUSH_ROWS) -> ImportResult:
+                progress: Progress | None = None, chunk: int = FLUSH_ROWS,
+                streets: Collection[str] | None = None) -> ImportResult:
     """Import the fees file in the session's transaction; ImportRejected (raise it out of the
     transaction, which rolls back what was written) when any row is rejected, FileRejected
-    when the file cannot be read."""
+    when the file cannot be read.
+
+    `streets`: the streets the importing user answers for (the console: their district's);
+    a person held at another street is not found, and a fee row held at another is not
+    changed. None: every street (the command line)."""
     started = clock.perf_counter()
     progress = progress or Progress(None)
     table = open_table(path)
@@ -327,7 +341,8 @@ def import_fees(session: Session, path: Path, *, today: date | None = None,
     result.unknown_columns, result.not_stored_columns = header.unknown, header.not_stored
     if problems:
         reject(result, problems, started)
-    run = _Import(session, header, today or shanghai_today(), result, chunk)
+    run = _Import(session, header, today or shanghai_today(), result, chunk,
+                  None if streets is None else set(streets))
     every = progress.every
     for line, cells in table.rows:
         result.rows_read += 1

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import time as clock
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -113,9 +113,14 @@ class _Plan:
 
 
 def import_persons(session: Session, path: Path, *, today: date | None = None,
-                   progress: Progress | None = None) -> ImportResult:
+                   progress: Progress | None = None,
+                   streets: Collection[str] | None = None) -> ImportResult:
     """Import the persons file in the session's transaction; ImportRejected (raise it out of
-    the transaction) when any row is rejected, FileRejected when the file cannot be read."""
+    the transaction) when any row is rejected, FileRejected when the file cannot be read.
+
+    `streets`: the streets the importing user answers for (the console: their district's);
+    a row naming another street, or a person already held at another, is rejected. None:
+    every street (the command line, run by whoever runs the server)."""
     started = clock.perf_counter()
     progress = progress or Progress(None)
     today = today or shanghai_today()
@@ -124,13 +129,20 @@ def import_persons(session: Session, path: Path, *, today: date | None = None,
     parameters = default_parameters()
     categories = {code: code for code in parameters.categories}
     categories |= {c.label: code for code, c in parameters.categories.items()}
-    streets = set(session.scalars(select(models.Street.code)))
-    header, problems = bind_header(table.header, person_columns(today, streets, categories))
+    known_streets = set(session.scalars(select(models.Street.code)))
+    allowed = known_streets if streets is None else known_streets & set(streets)
+    header, problems = bind_header(table.header, person_columns(today, allowed, categories))
     result.unknown_columns, result.not_stored_columns = header.unknown, header.not_stored
     if problems:
         reject(result, problems, started)
     listed, rejections = _read(table, header, result, progress)
     state = _load(session, list(listed))
+    for person in listed.values():
+        held = state.persons.get(person.id.value)
+        if held is not None and held["street_code"] not in allowed:
+            rejections.append(Rejection(person.line, header.header_of("id_number"),
+                                        "该人员属于您无权管理的街镇（其他区），不能由此导入修改",
+                                        person.id.value))
     spans_listed = header.has("span_code")
     plans = [_plan(person, state, header, spans_listed, rejections) for person in listed.values()]
     if rejections:

@@ -356,12 +356,21 @@ class _DryRun(Exception):
         self.result = result
 
 
-def dry_run(db: Database, kind: str, path: Path, progress: Progress | None = None
-            ) -> ImportResult:
+def streets_of(session: Session, username: str) -> list[str]:
+    """The streets an upload may touch: those of its uploader's district (none if the uploader
+    is gone), so one district's administrator never writes another district's people."""
+    district = select(models.User.district).where(models.User.username == username)
+    return list(session.scalars(select(models.Street.code)
+                                .where(models.Street.district.in_(district))))
+
+
+def dry_run(db: Database, kind: str, path: Path, progress: Progress | None = None,
+            uploaded_by: str | None = None) -> ImportResult:
     """The import, in a transaction that is always rolled back: what it would do or refuse."""
     try:
         with db.write() as session:
-            raise _DryRun(IMPORTERS[kind](session, path, progress=progress))
+            streets = None if uploaded_by is None else streets_of(session, uploaded_by)
+            raise _DryRun(IMPORTERS[kind](session, path, progress=progress, streets=streets))
     except _DryRun as done:
         return done.result
     except ImportRejected as exc:
@@ -394,7 +403,7 @@ def _previewed(db: Database, import_id: str) -> None:
         kind, filename, content, by = row.kind, row.filename, row.content, row.uploaded_by
     LIVE.heads[import_id] = read_head(content, filename)
     with _TempFile(content, filename) as path:
-        result = dry_run(db, kind, path, _Tracker(db, import_id, None, write=False))
+        result = dry_run(db, kind, path, _Tracker(db, import_id, None, write=False), by)
     summary = "\n".join(_dry(line) for line in _summary(result, filename))
     with db.write() as session:
         _counter_first(session)
@@ -516,11 +525,13 @@ def _imported(db: Database, import_id: str, kind: str, username: str) -> None:
         row = session.get(models.ConsoleImport, import_id)
         assert row is not None and row.content is not None
         filename, content, total = row.filename, row.content, row.rows_total
+        uploaded_by = row.uploaded_by
     tracker = _Tracker(db, import_id, total, write=True)
     with _TempFile(content, filename) as path:
         try:
             with db.write() as session:
-                result = IMPORTERS[kind](session, path, progress=tracker)
+                result = IMPORTERS[kind](session, path, progress=tracker,
+                                         streets=streets_of(session, uploaded_by))
                 _counter_first(session)
                 row = _running_here(db, session, import_id)
                 _finish(row, result, "imported", filename)

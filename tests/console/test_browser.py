@@ -271,7 +271,9 @@ def _fee_file_with_a_bad_row(live: Live) -> bytes:
     from district.imports.files import FEE_HEADER
 
     db = sqlite3.connect(live.folder / "district.sqlite")
-    people = db.execute("SELECT id_number, name FROM persons ORDER BY id LIMIT 3").fetchall()
+    people = db.execute(  # the admin's district's: an upload touches no other
+        "SELECT p.id_number, p.name FROM persons p JOIN streets s ON s.code = p.street_code "
+        "WHERE s.district = 'changning' ORDER BY p.id LIMIT 3").fetchall()
     hospital = db.execute("SELECT code, name, level FROM institutions "
                           "WHERE in_shanghai LIMIT 1").fetchone()
     db.close()

