@@ -31,6 +31,7 @@ from district.api.main import api_router
 from district.config import Settings
 from district.console import install_console
 from district.db import Database
+from district.security import token_hash
 from district.values import utcnow
 
 log = logging.getLogger("district.requests")
@@ -77,6 +78,11 @@ class BodyLimit:
         if declared.isdigit() and int(declared) > limit:
             await self._refuse(scope, receive, send, limit)
             return
+        if limit == UPLOAD_BODY_LIMIT and not await run_in_threadpool(_may_upload, scope):
+            # the one large body is read for signed-in console users only (200 MB held in
+            # memory for an anonymous request, a few at once, would starve the server)
+            await _refuse_upload(scope, receive, send)
+            return
         chunks: list[bytes] = []
         size = 0
         while True:
@@ -112,6 +118,34 @@ class BodyLimit:
             f"请求内容过大：此接口最多接受 {_size(limit)}，请分批提交。")
         response.headers["Connection"] = "close"
         await response(scope, receive, send)
+
+
+def _may_upload(scope: Scope) -> bool:
+    """Whether the request comes with a live console session (only read here: nothing is
+    touched or ended). Anonymous and expired ones are refused before the body is read; a
+    signed-in user without the right (a reviewer) is refused by the route in its own words,
+    as is a missing CSRF token."""
+    from district.console.web import COOKIE, IDLE
+
+    token = Request(scope).cookies.get(COOKIE)
+    if not token:
+        return False
+    db: Database = scope["app"].state.db
+    now = utcnow()
+    with db.read() as session:
+        row = session.get(models.ConsoleSession, token_hash(token))
+        return (row is not None and row.expires_at > now and row.last_seen_at + IDLE > now)
+
+
+async def _refuse_upload(scope: Scope, receive: Receive, send: Send) -> None:
+    from district.console.web import render
+
+    log.warning("upload refused before its body was read", extra={
+        "method": scope["method"], "path": scope["path"], "status": 401})
+    response = render(Request(scope, receive), "error.html", None, status=401,
+                      message="登录已过期或未登录：请先登录区管理台，再上传文件。")
+    response.headers["Connection"] = "close"
+    await response(scope, receive, send)
 
 
 # -- each PC's last contact (the console's list of PCs) ---------------------------------------

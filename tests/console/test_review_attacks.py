@@ -8,6 +8,7 @@ import csv
 import io
 import uuid
 from datetime import date
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -226,3 +227,31 @@ def _counts(district: ConsoleDistrict) -> tuple[int, int]:
     with district.db.read() as session:
         return (len(session.scalars(select(models.FeeRow.id)).all()),
                 len(session.scalars(select(models.Person.id)).all()))
+
+
+def test_an_upload_without_a_session_is_refused_before_its_body_is_read(
+        tmp_path: Path) -> None:
+    """The upload form takes up to 200 MB: an anonymous request announcing a large body is
+    answered at once, on a real server, without the server waiting for (or holding) the body."""
+    import socket
+
+    from tests.district.harness import ServerProcess, seed
+
+    url = f"sqlite:///{tmp_path / 'district.sqlite'}"
+    seed(url, persons=5, streets=[CHANGNING_STREET], codes=1)
+    server = ServerProcess(url, tmp_path / "server.log")
+    server.start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.port), timeout=10) as conn:
+            conn.sendall(b"POST /console/data/upload HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                         b"Content-Type: multipart/form-data; boundary=x\r\n"
+                         b"Content-Length: 150000000\r\n\r\n--x\r\n")
+            conn.settimeout(10)  # the body's other 150 MB never come: no answer, no pass
+            received = b""
+            while chunk := conn.recv(65536):  # the server closes after its answer
+                received += chunk
+        answer = received.decode("utf-8", "replace")
+        assert answer.startswith("HTTP/1.1 401"), answer[:200]
+        assert "请先登录区管理台，再上传文件" in answer
+    finally:
+        server.stop()
