@@ -95,6 +95,22 @@ def wait_for(check: Callable[[], Any], seconds: float = 30, what: str = "") -> A
         time.sleep(0.2)
 
 
+def _gone(element: Any) -> bool:
+    """Whether the page `element` belonged to has been replaced. chromedriver says so either
+    as a stale element or, when the node left while it looked, as an inspector error."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
+
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as exc:
+        if "does not belong to the document" in str(exc):
+            return True
+        raise
+    return False
+
+
 class Page:
     """The browser, in the words of the console's pages (their stable ids)."""
 
@@ -131,7 +147,6 @@ class Page:
         """Click; for anything but a checkbox, wait until the next page has replaced this one
         (a form's answer, a link's page): the next step reads the new page, not the old."""
         from selenium.common.exceptions import WebDriverException
-        from selenium.webdriver.support import expected_conditions
         from selenium.webdriver.support.ui import WebDriverWait
 
         element = self.el(element_id)
@@ -147,7 +162,7 @@ class Page:
             # the page within the click itself: the navigation happened, which is the point
             if "does not belong to the document" not in str(exc):
                 raise
-        WebDriverWait(self.driver, 30).until(expected_conditions.staleness_of(before))
+        WebDriverWait(self.driver, 30).until(lambda _driver: _gone(before))
 
     @property
     def body(self) -> str:
