@@ -268,7 +268,7 @@ _PERSON_TABLE = PersonRecord.__tablename__
 # A row is the change's key, its validated data's fields and the derived columns, each in the
 # form its column type stores. SQLAlchemy converts each value through its type's processor; a
 # plan does the same with converters chosen once per column: none where the stored form is the
-# value itself (text, integers, booleans: sqlite3 stores True as 1, as the Boolean type does).
+# value itself (text, integers); booleans become 0 and 1 (see _flag), as the Boolean type does.
 # plain_row is the straightforward way (a dict of columns, every value through its processor);
 # a property test checks that both give identical rows.
 
@@ -285,13 +285,23 @@ def _money_text(value: Any) -> Any:
     return None if value is None else money_text(value)
 
 
+def _flag(value: Any) -> Any:
+    """A boolean as the integer the Boolean type stores. sqlite3 binds only exact ints, floats,
+    strings and bytes directly: a bool goes through its adaptation protocol, which costs about
+    a microsecond each (looking for `__conform__` raises and catches an AttributeError); an
+    initial pull binds eight million of them (a fee row has eight flags)."""
+    return value if value is None else 1 if value else 0
+
+
 def _date_text(value: Any) -> Any:
     return value if value is None else date.isoformat(value)
 
 
 def _column_converter(column: Column[Any], dialect: Dialect) -> Converter | None:
     kind = column.type
-    if isinstance(kind, String | Integer | Boolean):
+    if isinstance(kind, Boolean):
+        return _flag
+    if isinstance(kind, String | Integer):
         return None
     if isinstance(kind, Money):
         return _money_text
@@ -346,6 +356,8 @@ def _insert_plan(name: str, dialect: Dialect) -> _InsertPlan:
             scope["money_text"], scope["canonical"] = _money_text, _CANONICAL_MONEY.fullmatch
             values.append(f"(v if (v := data.{field}).__class__ is str and (v == '0.00' or "
                           f"canonical(v)) else money_text(v))")
+        elif convert is _flag:
+            values.append(f"(None if (v := data.{field}) is None else 1 if v else 0)")
         elif convert is _date_text:
             scope["date"] = date
             values.append(f"(v.isoformat() if (v := data.{field}).__class__ is date "

@@ -152,8 +152,10 @@ def test_a_bulk_row_is_the_row_of_the_straightforward_way(
     fast, plain = bulk_row(name, key, seq, data, DIALECT), plain_row(name, key, seq, data,
                                                                       DIALECT)
     assert fast == plain
-    assert [type(v) for v in fast] == [bool if type(p) is int and type(f) is bool else type(p)
-                                       for f, p in zip(fast, plain, strict=True)]
+    # the same types too: a flag is bound as the int the Boolean type stores, never as a bool
+    # (sqlite3 adapts a bool through its slow protocol: a microsecond each, 8 per fee row)
+    assert [type(v) for v in fast] == [type(p) for p in plain]
+    assert {type(v) for v in fast} <= {str, int, type(None)}
 
 
 @pytest.mark.parametrize("name", sorted(ENTITIES))
