@@ -8,31 +8,35 @@ any PC. The engine does no arithmetic: the data holds the amounts, and formats o
 
 from __future__ import annotations
 
-import io
-import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from reportlab.lib.colors import Color
-from reportlab.lib.rl_accel import fp_str
 from reportlab.lib.units import mm
 from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont, TTFontFace
-from reportlab.pdfgen.canvas import Canvas
+from reportlab.pdfbase.ttfonts import TTFont
 
 from desktop.paths import resources_dir
 from desktop.printing.forms import Column, Element, FormDefinition
 from desktop.printing.numerals import format_amount, rmb_capital
+from desktop.printing.pdfwriter import PdfWriter, embed_face
+from desktop.printing.truetype import EmbeddedFace
 
 FONT = "UMing"  # body text: a 宋体-style serif (AR PL UMing, resources/fonts)
 TITLE_FONT = "WQY"  # titles and the watermark: a 黑体-style face (WenQuanYi Micro Hei)
 TITLE_SIZE = 13.0  # a fixed text at least this big is a title
 MIN_SIZE = 6.0
-_GREY = Color(0.55, 0.55, 0.55, alpha=0.35)
-_registered = False
+LINE_WIDTH = 0.6  # points, every box
+WATERMARK_GREY, WATERMARK_ALPHA = 0.55, 0.35
+AUTHOR = "医疗救助柜台"
+_fonts: dict[str, TTFont] = {}  # the registered fonts, for their string widths
+# Where a box's text goes (its lines, their size and place) depends only on the text and the
+# box, so it is kept for the next document: labels, headings and the values that recur (a
+# hospital, a verdict, a date in the same row) are laid out once per process.
+_layouts: dict[tuple[Any, ...], tuple[tuple[float, float, float, str], ...]] = {}
+_LAYOUTS_KEPT = 20_000  # beyond which the cache starts again
 
 
 class FormDataError(ValueError):
@@ -41,66 +45,19 @@ class FormDataError(ValueError):
 
 def register_font() -> None:
     """Both faces, loaded and parsed once per process (the files are 21 and 5 MB)."""
-    global _registered
-    if not _registered:
+    if not _fonts:
         fonts = resources_dir() / "fonts"
         for name, file in ((TITLE_FONT, "wqy-microhei.ttc"), (FONT, "uming.ttc")):
             pdfmetrics.registerFont(TTFont(name, str(fonts / file), subfontIndex=0))
             # the registered font: reportlab keeps the first one registered for a face
-            pdfmetrics.getFont(name).face.__class__ = _Face
-        _registered = True
+            font = pdfmetrics.getFont(name)
+            embed_face(name, EmbeddedFace(font))
+            _fonts[name] = font
 
 
-class _TableSlices:
-    """A font table that gives out copies of the slices taken from it, not of itself."""
-
-    __slots__ = ("_view",)
-
-    def __init__(self, view: memoryview) -> None:
-        self._view = view
-
-    def __getitem__(self, part: slice) -> bytes:
-        return self._view[part].tobytes()
-
-    def __len__(self) -> int:
-        return len(self._view)
-
-
-class _Face(TTFontFace):  # type: ignore[misc]  # reportlab is untyped
-    """reportlab's face, making the same subsets (font programs) faster: its subsetter gets
-    the `glyf` and `post` tables as slices, not copies (it took the whole 17 MB `glyf` of AR
-    PL UMing only to cut a few hundred glyphs out of it: 2–3 ms for each subset of each PDF),
-    and each subset is deflated at zlib's fastest level (_QuickFlate)."""
-
-    def get_table(self, tag: str) -> Any:
-        if tag in ("glyf", "post"):
-            pos, length = self.get_table_pos(tag)
-            return _TableSlices(memoryview(self._ttf_data)[pos:pos + length])
-        return super().get_table(tag)
-
-    def addSubsetObjects(self, doc: Any, fontname: str, subset: Any) -> Any:
-        descriptor = super().addSubsetObjects(doc, fontname, subset)
-        outlines = doc.idToObject[f"fontFile:{self.filename}({fontname})"]
-        if outlines.filters:
-            outlines.filters = [_QUICK_FLATE]
-        return descriptor
-
-
-class _QuickFlate:
-    """Deflate at zlib's fastest level, for the font subsets: at the default level a subset of
-    AR PL UMing (110 kB of outlines that hardly compress) took 5 ms of the 50-row approval
-    form's 15; this takes 2 ms, and the PDF grows by 7 %. Page streams keep the default."""
-
-    pdfname = "FlateDecode"
-
-    def encode(self, data: bytes) -> bytes:
-        return zlib.compress(data, 1)
-
-    def decode(self, encoded: bytes) -> bytes:
-        return zlib.decompress(encoded)
-
-
-_QUICK_FLATE = _QuickFlate()
+def string_width(text: str, font: str, size: float) -> float:
+    """In points, as the PDF's font widths place the glyphs."""
+    return float(_fonts[font].stringWidth(text, size))
 
 
 # -- values -------------------------------------------------------------------------------------
@@ -164,11 +121,8 @@ class _Pdf:
         register_font()
         self.form = form
         self.width, self.height = form.page_size
-        self.buffer = io.BytesIO()
-        self.canvas = Canvas(self.buffer, pagesize=(self.width * mm, self.height * mm),
-                             pageCompression=1, invariant=1)
-        self.canvas.setTitle(form.title)
-        self.canvas.setAuthor("医疗救助柜台")
+        self.writer = PdfWriter(self.width * mm, self.height * mm, title=form.title,
+                                author=AUTHOR)
         self.watermark = watermark
         self.copy_mark = copy_mark
 
@@ -177,28 +131,38 @@ class _Pdf:
 
     def text(self, x: float, top: float, text: str, size: float, align: str = "left",
              font: str = FONT) -> None:
-        c = self.canvas
-        c.setFont(font, size)
         baseline = self.y(top) - size * 0.35  # x, top: the text's vertical middle
         left = x * mm
         if align != "left":
-            width = pdfmetrics.stringWidth(text, font, size)
+            width = string_width(text, font, size)
             left -= 0.5 * width if align == "center" else width
-        _draw_line(c, pdfmetrics.getFont(font), left, baseline, text, size)
+        self.writer.text(font, size, left, baseline, text)
 
     def rect(self, x: float, top: float, w: float, h: float) -> None:
-        self.canvas.setLineWidth(0.6)
-        self.canvas.rect(x * mm, self.y(top + h), w * mm, h * mm)
+        self.writer.rect(x * mm, self.y(top + h), w * mm, h * mm, LINE_WIDTH)
 
     def boxed_text(self, text: str, x: float, top: float, w: float, h: float, size: float,
                    align: str, wrap: bool = True) -> None:
         """Text inside a box: wrapped on lines at `size`; made smaller only while the lines
         do not fit the box's height (a one-line box thus shrinks a long value to fit).
         `wrap=False` (table headings): one line, made smaller until it fits the width."""
+        key = (text, x, top, w, h, size, align, wrap, self.height)
+        lines = _layouts.get(key)
+        if lines is None:
+            if len(_layouts) >= _LAYOUTS_KEPT:
+                _layouts.clear()
+            lines = _layouts[key] = self._boxed_lines(text, x, top, w, h, size, align, wrap)
+        draw = self.writer.text
+        for line_size, left, baseline, line in lines:
+            draw(FONT, line_size, left, baseline, line)
+
+    def _boxed_lines(self, text: str, x: float, top: float, w: float, h: float, size: float,
+                     align: str, wrap: bool) -> tuple[tuple[float, float, float, str], ...]:
+        """Each line's size, left end and baseline (points), and text."""
         pad = 1.2
         inner = w - 2 * pad
         if not wrap:
-            while pdfmetrics.stringWidth(text, FONT, size) > inner * mm and size > MIN_SIZE:
+            while string_width(text, FONT, size) > inner * mm and size > MIN_SIZE:
                 size -= 0.25
         lines = _wrap(text, inner, size) if wrap else [text]
         while len(lines) * _line_height(size) > h and size > MIN_SIZE:
@@ -206,40 +170,23 @@ class _Pdf:
             lines = _wrap(text, inner, size)
         line_h = _line_height(size)
         first = top + h / 2 - (len(lines) - 1) * line_h / 2
+        at = {"left": x + pad, "center": x + w / 2, "right": x + w - pad}[align]
+        placed = []
         for n, line in enumerate(lines):
-            at = {"left": x + pad, "center": x + w / 2, "right": x + w - pad}[align]
-            self.text(at, first + n * line_h, line, size, align)
+            left = at * mm
+            if align != "left":
+                width = string_width(line, FONT, size)
+                left -= 0.5 * width if align == "center" else width
+            placed.append((size, left, self.y(first + n * line_h) - size * 0.35, line))
+        return tuple(placed)
 
     def decorate(self, page: int, pages: int) -> None:
-        c = self.canvas
         self.text(self.width / 2, self.height - 8, f"第 {page} 页 / 共 {pages} 页", 8, "center")
         if self.copy_mark:
             self.text(self.width - 12, 10, self.copy_mark, 12, "right")
         if self.watermark:
-            c.saveState()
-            c.setFillColor(_GREY)
-            c.setFont(TITLE_FONT, 48)
-            c.translate(self.width / 2 * mm, self.height / 2 * mm)
-            c.rotate(35)
-            c.drawCentredString(0, 0, self.watermark)
-            c.restoreState()
-
-
-def _draw_line(canvas: Canvas, font: Any, x: float, y: float, text: str, size: float) -> None:
-    """What reportlab's drawString writes for a TrueType font, operator for operator (a test
-    compares them), without the text object it builds and throws away for each string:
-    a third of the drawing time of a 50-row form."""
-    doc = canvas._doc
-    escape = canvas._escape
-    tail = f"{fp_str(size)} Tf {fp_str(size * 1.2)} TL"  # reportlab's default leading
-    shown = []
-    current = -1
-    for subset, part in font.splitString(text, doc):
-        if subset != current:
-            shown.append(f"{font.getSubsetInternalName(subset, doc)} {tail}")
-            current = subset
-        shown.append(f"({escape(part)}) Tj")
-    canvas._code.append(f"BT 1 0 0 1 {fp_str(x, y)} Tm {' '.join(shown)} T* ET")
+            self.writer.watermark(TITLE_FONT, 48, self.watermark, self.width / 2 * mm,
+                                  self.height / 2 * mm, 35, WATERMARK_GREY, WATERMARK_ALPHA)
 
 
 def _line_height(size: float) -> float:
@@ -250,13 +197,13 @@ def _wrap(text: str, width: float, size: float) -> list[str]:
     lines: list[str] = []
     limit = width * mm
     for paragraph in text.split("\n"):
-        if pdfmetrics.stringWidth(paragraph, FONT, size) <= limit:
+        if string_width(paragraph, FONT, size) <= limit:
             # most cells: no prefix is wider than the whole, so the loop below would not break
             lines.append(paragraph)
             continue
         line = ""
         for char in paragraph:
-            if pdfmetrics.stringWidth(line + char, FONT, size) > limit and line:
+            if string_width(line + char, FONT, size) > limit and line:
                 lines.append(line)
                 line = char
             else:
@@ -279,9 +226,8 @@ def render_form(form: FormDefinition, data: Mapping[str, Any], *, watermark: str
     page = 1
     for overflow in overflows:
         page = _continue_table(pdf, overflow, page, pages, form)
-    pdf.canvas.showPage()
-    pdf.canvas.save()
-    return pdf.buffer.getvalue()
+    pdf.writer.show_page()
+    return pdf.writer.finish()
 
 
 def _draw(pdf: _Pdf, e: Element, data: Mapping[str, Any], base: float) -> _Overflow | None:
@@ -342,7 +288,7 @@ def _checks(pdf: _Pdf, e: Element, value: Any, size: float) -> None:
     cx, cy = left + 2, top + line_h / 2 + 1
     for option in e.options:
         label = option.label
-        width = 4.2 + pdfmetrics.stringWidth(label, FONT, size) / mm + 3
+        width = 4.2 + string_width(label, FONT, size) / mm + 3
         if cx + width > x + w and cx > left + 2:
             cx, cy = left + 2, cy + line_h
         box = 3.0
@@ -392,7 +338,7 @@ def _continue_table(pdf: _Pdf, overflow: _Overflow, page: int, pages: int,
     per_page = _rows_per_continuation(pdf, e)
     size = e.size or form.font_size
     for start in range(0, len(overflow.rows), per_page):
-        pdf.canvas.showPage()
+        pdf.writer.show_page()
         page += 1
         pdf.text(pdf.width / 2, 16, f"{form.title}（续表）", 13, "center", TITLE_FONT)
         _table(pdf, e, e.box[0], 25, overflow.rows[start:start + per_page], size)
