@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+import struct
 import zlib
 
 from desktop.printing.truetype import EmbeddedFace
@@ -203,7 +204,9 @@ def _add_font(used: _UsedFont, objects: _Objects) -> tuple[int, str]:
     # mostly zeros, which run-length matching alone compresses best and fastest
     packer = zlib.compressobj(6, zlib.DEFLATED, 15, 8, zlib.Z_RLE)
     cid_map = streaming(packer.compress(mapping) + packer.flush())
-    lines = [f"<{cid:04x}> <{chars[cid].encode('utf-16-be').hex()}>" for cid in cids]
+    kept = face.to_unicode_lines
+    lines = [kept.get(chars[cid]) or _to_unicode_line(cid, chars[cid], kept, cid in gids)
+             for cid in cids]
     blocks = "".join(f"{len(block)} beginbfchar\n" + "\n".join(block) + "\nendbfchar\n"
                      for block in (lines[n:n + 100] for n in range(0, len(lines), 100)))
     to_unicode = streaming(zlib.compress(
@@ -231,9 +234,18 @@ def _add_font(used: _UsedFont, objects: _Objects) -> tuple[int, str]:
     return number, name
 
 
+def _to_unicode_line(cid: int, char: str, kept: dict[str, str], lasting: bool) -> str:
+    """ToUnicode's line for one CID; kept for the next document unless the CID is this
+    document's own (a character the face lacks)."""
+    line = f"<{cid:04x}> <{char.encode('utf-16-be').hex()}>"
+    if lasting:
+        kept[char] = line
+    return line
+
+
 def _subset_tag(gids: set[int]) -> str:
     """Six capital letters named after the glyphs, as PDF subsets are named."""
-    number = zlib.crc32(b"".join(gid.to_bytes(2, "big") for gid in sorted(gids)))
+    number = zlib.crc32(struct.pack(f">{len(gids)}H", *sorted(gids)))
     letters = []
     for _ in range(6):
         number, letter = divmod(number, 26)

@@ -68,6 +68,7 @@ class EmbeddedFace:
                                     if gid}
         self.cid_of: dict[str, int] = {chr(code): gid for code, gid in face.charToGlyph.items()
                                        if gid}
+        self.to_unicode_lines: dict[str, str] = {}  # character → its ToUnicode line, as met
         self.widths: dict[int, str] = {}  # glyph id → its width in the PDF's /W, when not 1000
         for code, gid in face.charToGlyph.items():
             width = face.charWidths.get(code, self.default_width)
