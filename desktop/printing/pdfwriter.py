@@ -29,6 +29,7 @@ PAGE_LEVEL = 3
 # A line of text is written the same in every document (its font's resource is named after the
 # font, its characters are glyph ids), so the operators of each line are kept for the next one.
 _kept_ops: dict[tuple[str, float, float, float, str], str] = {}
+_kept_boxes: dict[tuple[float, float, float, float], str] = {}  # and of each box
 _OPS_KEPT = 20_000  # beyond which the cache starts again
 
 
@@ -111,7 +112,13 @@ class PdfWriter:
         if line_width != self._line_width:
             self._ops.append(f"{line_width:g} w")
             self._line_width = line_width
-        self._ops.append(f"{x:.3f} {y:.3f} {width:.3f} {height:.3f} re S")
+        key = (x, y, width, height)
+        op = _kept_boxes.get(key)
+        if op is None:
+            if len(_kept_boxes) >= _OPS_KEPT:
+                _kept_boxes.clear()
+            op = _kept_boxes[key] = f"{x:.3f} {y:.3f} {width:.3f} {height:.3f} re S"
+        self._ops.append(op)
 
     def watermark(self, font: str, size: float, text: str, x: float, y: float, degrees: float,
                   grey: float, alpha: float) -> None:
@@ -237,7 +244,7 @@ def _add_font(used: _UsedFont, objects: _Objects) -> tuple[int, str]:
 def _to_unicode_line(cid: int, char: str, kept: dict[str, str], lasting: bool) -> str:
     """ToUnicode's line for one CID; kept for the next document unless the CID is this
     document's own (a character the face lacks)."""
-    line = f"<{cid:04x}> <{char.encode('utf-16-be').hex()}>"
+    line = f"<{cid:04x}> <{char.encode('utf-16-be', 'surrogatepass').hex()}>"
     if lasting:
         kept[char] = line
     return line
@@ -255,7 +262,7 @@ def _subset_tag(gids: set[int]) -> str:
 
 def _text_string(text: str) -> str:
     """A PDF text string: UTF-16BE with its byte order mark, in hex."""
-    return f"<feff{text.encode('utf-16-be').hex()}>"
+    return f"<feff{text.encode('utf-16-be', 'surrogatepass').hex()}>"
 
 
 def _file(objects: list[bytes], trailer: str) -> bytes:

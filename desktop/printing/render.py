@@ -1,9 +1,10 @@
 """The small form engine: a FormDefinition and its data in, an A4 PDF (bytes) out.
 
 Every PDF embeds subsets of AR PL UMing (body) and WenQuanYi Micro Hei (titles) from
-resources/fonts, so it prints the same on
-any PC. The engine does no arithmetic: the data holds the amounts, and formats only write them
-(1,234.56; 壹仟贰佰叁拾肆元伍角陆分; 2026年06月10日).
+resources/fonts, so it prints the same on any PC. The engine lays the text out in its boxes
+(reportlab measures it) and hands lines and boxes to its own PDF writer (pdfwriter.py). The
+engine does no arithmetic: the data holds the amounts, and formats only write them (1,234.56;
+壹仟贰佰叁拾肆元伍角陆分; 2026年06月10日).
 """
 
 from __future__ import annotations

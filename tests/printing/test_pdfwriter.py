@@ -91,6 +91,7 @@ def test_a_subset_holds_the_fonts_own_outlines_and_valid_checksums(name: str) ->
 def _clear_kept() -> None:
     render._layouts.clear()
     pdfwriter._kept_ops.clear()
+    pdfwriter._kept_boxes.clear()
     for name in (FONT, TITLE_FONT):
         face = pdfwriter.face_named(name)
         face._glyphs.clear()
