@@ -163,8 +163,9 @@ class PdfWriter:
                             f"{self.width:.4f} {self.height:.4f}] /Resources {resources} 0 R "
                             f"/Contents {stream} 0 R >>".encode("ascii")))
         references = " ".join(f"{kid} 0 R" for kid in kids)
-        assert add(f"<< /Type /Pages /Kids [{references}] /Count {len(kids)} >>"
-                   .encode("ascii")) == tree
+        pages = add(f"<< /Type /Pages /Kids [{references}] /Count {len(kids)} >>"
+                    .encode("ascii"))
+        assert pages == tree, "the page tree's number, given to each page, is its own"
         objects.bodies[catalog - 1] = f"<< /Type /Catalog /Pages {tree} 0 R >>".encode("ascii")
         digest = hashlib.md5(usedforsecurity=False)
         for content in self._pages:
