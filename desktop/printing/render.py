@@ -162,6 +162,14 @@ class _Pdf:
         """Each line's size, left end and baseline (points), and text."""
         pad = 1.2
         inner = w - 2 * pad
+        if wrap and "\n" not in text and (_line_height(size) <= h or size <= MIN_SIZE):
+            # most cells: one line that fits, placed as the general case below would place it
+            width = string_width(text, FONT, size)
+            if width <= inner * mm:
+                left = {"left": x + pad, "center": x + w / 2, "right": x + w - pad}[align] * mm
+                if align != "left":
+                    left -= 0.5 * width if align == "center" else width
+                return ((size, left, self.y(top + h / 2) - size * 0.35, text),)
         if not wrap:
             while string_width(text, FONT, size) > inner * mm and size > MIN_SIZE:
                 size -= 0.25
