@@ -9,6 +9,7 @@ engine does no arithmetic: the data holds the amounts, and formats only write th
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -33,6 +34,7 @@ LINE_WIDTH = 0.6  # points, every box
 WATERMARK_GREY, WATERMARK_ALPHA = 0.55, 0.35
 AUTHOR = "医疗救助柜台"
 _fonts: dict[str, TTFont] = {}  # the registered fonts, for their string widths
+_registering = threading.Lock()
 # Where a box's text goes (its lines, their size and place) depends only on the text and the
 # box, so it is kept for the next document: labels, headings and the values that recur (a
 # hospital, a verdict, a date in the same row) are laid out once per process.
@@ -46,9 +48,13 @@ class FormDataError(ValueError):
 
 def register_font() -> None:
     """Both faces, loaded and parsed once per process (the files are 21 and 5 MB)."""
-    if not _fonts:
+    if len(_fonts) == 2:
+        return
+    with _registering:  # a print in a background operation and a preview may both start it
         fonts = resources_dir() / "fonts"
         for name, file in ((TITLE_FONT, "wqy-microhei.ttc"), (FONT, "uming.ttc")):
+            if name in _fonts:
+                continue
             pdfmetrics.registerFont(TTFont(name, str(fonts / file), subfontIndex=0))
             # the registered font: reportlab keeps the first one registered for a face
             font = pdfmetrics.getFont(name)
