@@ -49,7 +49,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -77,7 +77,7 @@ from desktop.store.models import (
     PersonRecord,
 )
 from desktop.sync.client import DistrictClient
-from desktop.sync.pull import pull
+from desktop.sync.pull import PAGE_SIZE, pull
 from desktop.sync.push import push
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -405,10 +405,11 @@ class TimedClient(DistrictClient):
     def slowest(self) -> float:
         return max((s for _, s in self.calls), default=0.0)
 
-    def changes(self, cursor: int, limit: int, *, count: bool = False) -> wire.ChangesPage:
+    def changes(self, cursor: int, limit: int, *, count: bool = False,
+                next_page: Callable[[int], None] | None = None) -> wire.ChangesPage:
         started = time.perf_counter()
         try:
-            return super().changes(cursor, limit, count=count)
+            return super().changes(cursor, limit, count=count, next_page=next_page)
         finally:
             self.calls.append(("changes", time.perf_counter() - started))
 
@@ -796,8 +797,8 @@ def main() -> int:
                         help="incremental pulls to time (default 3)")
     parser.add_argument("--applications", type=int, default=1000,
                         help="applications saved offline and pushed (default 1,000)")
-    parser.add_argument("--page-size", type=int, default=1000,
-                        help="pull page size (default 1,000, as the app pulls)")
+    parser.add_argument("--page-size", type=int, default=PAGE_SIZE,
+                        help="pull page size (default PAGE_SIZE, as the app pulls)")
     parser.add_argument("--push-batch", type=int, default=200,
                         help="push batch size (default 200, as the app pushes)")
     parser.add_argument("--keep-push", type=Path, metavar="DIR",

@@ -34,7 +34,12 @@ from pull_baseline import WRITER_PRAGMAS, pulled_tables  # noqa: E402
 
 from desktop.store import open_store  # noqa: E402
 from desktop.sync.client import parse_changes_page  # noqa: E402
-from desktop.sync.pull import COMMIT_CHANGES, PageWriter, fewer_collections  # noqa: E402
+from desktop.sync.pull import (  # noqa: E402
+    COMMIT_CHANGES,
+    PAGE_SIZE,
+    PageWriter,
+    fewer_collections,
+)
 from district.db import Database  # noqa: E402
 from district.services.changes import changes_page_json  # noqa: E402
 
@@ -80,7 +85,7 @@ def main() -> int:
     parser.add_argument("--district", type=Path, default=DEFAULT)
     parser.add_argument("--street", default="310105001")
     parser.add_argument("--pages", type=int, default=100, help="pages to replay (0: all)")
-    parser.add_argument("--page-size", type=int, default=1000)
+    parser.add_argument("--page-size", type=int, default=PAGE_SIZE)
     parser.add_argument("--plain", action="store_true", help="an unsealed counter store")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--profile", action="store_true")

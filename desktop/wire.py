@@ -7,6 +7,7 @@ decimals (as in the calc contract), dates as ISO strings, ids as strings.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
@@ -41,6 +42,10 @@ KINDS_SINCE: dict[str, int] = {"commitment": 4, "revocation": 4}
 # what a counter reports of itself on every request (protocol 4), for the district console
 VERSION_HEADER = "X-Counter-Version"
 WAITING_HEADER = "X-Outbox-Waiting"
+# what GET /changes answers in its headers as well as in the page (a counter may ask for the
+# next page before it has read this one's body); a server without them is asked after the body
+NEXT_CURSOR_HEADER = "X-Next-Cursor"
+MORE_HEADER = "X-More"  # "1" or "0"
 Money = str  # "123.45": validated with desktop.policy.money.parse_amount where it matters
 
 Entity = Literal["person", "category_span", "institution", "fee_row", "claim", "parameter_version",
@@ -286,6 +291,27 @@ class Change(Strict):
     key: str
     op: Literal["upsert", "delete"]
     data: dict[str, Any] | None  # the entity's *Data fields for an upsert, None for a delete
+
+
+@dataclass(frozen=True)
+class ReadChange:
+    """A change as a pull reads it (desktop.sync.client.parse_changes_page): its data checked
+    against its entity's *Data model while the page was read, and kept as the dict of the
+    fields the district sent (a field left out takes the model's default). Reading a thousand
+    changes into models cost twice the reading itself. Only the reader makes these."""
+
+    seq: int
+    entity: Entity
+    key: str
+    op: Literal["upsert", "delete"]
+    data: dict[str, Any] | None
+
+
+AnyChange = Change | ReadChange  # what the store applies
+
+# the ReadChange types whose data the reader checked (one per entity, each with its data's
+# TypedDict): the store takes the data of these as checked, and validates any other's
+CHECKED_READ_CHANGES: set[type[ReadChange]] = set()
 
 
 class ChangesPage(Strict):

@@ -22,6 +22,7 @@ district decided shows in its lists, queues and month report:
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -40,13 +41,13 @@ from desktop.store.models import (
     SignatureRecord,
 )
 from desktop.store.parameter_values import pulled_parameters
-from desktop.wire import ApplicationData, Change
+from desktop.wire import AnyChange, ApplicationData
 
 # outbox kinds that act on an application already at the district
 _ACTS = ("signature", "return", "withdrawal", "application")
 
 
-def apply_application_changes(session: Session, changes: list[Change]) -> int:
+def apply_application_changes(session: Session, changes: Sequence[AnyChange]) -> int:
     """Apply the page's application changes, in seq order; return how many took effect."""
     if not changes:
         return 0

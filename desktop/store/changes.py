@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -56,8 +56,9 @@ from desktop.store.models import (
 from desktop.store.search_keys import name_keys, reversed_key
 from desktop.store.types import Money, money_text, utc_now
 from desktop.wire import (
+    CHECKED_READ_CHANGES,
+    AnyChange,
     CategorySpanData,
-    Change,
     ClaimData,
     CommitmentData,
     FeeRowData,
@@ -120,7 +121,8 @@ class UnknownEntity(ValueError):
     """A change for an entity this version of the counter does not know."""
 
 
-def apply_changes(session: Session, changes: list[Change], *, bulk: bool = True) -> int:
+def apply_changes(session: Session, changes: Sequence[AnyChange], *, bulk: bool = True
+                  ) -> int:
     """Apply a pulled page in the session's transaction; return how many changes took effect.
 
     Applying a page again, or an older change after a newer one, takes no effect. A malformed
@@ -150,7 +152,7 @@ def apply_changes(session: Session, changes: list[Change], *, bulk: bool = True)
     return applied
 
 
-def _insert_new(session: Session, changes: list[Change]) -> bool:
+def _insert_new(session: Session, changes: Sequence[AnyChange]) -> bool:
     """Apply a page of rows the cache has never seen with one bulk INSERT per table.
 
     An initial pull is a million such changes, and going through the ORM costs several
@@ -188,25 +190,31 @@ def _insert_new(session: Session, changes: list[Change]) -> bool:
     owners: dict[str, int] = {}  # person id -> the lowest seq of a part that needs them
     unchecked: set[str] = set()  # persons of parts no foreign key checks (constrained only)
     dialect = connection.dialect
+    plans = {name: _insert_plan(name, dialect) for name in {c.entity for c in ordered}}
     for change in ordered:
         name = change.entity
         entity = ENTITIES[name]
-        plan = _insert_plan(name, dialect)
+        plan = plans[name]
         data: Any = change.data
-        if type(data) is not entity.schema:  # typed when the page was parsed (pull), or not
-            data = entity.schema.model_validate(data or {})
+        if type(change) in CHECKED_READ_CHANGES and data is not None:  # checked as read (pull)
+            row = plan.read_row(change.key, change.seq, data)
+            person_id = data["person_id"] if entity.person_of is not None else ""
+        else:
+            if type(data) is not entity.schema:  # a model already (a typed page), or a dict
+                data = entity.schema.model_validate(data or {})
+            row = plan.row(change.key, change.seq, data)
+            person_id = entity.person_of(data) if entity.person_of is not None else ""
         if entity.person_of is not None:
-            person_id = entity.person_of(data)
             if person_id in arrived:
                 if arrived[person_id] > change.seq:
                     return False
             else:
-                owners[person_id] = min(owners.get(person_id, change.seq), change.seq)
+                owners.setdefault(person_id, change.seq)  # in seq order: the lowest first
                 if not plan.person_checked:
                     unchecked.add(person_id)
         if name == "person":
             arrived[change.key] = change.seq
-        rows[name].append(plan.row(change.key, change.seq, data))
+        rows[name].append(row)
     if not constrained:
         if owners and not _persons_ready(session, owners):
             return False
@@ -228,7 +236,7 @@ def _insert_new(session: Session, changes: list[Change]) -> bool:
     return True
 
 
-def _seq(change: Change) -> int:
+def _seq(change: AnyChange) -> int:
     return change.seq
 
 
@@ -332,6 +340,8 @@ class _InsertPlan:
     columns: tuple[str, ...]
     # (key, seq, validated data) -> the row: one expression made for the entity's columns
     row: Callable[[str, int, Any], tuple[Any, ...]]
+    # the same from the data of a wire.ReadChange (a dict, checked as it was read)
+    read_row: Callable[[str, int, dict[str, Any]], tuple[Any, ...]]
     person_checked: bool  # a foreign key refuses a row whose person is not cached
 
 
@@ -342,36 +352,57 @@ def _insert_plan(name: str, dialect: Dialect) -> _InsertPlan:
     fields = tuple(f for f in entity.schema.model_fields if f != entity.key_field
                    and (name != "claim" or f in _CLAIM_FIELDS))
     columns = (entity.key_field, *fields, "seq", *(_PERSON_KEYS if name == "person" else ()))
-    scope: dict[str, Any] = {"name_keys": name_keys, "reversed_key": reversed_key}
-    values = ["key"]
-    for field in fields:
-        if not field.isidentifier():
-            raise AssertionError(f"{name}.{field} is not a name")
-        convert = _column_converter(table.c[field], dialect)
-        if name == "person" and field == "mutual_aid_years":
-            convert = _sorted_years(convert)
-        if convert is None:
-            values.append(f"data.{field}")
-        elif convert is _money_text:  # most amounts are stored as they come: no call
-            scope["money_text"], scope["canonical"] = _money_text, _CANONICAL_MONEY.fullmatch
-            values.append(f"(v if (v := data.{field}).__class__ is str and (v == '0.00' or "
-                          f"canonical(v)) else money_text(v))")
-        elif convert is _flag:
-            values.append(f"(None if (v := data.{field}) is None else 1 if v else 0)")
-        elif convert is _date_text:
-            scope["date"] = date
-            values.append(f"(v.isoformat() if (v := data.{field}).__class__ is date "
-                          f"else _date_text(v))")
-            scope["_date_text"] = _date_text
-        else:
-            scope[f"convert_{field}"] = convert
-            values.append(f"convert_{field}(data.{field})")
-    values.append("seq")
-    if name == "person":
-        values += ["*name_keys(data.name)", "reversed_key(data.id_number) or ''",
-                   "reversed_key(data.phone)"]
-    # the row as one tuple expression, compiled once (as namedtuple builds its methods)
-    source = f"def row(key, seq, data):\n    return ({', '.join(values)},)\n"
+    scope: dict[str, Any] = {"name_keys": name_keys, "reversed_key": reversed_key,
+                             "money_text": _money_text, "canonical": _CANONICAL_MONEY.fullmatch,
+                             "date": date, "_date_text": _date_text}
+    model_fields = entity.schema.model_fields
+
+    def values(read: str) -> list[str]:
+        """The row's expressions: from the model (`data.f`), or from the dict a pull read
+        (`data["f"]`; where some field may be left out, the model's default for it)."""
+        def get(field: str) -> str:
+            if not read:
+                return f"data.{field}"
+            if read == "whole" or model_fields[field].is_required():
+                return f"data[{field!r}]"
+            scope[f"default_{field}"] = model_fields[field].get_default(
+                call_default_factory=True)
+            return f"data.get({field!r}, default_{field})"
+
+        row = ["key"]
+        for field in fields:
+            if not field.isidentifier():
+                raise AssertionError(f"{name}.{field} is not a name")
+            convert = _column_converter(table.c[field], dialect)
+            if name == "person" and field == "mutual_aid_years":
+                convert = _sorted_years(convert)
+            if convert is None:
+                row.append(get(field))
+            elif convert is _flag:
+                row.append(f"(None if (v := {get(field)}) is None else 1 if v else 0)")
+            elif convert is _money_text:  # most amounts are stored as they come: no call
+                row.append(f"(v if (v := {get(field)}).__class__ is str and (v == '0.00' or "
+                           f"canonical(v)) else money_text(v))")
+            elif convert is _date_text:
+                row.append(f"(v.isoformat() if (v := {get(field)}).__class__ is date "
+                           f"else _date_text(v))")
+            else:
+                scope[f"convert_{field}"] = convert
+                row.append(f"convert_{field}({get(field)})")
+        row.append("seq")
+        if name == "person":
+            row += [f"*name_keys({get('name')})", f"reversed_key({get('id_number')}) or ''",
+                    f"reversed_key({get('phone')})"]
+        return row
+
+    # each row as one tuple expression, compiled once (as namedtuple builds its methods); the
+    # district sends every field, and a dict the reader checked holds no other: one holding as
+    # many as the model has them all
+    source = (f"def row(key, seq, data):\n    return ({', '.join(values(''))},)\n"
+              f"def read_row(key, seq, data):\n"
+              f"    if len(data) == {len(model_fields)}:\n"
+              f"        return ({', '.join(values('whole'))},)\n"
+              f"    return ({', '.join(values('part'))},)\n")
     exec(compile(source, f"<insert plan {name}>", "exec"), scope)
     person = table.c.get("person_id")
     checked = person is not None and any(
@@ -379,7 +410,7 @@ def _insert_plan(name: str, dialect: Dialect) -> _InsertPlan:
     quote = dialect.identifier_preparer.quote
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
            f"VALUES ({', '.join('?' for _ in columns)})")
-    return _InsertPlan(name, sql, columns, scope["row"], checked)
+    return _InsertPlan(name, sql, columns, scope["row"], scope["read_row"], checked)
 
 
 def plain_row(name: str, key: str, seq: int, data: BaseModel, dialect: Dialect
@@ -466,7 +497,7 @@ class _Page:
     One lookup per change and kind of row would cost more than applying the change.
     """
 
-    def __init__(self, session: Session, changes: list[Change]) -> None:
+    def __init__(self, session: Session, changes: Sequence[AnyChange]) -> None:
         self.session = session
         self._absent: set[Any] = set()  # identity keys known not to be in the database
         # The page's rows, held: the session's identity map holds unchanged rows weakly only,

@@ -8,11 +8,13 @@ from __future__ import annotations
 import ssl
 import uuid
 from collections.abc import Callable
+from dataclasses import make_dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar, Union, get_args
+from typing import Annotated, Any, Literal, NotRequired, TypeVar, Union, get_args
 
 import httpx
-from pydantic import BaseModel, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from typing_extensions import TypedDict
 
 from desktop import APP_VERSION, wire
 
@@ -106,13 +108,20 @@ class DistrictClient:
         return self._call("POST", "/signing-keys", wire.SigningKeyRegistered,
                           wire.RegisterSigningKey(public_key=public_key))
 
-    def changes(self, cursor: int, limit: int, *, count: bool = False) -> wire.ChangesPage:
+    def changes(self, cursor: int, limit: int, *, count: bool = False,
+                next_page: Callable[[int], None] | None = None) -> wire.ChangesPage:
         """A page of changes, each change's data read with its entity's model where it can be
-        (see parse_changes_page)."""
+        (see parse_changes_page).
+
+        `next_page(cursor)` is called as soon as the answer's headers say that more changes
+        follow after `cursor` (wire.NEXT_CURSOR_HEADER), before this page's body is read and
+        parsed: the pull asks for the next page then. Not called by a server that does not
+        say so, nor when it is the last page."""
         params: dict[str, Any] = {"cursor": cursor, "limit": limit}
         if count:
             params["count"] = "true"
-        response = self._request("GET", "/changes", params=params)
+        headers_read = None if next_page is None else _announced(cursor, next_page)
+        response = self._request("GET", "/changes", params=params, headers_read=headers_read)
         return _answer(response, parse_changes_page)
 
     def push(self, items: list[wire.OutboxItem]) -> wire.PushResult:
@@ -163,15 +172,29 @@ class DistrictClient:
         *,
         params: dict[str, Any] | None = None,
         auth: bool = True,
+        headers_read: Callable[[httpx.Response], None] | None = None,
     ) -> httpx.Response:
+        """The answer, its body read. `headers_read` is called with a successful answer as soon
+        as its headers are in, before its body is read."""
         headers = self._headers(auth)
         content = None
         if body is not None:
             headers["Content-Type"] = "application/json"
             content = body.model_dump_json()
         try:
-            response = self._http.request(method, path, params=params, headers=headers,
-                                          content=content)
+            if headers_read is None:
+                response = self._http.request(method, path, params=params, headers=headers,
+                                              content=content)
+            else:
+                request = self._http.build_request(method, path, params=params,
+                                                   headers=headers, content=content)
+                response = self._http.send(request, stream=True)
+                try:
+                    if response.status_code < 400:
+                        headers_read(response)
+                    response.read()
+                finally:
+                    response.close()
         except (httpx.TransportError, httpx.TimeoutException) as exc:
             if "CERTIFICATE_VERIFY_FAILED" in str(exc):
                 raise CertificateRefused(
@@ -180,6 +203,20 @@ class DistrictClient:
         if response.status_code >= 400:
             raise _refusal(response)
         return response
+
+
+def _announced(cursor: int, next_page: Callable[[int], None]) -> Callable[[httpx.Response], None]:
+    """What reads the next cursor from a page's headers and hands it to `next_page`."""
+    def read(response: httpx.Response) -> None:
+        if response.headers.get(wire.MORE_HEADER) != "1":
+            return
+        try:
+            following = int(response.headers.get(wire.NEXT_CURSOR_HEADER, ""))
+        except ValueError:
+            return  # not said clearly: the next page is asked for after this one's body
+        if following > cursor:
+            next_page(following)
+    return read
 
 
 def _answer(response: httpx.Response, parse: Callable[[bytes], _T]) -> _T:
@@ -193,11 +230,13 @@ def _answer(response: httpx.Response, parse: Callable[[bytes], _T]) -> _T:
 # -- pages of changes, their data typed as they are read ------------------------------------------
 #
 # A change's data is the fields of its entity's *Data model (a dict on the wire). A page read
-# as wire.ChangesPage holds each as a dict, which the store validates again change by change;
-# read with the entities' models in one pass (a change per entity, told apart by `entity`), the
-# page holds each data already validated, as the store would validate it. A page that does not
-# read so (data not valid for its entity, an entity this counter does not know) is read as
-# wire.ChangesPage, and the store refuses the change that is wrong, with its seq, as before.
+# as wire.ChangesPage holds each as a dict, which the store validates again change by change.
+# Read here in one pass, each change of a known entity is a wire.ReadChange whose data was
+# checked field by field against its entity's model as the page was read: the same fields, the
+# same types and constraints, no other field (a TypedDict made from the model), kept as a dict
+# (with dates as dates); a field with a default may be absent. A page that does not read so
+# (data not valid for its entity) is read as wire.ChangesPage, and the store refuses the
+# change that is wrong, with its seq, as before.
 
 _TYPED_DATA: dict[str, type[BaseModel]] = {
     "person": wire.PersonData,
@@ -210,16 +249,34 @@ _TYPED_DATA: dict[str, type[BaseModel]] = {
 }
 
 
+def data_dict_type(schema: type[BaseModel]) -> Any:
+    """A TypedDict with the fields of `schema`, as pydantic checks them: their annotations and
+    constraints, the model's config (extra fields refused); a field with a default may be left
+    out. The model must have no validators of its own (a test checks)."""
+    fields: dict[str, Any] = {}
+    for name, info in schema.model_fields.items():
+        kind: Any = info.annotation
+        if info.metadata:
+            kind = Annotated[(kind, *info.metadata)]  # ge/le, pattern, lengths
+        fields[name] = kind if info.is_required() else NotRequired[kind]
+    make: Any = TypedDict  # a TypedDict made at run time, which mypy cannot follow
+    typed: Any = make(f"{schema.__name__}Fields", fields)
+    typed.__pydantic_config__ = ConfigDict(extra="forbid")
+    return typed
+
+
 def _typed_page() -> type[wire.ChangesPage]:
     kinds: list[Any] = []
     for entity, schema in _TYPED_DATA.items():
         name: Any = Literal[entity]
-        data: Any = schema | None
-        kinds.append(create_model(f"Typed{schema.__name__}Change", __base__=wire.Change,
-                                  entity=(name, ...), data=(data, ...)))
+        data: Any = data_dict_type(schema) | None
+        read = make_dataclass(f"Read{schema.__name__}Change", [("entity", name), ("data", data)],
+                              bases=(wire.ReadChange,), frozen=True)
+        wire.CHECKED_READ_CHANGES.add(read)
+        kinds.append(read)
     others: Any = Literal[tuple(sorted(set(get_args(wire.Entity)) - set(_TYPED_DATA)))]
     kinds.append(create_model("TypedOtherChange", __base__=wire.Change, entity=(others, ...)))
-    one_of: Any = Union.__getitem__(tuple(kinds))  # one model per entity, as `entity` says
+    one_of: Any = Union.__getitem__(tuple(kinds))  # one type per entity, as `entity` says
     items: Any = list[Annotated[one_of, Field(discriminator="entity")]]
     return create_model("TypedChangesPage", __base__=wire.ChangesPage, items=(items, ...))
 

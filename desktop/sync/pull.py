@@ -13,7 +13,7 @@ import gc
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
@@ -40,6 +40,10 @@ Reason = Literal["generation", "cursor_ahead", "changes_missing"]
 # write lock, up to the store's busy timeout) wait little.
 COMMIT_CHANGES = 20_000
 COMMIT_SECONDS = 1.0
+# Changes asked for per page: the district's most (its MAX_PAGE). An initial pull is 1.4 million
+# changes for a street of 100,000 persons; each request costs the district and the counter
+# the same whatever its size, and in pages of 1,000 that was a sixth of the pull.
+PAGE_SIZE = 5000
 PULL_CACHE_KIB = 64 * 1024  # the pull's page cache, while it writes (see PageWriter)
 # Objects allocated before the cyclic garbage collector's youngest generation is collected,
 # while a pull runs (Python's default: 700). A page read is a few thousand objects, alive until
@@ -86,7 +90,7 @@ def pull(
     store: Store,
     client: DistrictClient,
     *,
-    page_size: int = 1000,
+    page_size: int = PAGE_SIZE,
     progress: Progress | None = None,
     cancel: threading.Event | None = None,
 ) -> PullStats:
@@ -106,12 +110,11 @@ def pull(
     total: int | None = None
     newest: int | None = None  # the district's newest seq when the pull began
     in_window = 0  # changes received up to it: the first page's total declares how many
-    with (fewer_collections(),
-          ThreadPoolExecutor(max_workers=1, thread_name_prefix="pull-fetch") as fetcher,
+    with (fewer_collections(), _Pages(client, page_size) as fetcher,
           PageWriter(store) as writer):
-        ahead = fetcher.submit(client.changes, cursor, page_size, count=True)
+        ahead = fetcher.first(cursor)
         while True:
-            page = ahead.result()
+            page = fetcher.take(ahead)
             if total is None:
                 total = page.total or 0
                 newest = page.newest
@@ -124,7 +127,7 @@ def pull(
             if cancel is not None and cancel.is_set():  # the page fetched is not applied
                 return PullStats(pages, done, cursor, complete=False)
             if page.more:
-                ahead = fetcher.submit(client.changes, page.next_cursor, page_size)
+                ahead = fetcher.after(page.next_cursor)
             writer.apply(cursor, page)
             if not page.more:
                 writer.commit()
@@ -144,6 +147,106 @@ def pull(
     if progress is not None:
         progress(done, max(done, total or 0))
     return PullStats(pages, done, cursor, complete=True)
+
+
+_STOPPED = object()  # what a fetch gives when the pull ended before it began
+
+
+class _Pages:
+    """The pages of a pull, fetched ahead in the background, strictly one after another.
+
+    A page's answer names the next cursor in its headers (wire.NEXT_CURSOR_HEADER): the next
+    page is asked for then, while this one's body is still read and parsed, so the district
+    serves one page while the counter reads the one before (and writes the one before that).
+    A district that does not name it is asked after the body, as before. At most LOOKAHEAD
+    pages are asked for or held, not yet taken by the pull. Pages are taken in order: a page
+    asked for at a cursor the page before does not end at is not used.
+    """
+
+    LOOKAHEAD = 2
+
+    def __init__(self, client: DistrictClient, page_size: int) -> None:
+        self._client = client
+        self._page_size = page_size
+        self._executor = ThreadPoolExecutor(max_workers=self.LOOKAHEAD,
+                                            thread_name_prefix="pull-fetch")
+        self._slots = threading.Semaphore(self.LOOKAHEAD)
+        self._lock = threading.Lock()
+        self._announced: dict[int, Future[object]] = {}  # cursor -> its page, asked for
+        self._stopped = False
+        self._trusted = True  # the headers' next cursors have matched the pages'
+        self._discarded: set[int] = set()  # cursors announced, then not used
+
+    def first(self, cursor: int) -> Future[object]:
+        """The first page of the pull, counting every change after `cursor`."""
+        return self._executor.submit(self._fetch, cursor, True, False)
+
+    def after(self, cursor: int) -> Future[object]:
+        """The page after `cursor`: asked for already (announced), or asked for now.
+
+        Pages further ahead, announced by that page's own headers, stay announced. A page
+        announced at another cursor than the page before ends at (a district whose headers
+        and page disagree) is not used, and this pull announces nothing more."""
+        stale: dict[int, Future[object]] = {}
+        with self._lock:
+            future = self._announced.pop(cursor, None)
+            if future is None and self._announced:
+                self._trusted = False
+                stale, self._announced = self._announced, {}
+                self._discarded.update(stale)
+        for other in stale.values():  # never waited for here
+            if not other.cancel():  # under way: its place ahead is freed when it ends
+                other.add_done_callback(self._discard)
+        return future if future is not None else self._executor.submit(self._fetch, cursor,
+                                                                        False, False)
+
+    def take(self, future: Future[object]) -> wire.ChangesPage:
+        """The page (or the fetch's error); its place ahead is free again."""
+        try:
+            page = future.result()
+        except BaseException:
+            self._slots.release()
+            raise
+        if page is _STOPPED:
+            raise RuntimeError("the pull ended")
+        self._slots.release()
+        assert isinstance(page, wire.ChangesPage)
+        return page
+
+    def _discard(self, future: Future[object]) -> None:
+        try:
+            page = future.result()
+        except BaseException:  # failed after taking its place: a page not used fails nothing
+            self._slots.release()
+            return
+        if page is not _STOPPED:
+            self._slots.release()
+
+    def _fetch(self, cursor: int, count: bool, announced: bool) -> object:
+        while not self._slots.acquire(timeout=0.1):
+            if self._stopped:
+                return _STOPPED
+        with self._lock:
+            dropped = self._stopped or (announced and cursor in self._discarded)
+        if dropped:
+            self._slots.release()
+            return _STOPPED
+        return self._client.changes(cursor, self._page_size, count=count,
+                                    next_page=self._announce)
+
+    def _announce(self, cursor: int) -> None:
+        with self._lock:
+            if not self._stopped and self._trusted and cursor not in self._announced:
+                self._announced[cursor] = self._executor.submit(self._fetch, cursor, False,
+                                                                True)
+
+    def __enter__(self) -> _Pages:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._stopped = True
+        self._executor.shutdown(wait=True)  # a request under way ends by the client's timeout
 
 
 _gc_lock = threading.Lock()

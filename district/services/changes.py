@@ -47,6 +47,20 @@ def changes_page_json(session: Session, street_code: str, cursor: int, limit: in
     copied as the JSON text it is stored as: decoding and encoding again the data of a
     thousand changes cost the server more than reading them (an initial pull is 1.4 million).
     Data an older protocol reads without some fields goes the long way."""
+    return changes_page_text(session, street_code, cursor, limit, count=count,
+                             protocol=protocol).text
+
+
+@dataclass(frozen=True)
+class PageText:
+    text: str  # the page's JSON
+    next_cursor: int  # as in the page, for the answer's headers (wire.NEXT_CURSOR_HEADER)
+    more: bool
+
+
+def changes_page_text(session: Session, street_code: str, cursor: int, limit: int, *,
+                      count: bool = False, protocol: int = wire.PROTOCOL_VERSION) -> PageText:
+    """changes_page_json's page, with its next cursor and whether more follow."""
     read = _read_page(session, street_code, cursor, limit, count=count, protocol=protocol)
     hidden = _hidden_fields(protocol)
     dumps, quote = json.dumps, json.encoder.encode_basestring_ascii  # quote: a JSON string
@@ -65,7 +79,7 @@ def changes_page_json(session: Session, street_code: str, cursor: int, limit: in
                               "newest": read.newest, "count": len(read.items)}
     shown = {k: v for k, v in fields.items() if protocol >= wire.FIELDS_SINCE.get(k, 0)}
     rest = dumps(shown, separators=(",", ":"))[1:]
-    return f'{{"items":[{",".join(items)}],{rest}'
+    return PageText(f'{{"items":[{",".join(items)}],{rest}', read.next_cursor, read.more)
 
 
 @dataclass(frozen=True)

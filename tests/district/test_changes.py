@@ -79,3 +79,23 @@ def test_pages_concatenate_to_one_big_page(district: SeededDistrict) -> None:
     assert end.items == [] and end.next_cursor == whole.next_cursor
     assert end.total == 0 and not end.more
 
+
+
+def test_the_headers_name_the_next_cursor_the_page_ends_at(district: SeededDistrict) -> None:
+    """A counter asks for the next page as soon as it has a page's headers (desktop.sync.pull):
+    they say what the page says, on every page, the last one included."""
+    counter = district.counter(pull=False)
+    cursor, pages = 0, 0
+    while True:
+        r = counter.get("/changes", cursor=cursor, limit=700)
+        assert r.status_code == 200, r.text
+        page = wire.ChangesPage.model_validate_json(r.content)
+        assert r.headers[wire.NEXT_CURSOR_HEADER] == str(page.next_cursor)
+        assert r.headers[wire.MORE_HEADER] == ("1" if page.more else "0")
+        cursor, pages = page.next_cursor, pages + 1
+        if not page.more:
+            break
+    assert pages > 1
+    empty = counter.get("/changes", cursor=cursor, limit=700)
+    assert empty.headers[wire.NEXT_CURSOR_HEADER] == str(cursor)
+    assert empty.headers[wire.MORE_HEADER] == "0"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gc
 import random
+from datetime import date
 from typing import Any
 
 import pytest
@@ -78,11 +79,29 @@ def test_the_constraints_send_a_page_the_general_way(store: Store, rnd: random.R
 
 
 def test_a_typed_page_is_read_with_its_entities_models(rnd: random.Random) -> None:
-    page = typed([upsert("person", "P1", person_data(rnd, "P1", "张三"), seq=1),
-                  upsert("fee_row", "F1", fee_row_data("F1", "P1", "2026-03-01", "8.00"), seq=2),
+    person = person_data(rnd, "P1", "张三")
+    fee = fee_row_data("F1", "P1", "2026-03-01", "8.00")
+    page = typed([upsert("person", "P1", person, seq=1),
+                  upsert("fee_row", "F1", fee, seq=2),
                   Change(seq=3, entity="application", key="A", op="upsert", data={"x": 1}),
                   Change(seq=4, entity="fee_row", key="F9", op="delete", data=None)])
-    assert [type(c.data) for c in page] == [wire.PersonData, wire.FeeRowData, dict, type(None)]
+    # a known entity's change: a checked ReadChange, its data the fields as the model reads them
+    assert [type(c) in wire.CHECKED_READ_CHANGES for c in page] == [True, True, False, True]
+    assert wire.PersonData.model_validate(page[0].data) == wire.PersonData.model_validate(person)
+    assert page[1].data is not None and page[1].data["date"] == date(2026, 3, 1)
+    assert wire.FeeRowData.model_validate(page[1].data) == wire.FeeRowData.model_validate(fee)
+    assert isinstance(page[2], Change) and page[2].data == {"x": 1}
+
+
+def test_a_read_change_not_made_by_the_reader_has_its_data_validated(store: Store) -> None:
+    """Only the reader's own ReadChange types are taken as checked: one made otherwise is
+    validated as a dict is, and a bad one is refused with nothing written."""
+    bad = fee_row_data("F1", "P1", "2026-03-01", "8.00") | {"hospital_level": 9}
+    change = wire.ReadChange(seq=1, entity="fee_row", key="F1", op="upsert", data=bad)
+    with store.session() as session, pytest.raises(ValueError, match="hospital_level"):
+        apply_changes(session, [change])
+    with store.read_session() as session:
+        assert session.get(FeeRowRecord, "F1") is None
 
 
 def test_a_page_with_data_its_entity_refuses_is_read_as_dicts(rnd: random.Random) -> None:

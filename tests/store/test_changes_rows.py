@@ -4,6 +4,7 @@ keys read word by word are pypinyin's reading of the whole name."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import tempfile
@@ -16,13 +17,15 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.engine import Dialect
 
+from desktop import wire
 from desktop.store import open_store
 from desktop.store.changes import ENTITIES, _insert_plan, _money_text, bulk_row, plain_row
 from desktop.store.search_keys import name_keys, plain_name_keys
 from desktop.store.types import money_text
+from desktop.sync.client import parse_changes_page
 
 
 def _store_dialect() -> Dialect:
@@ -174,3 +177,73 @@ def test_a_claims_application_id_and_instant_are_stored_as_the_orm_stores_them()
     row = bulk_row("claim", "F1", 3, data, DIALECT)
     assert row[1] == uuid.UUID(int=7).hex and row[4] == "2026-03-02T02:00:00.000000+00:00"
     assert Decimal(_money_text("12.30")) == Decimal("12.30")
+
+
+# -- the data of a change as the pull reads it (a dict, checked against its entity's model) --------
+
+def _read(name: str, fields: dict[str, Any]) -> wire.ReadChange | wire.Change:
+    """The change as the client's reader makes it from the wire."""
+    text = json.dumps({"items": [{"seq": 1, "entity": name, "key": "K", "op": "upsert",
+                                  "data": fields}], "next_cursor": 1, "more": False})
+    page = parse_changes_page(text)
+    return page.items[0]
+
+
+@settings(max_examples=400, deadline=None)
+@given(changes(), st.data())
+def test_a_row_from_read_data_is_the_row_of_the_straightforward_way(
+        change: tuple[str, str, int, BaseModel], draw: st.DataObject) -> None:
+    """Whatever fields with defaults the district leaves out, the row built from the dict the
+    reader checked is the row built from the model."""
+    name, key, seq, data = change
+    fields = data.model_dump(mode="json")
+    optional = sorted(f for f, info in type(data).model_fields.items() if not info.is_required())
+    for field in draw.draw(st.lists(st.sampled_from(optional), unique=True) if optional
+                           else st.just([])):
+        fields.pop(field)
+    read = _read(name, fields)
+    assert type(read) in wire.CHECKED_READ_CHANGES and read.data is not None
+    fast = _insert_plan(name, DIALECT).read_row(key, seq, read.data)
+    plain = plain_row(name, key, seq, type(data).model_validate(fields), DIALECT)
+    assert fast == plain
+    assert [type(v) for v in fast] == [type(p) for p in plain]
+
+
+_ODD_VALUES = st.sampled_from([None, 0, -1, 4, 9, 2.5, "", "x", "0.00", "2026-02-30",
+                               "2026-03-01", "2026-03-01T10:00:00+08:00", [], [2026], {}, True])
+
+
+@settings(max_examples=600, deadline=None)
+@given(changes(), st.data())
+def test_the_reader_accepts_and_refuses_what_the_entitys_model_does(
+        change: tuple[str, str, int, BaseModel], draw: st.DataObject) -> None:
+    """The reader's check is the model's: a field dropped, added or given an odd value is
+    refused by the one exactly when by the other, and read, it gives the model's values."""
+    name, _key, _seq, data = change
+    fields = data.model_dump(mode="json")
+    how = draw.draw(st.sampled_from(["drop", "add", "odd"]))
+    field = draw.draw(st.sampled_from(sorted(fields)))
+    if how == "drop":
+        fields.pop(field)
+    elif how == "add":
+        fields["not_a_field"] = 1
+    else:
+        fields[field] = draw.draw(_ODD_VALUES)
+    try:
+        model = type(data).model_validate(fields)
+    except ValidationError:
+        model = None
+    read = _read(name, fields)
+    checked = type(read) in wire.CHECKED_READ_CHANGES
+    assert checked == (model is not None)
+    if model is not None:
+        assert type(data).model_validate(read.data) == model
+
+
+def test_the_entities_models_have_no_validators_the_reader_would_skip() -> None:
+    """The reader checks a TypedDict made from each model's fields and constraints: a
+    validator of the model's own would not run there."""
+    for schema in (e.schema for e in ENTITIES.values()):
+        decorators = schema.__pydantic_decorators__
+        assert not (decorators.validators or decorators.field_validators
+                    or decorators.root_validators or decorators.model_validators), schema

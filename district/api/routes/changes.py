@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from desktop import wire
 from district.api.deps import DbDep, SessionDep, require_session
-from district.services.changes import MAX_PAGE, MAX_SEQ, changes_page_json
+from district.services.changes import MAX_PAGE, MAX_SEQ, changes_page_text
 
 router = APIRouter(tags=["sync"], dependencies=[Depends(require_session)])
 
@@ -25,8 +25,12 @@ def changes(
                                              "(total); costs a scan, ask once per pull")] = False,
 ) -> Response:
     with db.read() as session:
-        text = changes_page_json(session, identity.device.street_code, cursor, limit,
+        page = changes_page_text(session, identity.device.street_code, cursor, limit,
                                  count=count, protocol=request.state.protocol)
     # Serialised once, there: returned as a model, FastAPI would validate the page again
     # against response_model (which stays, for the OpenAPI document) before serialising it.
-    return Response(text, media_type="application/json")
+    # The next cursor is in the headers too: a counter asks for the next page while it still
+    # reads this one's body (desktop.sync.pull), so the server and the counter work at once.
+    return Response(page.text, media_type="application/json", headers={
+        wire.NEXT_CURSOR_HEADER: str(page.next_cursor),
+        wire.MORE_HEADER: "1" if page.more else "0"})
