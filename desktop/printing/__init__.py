@@ -1,1 +1,2 @@
-"""The printed forms: definitions under forms/, rendered with reportlab; xlsx with openpyxl."""
+"""The printed forms: definitions under forms/, rendered by our PDF writer (reportlab reads the
+fonts); xlsx with openpyxl."""

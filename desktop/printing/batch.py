@@ -5,7 +5,7 @@ Each form is the same PDF printing it alone would give (desktop.printing.jobs.pr
 original the first time, 副本 with its number after. A batch asks one reason for all its copies,
 and asks it before anything is counted, so a batch refused for want of a reason leaves no trace.
 The pages go to the printer one document after another in one job (desktop.ui.print_preview
-.print_pdfs): reportlab cannot merge PDFs, and the printer never needs them merged.
+.print_pdfs): the printer never needs them merged into one PDF.
 """
 
 from __future__ import annotations

@@ -1,7 +1,8 @@
 """Printing an application's forms: the PDF, the copy count, the audit trail.
 
-- The same stored application always gives the same PDF, byte for byte (reportlab's invariant
-  mode): a reprint or an auditor's copy next year matches the first print.
+- The same stored application always gives the same PDF, byte for byte (the engine writes no
+  date and derives the document's /ID from its content, desktop.printing.pdfwriter): a reprint
+  or an auditor's copy next year matches the first print.
 - A preview before the application is saved is watermarked “预览 — 非正式”.
 - The first print is the original; every later one is marked 副本 with its number, needs a
   reason, and is audited (who, when, which copy, why, the PDF's SHA-256).

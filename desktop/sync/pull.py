@@ -37,8 +37,10 @@ Progress = Callable[[int, int], None]  # (changes done, changes in all)
 Reason = Literal["generation", "cursor_ahead", "changes_missing"]
 # A transaction of pages ends after this many changes or seconds, whichever comes first: long
 # enough that commits cost little, short enough that the UI's own writes (which wait for the
-# write lock, up to the store's busy timeout) wait little.
-COMMIT_CHANGES = 20_000
+# write lock, up to the store's busy timeout) wait little. An initial pull applies about 50,000
+# changes a second here, so the time bounds it; each commit rewrites the index pages it touched
+# (20,000 changes a transaction cost it 1–2 s more).
+COMMIT_CHANGES = 50_000
 COMMIT_SECONDS = 1.0
 # Changes asked for per page: the district's most (its MAX_PAGE). An initial pull is 1.4 million
 # changes for a street of 100,000 persons; each request costs the district and the counter
