@@ -11,7 +11,7 @@ encryption and page cache, one commit per page (the issue's baseline), then one 
 COMMIT_CHANGES rows (as the pull commits).
 
     python bench/replay_pull.py [--district PATH] [--pages 100 | --pages 0 (all)] [--plain]
-                                [--no-baseline] [--profile]
+                                [--commit-changes N] [--no-baseline] [--profile]
 """
 
 from __future__ import annotations
@@ -87,6 +87,8 @@ def main() -> int:
     parser.add_argument("--pages", type=int, default=100, help="pages to replay (0: all)")
     parser.add_argument("--page-size", type=int, default=PAGE_SIZE)
     parser.add_argument("--plain", action="store_true", help="an unsealed counter store")
+    parser.add_argument("--commit-changes", type=int, default=COMMIT_CHANGES,
+                        help="changes a transaction holds at most (the pull's own: default)")
     parser.add_argument("--no-baseline", action="store_true")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--lines", type=int, default=40)
@@ -101,7 +103,8 @@ def main() -> int:
         served = parse = apply = 0.0
         cursor = pages = changes = 0
         # as pull() reads and writes pages: fewer garbage collections, PageWriter
-        with db.read() as session, fewer_collections(), PageWriter(store) as writer:
+        with (db.read() as session, fewer_collections(),
+              PageWriter(store, max_changes=args.commit_changes) as writer):
             while not args.pages or pages < args.pages:
                 t0 = time.perf_counter()
                 text = changes_page_json(session, args.street, cursor, args.page_size)
@@ -133,7 +136,7 @@ def main() -> int:
         if not args.no_baseline:
             # a commit per page, as the issue's baseline (and the pull before PageWriter); and
             # a commit per COMMIT_CHANGES rows, as the pull commits now
-            for number, every in enumerate((args.page_size, COMMIT_CHANGES)):
+            for number, every in enumerate((args.page_size, args.commit_changes)):
                 base_s, rows = raw_baseline(path, Path(folder) / f"baseline{number}.sqlite",
                                             key, every)
                 print(f"baseline: executemany of the same {rows:,} rows into the same schema, "

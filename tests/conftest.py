@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Iterator
 
 import keyring
@@ -10,6 +12,14 @@ import pytest
 from desktop.services.signing import forget
 from desktop.sync.credentials import MemoryKeyring
 from tests.signers import open_signer
+
+# The tests run in Shanghai time, as the counters do: a counter PC's local date (date.today(),
+# the application date, 今日受理) is Shanghai's, and so are the district's dates
+# (district.values.shanghai_today, the seed's fee rows and categories). On a build machine in
+# UTC the two dates differ from 16:00 to midnight UTC, and tests that saved an application
+# "today" against a district a day ahead failed then. Servers started by the tests inherit it.
+os.environ["TZ"] = "CST-8"  # UTC+8 all year (POSIX form: no time zone database needed)
+time.tzset()
 
 
 @pytest.fixture(autouse=True)

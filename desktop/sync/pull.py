@@ -193,8 +193,13 @@ class _Pages:
         with self._lock:
             future = self._announced.pop(cursor, None)
             if future is None and self._announced:
-                self._trusted = False
                 stale, self._announced = self._announced, {}
+            else:  # pages announced before this cursor: the pull is past them
+                stale = {c: f for c, f in self._announced.items() if c < cursor}
+                for c in stale:
+                    del self._announced[c]
+            if stale:
+                self._trusted = False
                 self._discarded.update(stale)
         for other in stale.values():  # never waited for here
             if not other.cancel():  # under way: its place ahead is freed when it ends

@@ -66,6 +66,7 @@ def choose(store: Store, clerk: str) -> Pair:
     with store.read_session() as session:
         persons = [p.id for p in session.scalars(select(PersonRecord).order_by(PersonRecord.id))]
         dates = {r.id: r.date for r in session.scalars(select(FeeRowRecord))}
+        kinds = {r.id: r.kind for r in session.scalars(select(FeeRowRecord))}
     for person_id in persons:
         counter = CounterSession(store, person_id, program="assistance", clerk=clerk,
                                  application_date=TODAY)
@@ -80,9 +81,13 @@ def choose(store: Store, clerk: str) -> Pair:
                 if dates[late] <= dates[early]:
                     continue
                 _, used = quote_one(store, person_id, clerk, late)
+                # the rate of the row's own kind: the engine cites the category's other
+                # rates too, at values not tied to this row's date
+                own = "inpatient_rate" if kinds[late] == "inpatient" else "outpatient_rate"
                 rates = {k: Decimal(v) for k, v in used.items()
-                         if k.startswith("assistance:category.") and k.endswith("_rate")}
-                if rates and all(v > Decimal("0.2") for v in rates.values()):
+                         if k.startswith("assistance:category.") and k.endswith(own)}
+                # a rate the row's amount follows: 特困 (1.00) is paid in full by other rules
+                if rates and all(Decimal("0.2") < v < 1 for v in rates.values()):
                     return Pair(person_id, early, late, dates[late], rates)
     raise AssertionError("the seeded district has no person with two paying rows")
 
@@ -126,7 +131,7 @@ def test_a_published_rate_reaches_the_counter_for_later_fees_only(
         late_after, used = quote_one(store, pair.person_id, clerk, pair.late)
         assert early_after == early_before  # a fee before the date keeps the old value
         assert late_after < late_before  # a fee from the date gets the new one
-        assert all(used[k] == "0.10" for k in pair.rate_keys)
+        assert all(used[k] == "0.10" for k in pair.rate_keys), (used, pair)
 
         # -- saved and pushed, the district recomputes with the same values and accepts --
         counter = CounterSession(store, pair.person_id, program="assistance", clerk=clerk,

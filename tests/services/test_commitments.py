@@ -214,7 +214,7 @@ def test_other_counters_of_the_street_and_a_reinstalled_pc_see_it(
         sign_in(store=here, client=client, username=clerk, password=PASSWORD)
         pull(here, client)
         pull(there, other)
-        person, rows = claimable(here)[0]
+        person, rows = claimable(here, "assistance")[0]
         saved = save_application(here, person_id=person, program="assistance",
                                  district="changning", application_date=today,
                                  ticked=rows[:1], handler=clerk, auto_enrolled=True)

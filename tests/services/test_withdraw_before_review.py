@@ -140,7 +140,7 @@ def test_withdrawn_before_it_was_sent_the_district_takes_both_in_order(
         for username in (reviewer, clerk):  # the clerk's session pushes
             sign_in(store, client, username, PASSWORD)
         pull(store, client)
-        (person_id, rows), (person2, rows2) = claimable(store)[:2]
+        (person_id, rows), (person2, rows2) = claimable(store, "assistance")[:2]
 
         def save(person: str, ticked: list[str]) -> uuid.UUID:
             return save_application(store, person_id=person, program="assistance",

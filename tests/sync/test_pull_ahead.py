@@ -94,7 +94,10 @@ class District:
                                 newest=self.changes[-1].seq, count=len(items))
         headers = {}
         if self.headers != "none":
-            named = following + 1 if self.headers == "wrong" else following
+            named = {"wrong": following + 1, "low": following - 1}.get(self.headers,
+                                                                        following)
+            if self.headers == "low at first" and cursor < 2:
+                named = following - 1
             headers = {wire.NEXT_CURSOR_HEADER: str(named),
                        wire.MORE_HEADER: "1" if more else "0"}
         body = _Body(self, page.model_dump_json().encode(), cursor,
@@ -153,10 +156,13 @@ def test_a_district_that_does_not_name_the_next_cursor_is_asked_after_the_body(
     assert not any(district.before_body.values())
 
 
-def test_headers_that_disagree_with_the_page_are_not_followed(store: Store) -> None:
+@pytest.mark.parametrize("headers", ["wrong", "low"])
+def test_headers_that_disagree_with_the_page_are_not_followed(store: Store, headers: str
+                                                              ) -> None:
     """The page says where it ends; a page asked for at the cursor the headers named instead
-    is not applied, and the pull stops asking ahead."""
-    district = District("wrong")
+    (after it or before it) is not applied, holds no place ahead, and the pull stops asking
+    ahead."""
+    district = District(headers)
     with _client(district) as client:
         stats = _pull_within(60, store, client)
     assert stats.complete and _state(store) == (2 * PAGES, PAGES, PAGES)
@@ -165,6 +171,24 @@ def test_headers_that_disagree_with_the_page_are_not_followed(store: Store) -> N
     # they disagree: a few at most, then none
     assert len(district.asked) <= PAGES + 2 * _Pages.LOOKAHEAD
     assert district.asked[-PAGES // 2:] == [2 * n for n in range(PAGES - PAGES // 2, PAGES)]
+
+
+def test_a_page_announced_before_the_cursor_frees_its_place_ahead() -> None:
+    """A district whose first two pages' headers name a cursor one short, the later ones
+    right: the page asked for at 1 is dropped when the pull is past it, not kept holding a
+    place ahead to the end (two such would stop the pull)."""
+    district = District("low at first")
+    with _client(district) as client, _Pages(client, 2) as pages:
+        page = pages.take(pages.first(0))
+        while page.more:
+            time.sleep(0.05)  # the pages announced are asked for meanwhile
+            page = pages.take(pages.after(page.next_cursor))
+        assert page.next_cursor == 2 * PAGES
+        time.sleep(0.2)
+        free = [pages._slots.acquire(blocking=False) for _ in range(_Pages.LOOKAHEAD)]
+        assert all(free)  # nothing is held ahead at the end
+        for _ in free:
+            pages._slots.release()
 
 
 def test_the_pull_is_never_more_than_a_few_pages_ahead(store: Store) -> None:
@@ -190,7 +214,7 @@ def test_a_failure_ahead_ends_the_pull_with_the_pages_before_it_kept(store: Stor
     assert _state(store) == (6, 3, 3)
 
 
-def test_a_cancelled_pull_stops_without_waiting_for_the_pages_ahead(store: Store) -> None:
+def test_a_cancelled_pull_stops_and_keeps_the_pages_it_applied(store: Store) -> None:
     district = District("right")
     cancel = threading.Event()
 

@@ -16,14 +16,17 @@ import pytest
 from sqlalchemy import func, select
 
 from desktop import wire
+from desktop.policy.engine import calculate
 from desktop.services.accounts import sign_in
 from desktop.services.applications import (
     NothingToClaim,
     SavedApplication,
     record_push_result,
     save_application,
+    settled_rows,
 )
-from desktop.store import Store, open_store, outbox_waiting_count, search_persons
+from desktop.services.policy_values import current_parameters
+from desktop.store import Store, case_for, open_store, outbox_waiting_count, search_persons
 from desktop.store.models import (
     ApplicationRecord,
     ClaimRecord,
@@ -65,16 +68,31 @@ def counter(district: DistrictServer, path: Path, code: str, clerk: int = 0) -> 
     return Counter(store, client, username)
 
 
-def claimable(store: Store) -> list[tuple[str, list[str]]]:
-    """Persons with unclaimed recent rows: (person id, row ids), most rows first."""
+def claimable(store: Store, program: str | None = None) -> list[tuple[str, list[str]]]:
+    """Persons with unclaimed recent rows: (person id, row ids), most rows first. With
+    `program`, only the rows the engine pays something for under it, today, and only persons
+    who have such rows: which rows those are depends on the seed, made relative to today."""
     with store.session() as session:
         held = select(ClaimRecord.fee_row_id)
         rows = session.scalars(select(FeeRowRecord).where(
             FeeRowRecord.id.not_in(held),
-            FeeRowRecord.date >= TODAY - timedelta(days=150))).all()
+            FeeRowRecord.date >= date.today() - timedelta(days=150))).all()
         by_person: dict[str, list[str]] = {}
         for row in rows:
             by_person.setdefault(row.person_id, []).append(row.id)
+        if program is not None:
+            params = current_parameters(store)
+            paid: dict[str, list[str]] = {}
+            for person_id, ids in by_person.items():
+                years = {date.today().year - 1, date.today().year}
+                history = settled_rows(session, person_id, program, years)
+                case = case_for(session, person_id, program, "changning", date.today(), ids,
+                                history)
+                counted = [r.id for r in calculate(case, params).rows
+                           if r.counts and not r.settled]
+                if counted:
+                    paid[person_id] = counted
+            by_person = paid
     return sorted(by_person.items(), key=lambda kv: -len(kv[1]))
 
 
