@@ -148,7 +148,9 @@ def district(request: pytest.FixtureRequest, database_url: Callable[[str], str],
              tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeededDistrict]:
     backend: str = request.param
     url = database_url(backend)
-    report = seed(url, persons=450, streets=[CHANGNING_STREET, MINHANG_STREET], codes=100)
+    # enough fresh recipients (a category, no claim, rows paid) for every test that takes one,
+    # on any day: how many there are depends on the seed, made relative to today
+    report = seed(url, persons=650, streets=[CHANGNING_STREET, MINHANG_STREET], codes=100)
     server = ServerProcess(url, tmp_path_factory.mktemp(f"log-{backend}") / "server.log")
     server.start()
     seeded = SeededDistrict(backend, server, report, by_street(report))
