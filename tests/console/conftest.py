@@ -4,6 +4,7 @@ of it through Starlette's TestClient over https (the session cookie is `Secure`)
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +34,25 @@ class ConsoleDistrict:
             if user.street_code == street_code and user.username.endswith("." + suffix):
                 return user.username
         raise LookupError(f"no seeded {suffix} at {street_code}")
+
+    def add_user(self, role: str, street_code: str | None = None, *,
+                 username: str | None = None, display_name: str = "控制台用户",
+                 password: str = PASSWORD) -> str:
+        """A new user made in the database (the console itself gives street users counter
+        roles only); returns the user name, a fresh one unless `username` is given."""
+        from district import models
+        from district.security import hash_password
+
+        name = username or f"t{uuid.uuid4().hex[:8]}.{role}"
+        with self.db.write() as session:
+            user = models.User(username=name, display_name=display_name,
+                               password_hash=hash_password(password), street_code=street_code,
+                               district="changning", active=True, failed_logins=0,
+                               must_change_password=False)
+            session.add(user)
+            session.flush()
+            session.add(models.UserRole(user_id=user.id, role=role))
+        return name
 
     def browser(self) -> Browser:
         return Browser(TestClient(create_app(self.settings, self.db),

@@ -19,12 +19,11 @@ from sqlalchemy import func, select
 from desktop.domain.id_number import generate_id_number
 from district import models
 from district.imports.files import FEE_HEADER, PERSON_HEADER, fee_cells, person_cells
-from district.security import hash_password
 from district.services import console_imports
 from district.services.audit import verify_audit_trail
 from district.values import utcnow
 from tests.console.conftest import Browser, ConsoleDistrict
-from tests.district.harness import CHANGNING_STREET, PASSWORD
+from tests.district.harness import CHANGNING_STREET
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 STATUS = re.compile(r'id="status" data-status="([a-z]+)"')
@@ -309,14 +308,8 @@ def test_import_and_discard_need_their_csrf_token(admin: Browser) -> None:
 
 
 def test_a_street_user_cannot_upload(console_district: ConsoleDistrict, admin: Browser) -> None:
-    name = f"t{uuid.uuid4().hex[:8]}.streetadmin"
-    with console_district.db.write() as session:
-        user = models.User(username=name, display_name="街镇管理员",
-                           password_hash=hash_password(PASSWORD),
-                           street_code=CHANGNING_STREET, district="changning")
-        session.add(user)
-        session.flush()
-        session.add(models.UserRole(user_id=user.id, role="district_admin"))
+    name = console_district.add_user("district_admin", CHANGNING_STREET,
+                                     display_name="街镇管理员")
     street = console_district.browser().sign_in(name)
     page = street.get("/console/data")
     assert 'id="upload-refused"' in page.text and 'id="upload"' not in page.text

@@ -17,7 +17,7 @@ from district.services.audit import verify_audit_trail
 from district.services.auth import issue_enrolment_code
 from district.values import utcnow
 from tests.console.conftest import Browser, ConsoleDistrict
-from tests.district.harness import CHANGNING_STREET, MINHANG_STREET, PASSWORD, audit_event
+from tests.district.harness import CHANGNING_STREET, MINHANG_STREET, audit_event
 
 SECRET = re.compile(r'id="one-time-password">([^<]+)<')
 
@@ -316,15 +316,8 @@ def test_a_street_console_user_sees_only_their_street(admin: Browser,
                                                       console_district: ConsoleDistrict) -> None:
     # a district_reviewer who belongs to 华阳路街道 (made in the database: the console gives
     # street users counter roles only)
-    name = _new_name("s")
-    with console_district.db.write() as session:
-        from district.security import hash_password
-        user = models.User(username=name, display_name="街镇查看", district="changning",
-                           street_code=CHANGNING_STREET, password_hash=hash_password(PASSWORD),
-                           active=True, failed_logins=0, must_change_password=False)
-        session.add(user)
-        session.flush()
-        session.add(models.UserRole(user_id=user.id, role="district_reviewer"))
+    name = console_district.add_user("district_reviewer", CHANGNING_STREET,
+                                     username=_new_name("s"), display_name="街镇查看")
     street = console_district.browser().sign_in(name)
     listed = street.get("/console/people")
     assert console_district.user(CHANGNING_STREET, "approver") in listed.text

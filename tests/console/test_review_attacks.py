@@ -17,7 +17,7 @@ from district.app import BODY_LIMIT, UPLOAD_BODY_LIMIT, body_limit
 from district.imports.errors import Rejection
 from district.imports.files import FEE_HEADER, PERSON_HEADER
 from district.imports.outcome import write_report
-from district.security import hash_password, verify_password
+from district.security import verify_password
 from tests.console.conftest import Browser, ConsoleDistrict
 from tests.console.test_data import csv_bytes, person_rows, settled, upload
 from tests.district.harness import CHANGNING_STREET, MINHANG_STREET, PASSWORD
@@ -66,14 +66,8 @@ def test_the_command_lines_report_runs_no_formula(tmp_path) -> None:  # type: ig
 
 def test_a_streets_admin_cannot_publish_a_policy_value(console_district: ConsoleDistrict
                                                       ) -> None:
-    name = f"t{uuid.uuid4().hex[:8]}.streetadmin"
-    with console_district.db.write() as session:
-        user = models.User(username=name, display_name="街镇管理员",
-                           password_hash=hash_password(PASSWORD),
-                           street_code=CHANGNING_STREET, district="changning")
-        session.add(user)
-        session.flush()
-        session.add(models.UserRole(user_id=user.id, role="district_admin"))
+    name = console_district.add_user("district_admin", CHANGNING_STREET,
+                                     display_name="街镇管理员")
     street = console_district.browser().sign_in(name)
     street.get("/console/policy")
     form = {"key": "assistance:category.dibao.outpatient_rate", "value": "0.95",
@@ -96,14 +90,7 @@ def test_an_unknown_name_locks_like_a_real_one(console_district: ConsoleDistrict
                                                browser: Browser) -> None:
     """The lock-out message must not tell which names are users: a name that is no user locks
     after as many failures as one that is."""
-    real = f"t{uuid.uuid4().hex[:8]}.reviewer"
-    with console_district.db.write() as session:
-        user = models.User(username=real, display_name="区审核人",
-                           password_hash=hash_password(PASSWORD), street_code=None,
-                           district="changning")
-        session.add(user)
-        session.flush()
-        session.add(models.UserRole(user_id=user.id, role="district_reviewer"))
+    real = console_district.add_user("district_reviewer", display_name="区审核人")
     unknown = f"t{uuid.uuid4().hex[:8]}.nobody"
     answers: dict[str, list[str]] = {real: [], unknown: []}
     for name, said in answers.items():
@@ -131,14 +118,7 @@ def test_a_signed_in_session_cannot_guess_the_current_password_past_the_lock(
     right = counter.change_password(ONE_TIME, "a-good-new-one-1")
     assert right.status_code == 401 and right.json()["code"] == "account_locked"
 
-    real = f"t{uuid.uuid4().hex[:8]}.reviewer"
-    with console_district.db.write() as session:
-        user = models.User(username=real, display_name="区审核人",
-                           password_hash=hash_password(PASSWORD), street_code=None,
-                           district="changning")
-        session.add(user)
-        session.flush()
-        session.add(models.UserRole(user_id=user.id, role="district_reviewer"))
+    real = console_district.add_user("district_reviewer", display_name="区审核人")
     browser = console_district.browser().sign_in(real)
     for i in range(6):
         browser.get("/console/password")
