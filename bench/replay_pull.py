@@ -33,13 +33,13 @@ import sqlcipher3.dbapi2 as sqlcipher  # noqa: E402
 from pull_baseline import WRITER_PRAGMAS, pulled_tables  # noqa: E402
 
 from desktop.store import open_store  # noqa: E402
-from desktop.sync.client import parse_changes_page  # noqa: E402
 from desktop.sync.pull import (  # noqa: E402
     COMMIT_CHANGES,
     PAGE_SIZE,
     PageWriter,
     fewer_collections,
 )
+from desktop.sync.reader import parse_changes_page  # noqa: E402
 from district.db import Database  # noqa: E402
 from district.services.changes import changes_page_json  # noqa: E402
 

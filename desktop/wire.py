@@ -7,9 +7,8 @@ decimals (as in the calc contract), dates as ISO strings, ids as strings.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -293,25 +292,29 @@ class Change(Strict):
     data: dict[str, Any] | None  # the entity's *Data fields for an upsert, None for a delete
 
 
-@dataclass(frozen=True)
-class ReadChange:
-    """A change as a pull reads it (desktop.sync.client.parse_changes_page): its data checked
-    against its entity's *Data model while the page was read, and kept as the dict of the
-    fields the district sent (a field left out takes the model's default). Reading a thousand
-    changes into models cost twice the reading itself. Only the reader makes these."""
+class ReadChange(Protocol):
+    """A change as a pull reads it (desktop.sync.reader): for a known entity, its data is an
+    object with the fields of the entity's *Data model as attributes, checked against the model
+    while the page was read (a field left out has the model's default); for another, a dict.
+    Reading a thousand changes into models cost three times the reading itself."""
 
-    seq: int
-    entity: Entity
-    key: str
-    op: Literal["upsert", "delete"]
-    data: dict[str, Any] | None
+    @property
+    def seq(self) -> int: ...
+    @property
+    def entity(self) -> str: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def op(self) -> Literal["upsert", "delete"]: ...
+    @property
+    def data(self) -> Any: ...
 
 
 AnyChange = Change | ReadChange  # what the store applies
 
-# the ReadChange types whose data the reader checked (one per entity, each with its data's
-# TypedDict): the store takes the data of these as checked, and validates any other's
-CHECKED_READ_CHANGES: set[type[ReadChange]] = set()
+# the types of the changes whose data the reader checked (one per entity): the store takes the
+# data of these as checked, and validates any other's. Only the reader adds to it.
+CHECKED_READ_CHANGES: set[type[Any]] = set()
 
 
 class ChangesPage(Strict):

@@ -196,14 +196,12 @@ def _insert_new(session: Session, changes: Sequence[AnyChange]) -> bool:
         entity = ENTITIES[name]
         plan = plans[name]
         data: Any = change.data
-        if type(change) in CHECKED_READ_CHANGES and data is not None:  # checked as read (pull)
-            row = plan.read_row(change.key, change.seq, data)
-            person_id = data["person_id"] if entity.person_of is not None else ""
-        else:
-            if type(data) is not entity.schema:  # a model already (a typed page), or a dict
-                data = entity.schema.model_validate(data or {})
-            row = plan.row(change.key, change.seq, data)
-            person_id = entity.person_of(data) if entity.person_of is not None else ""
+        # checked as the pull read it (its fields as attributes), or validated here
+        if (type(change) not in CHECKED_READ_CHANGES or data is None) and (
+                type(data) is not entity.schema):
+            data = entity.schema.model_validate(data or {})
+        row = plan.row(change.key, change.seq, data)
+        person_id = entity.person_of(data) if entity.person_of is not None else ""
         if entity.person_of is not None:
             if person_id in arrived:
                 if arrived[person_id] > change.seq:
@@ -338,10 +336,9 @@ class _InsertPlan:
     entity: str
     sql: str
     columns: tuple[str, ...]
-    # (key, seq, validated data) -> the row: one expression made for the entity's columns
+    # (key, seq, validated data) -> the row: one expression made for the entity's columns. The
+    # data is the entity's model, or what the pull read (its fields as attributes, checked)
     row: Callable[[str, int, Any], tuple[Any, ...]]
-    # the same from the data of a wire.ReadChange (a dict, checked as it was read)
-    read_row: Callable[[str, int, dict[str, Any]], tuple[Any, ...]]
     person_checked: bool  # a foreign key refuses a row whose person is not cached
 
 
@@ -355,54 +352,32 @@ def _insert_plan(name: str, dialect: Dialect) -> _InsertPlan:
     scope: dict[str, Any] = {"name_keys": name_keys, "reversed_key": reversed_key,
                              "money_text": _money_text, "canonical": _CANONICAL_MONEY.fullmatch,
                              "date": date, "_date_text": _date_text}
-    model_fields = entity.schema.model_fields
-
-    def values(read: str) -> list[str]:
-        """The row's expressions: from the model (`data.f`), or from the dict a pull read
-        (`data["f"]`; where some field may be left out, the model's default for it)."""
-        def get(field: str) -> str:
-            if not read:
-                return f"data.{field}"
-            if read == "whole" or model_fields[field].is_required():
-                return f"data[{field!r}]"
-            scope[f"default_{field}"] = model_fields[field].get_default(
-                call_default_factory=True)
-            return f"data.get({field!r}, default_{field})"
-
-        row = ["key"]
-        for field in fields:
-            if not field.isidentifier():
-                raise AssertionError(f"{name}.{field} is not a name")
-            convert = _column_converter(table.c[field], dialect)
-            if name == "person" and field == "mutual_aid_years":
-                convert = _sorted_years(convert)
-            if convert is None:
-                row.append(get(field))
-            elif convert is _flag:
-                row.append(f"(None if (v := {get(field)}) is None else 1 if v else 0)")
-            elif convert is _money_text:  # most amounts are stored as they come: no call
-                row.append(f"(v if (v := {get(field)}).__class__ is str and (v == '0.00' or "
-                           f"canonical(v)) else money_text(v))")
-            elif convert is _date_text:
-                row.append(f"(v.isoformat() if (v := {get(field)}).__class__ is date "
-                           f"else _date_text(v))")
-            else:
-                scope[f"convert_{field}"] = convert
-                row.append(f"convert_{field}({get(field)})")
-        row.append("seq")
-        if name == "person":
-            row += [f"*name_keys({get('name')})", f"reversed_key({get('id_number')}) or ''",
-                    f"reversed_key({get('phone')})"]
-        return row
-
-    # each row as one tuple expression, compiled once (as namedtuple builds its methods); the
-    # district sends every field, and a dict the reader checked holds no other: one holding as
-    # many as the model has them all
-    source = (f"def row(key, seq, data):\n    return ({', '.join(values(''))},)\n"
-              f"def read_row(key, seq, data):\n"
-              f"    if len(data) == {len(model_fields)}:\n"
-              f"        return ({', '.join(values('whole'))},)\n"
-              f"    return ({', '.join(values('part'))},)\n")
+    row = ["key"]
+    for field in fields:
+        if not field.isidentifier():
+            raise AssertionError(f"{name}.{field} is not a name")
+        convert = _column_converter(table.c[field], dialect)
+        if name == "person" and field == "mutual_aid_years":
+            convert = _sorted_years(convert)
+        if convert is None:
+            row.append(f"data.{field}")
+        elif convert is _flag:
+            row.append(f"(None if (v := data.{field}) is None else 1 if v else 0)")
+        elif convert is _money_text:  # most amounts are stored as they come: no call
+            row.append(f"(v if (v := data.{field}).__class__ is str and (v == '0.00' or "
+                       f"canonical(v)) else money_text(v))")
+        elif convert is _date_text:
+            row.append(f"(v.isoformat() if (v := data.{field}).__class__ is date "
+                       f"else _date_text(v))")
+        else:
+            scope[f"convert_{field}"] = convert
+            row.append(f"convert_{field}(data.{field})")
+    row.append("seq")
+    if name == "person":
+        row += ["*name_keys(data.name)", "reversed_key(data.id_number) or ''",
+                "reversed_key(data.phone)"]
+    # the row as one tuple expression, compiled once (as namedtuple builds its methods)
+    source = f"def row(key, seq, data):\n    return ({', '.join(row)},)\n"
     exec(compile(source, f"<insert plan {name}>", "exec"), scope)
     person = table.c.get("person_id")
     checked = person is not None and any(
@@ -410,7 +385,7 @@ def _insert_plan(name: str, dialect: Dialect) -> _InsertPlan:
     quote = dialect.identifier_preparer.quote
     sql = (f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
            f"VALUES ({', '.join('?' for _ in columns)})")
-    return _InsertPlan(name, sql, columns, scope["row"], scope["read_row"], checked)
+    return _InsertPlan(name, sql, columns, scope["row"], checked)
 
 
 def plain_row(name: str, key: str, seq: int, data: BaseModel, dialect: Dialect
@@ -556,7 +531,8 @@ def _upsert(page: _Page, name: str, key: str, raw: Any, seq: int) -> bool:
     held += [row.seq if row is not None else None, parked.seq if parked is not None else None]
     if any(s is not None and s >= seq for s in held):
         return False
-    data = entity.schema.model_validate(raw)
+    # a dict, or the data a pull read (its fields as attributes: desktop.sync.reader)
+    data = entity.schema.model_validate(raw, from_attributes=True)
     if entity.person_of is not None:
         person_id = entity.person_of(data)
         ended = _tombstone_seq(page, "person", person_id)

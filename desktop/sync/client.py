@@ -8,15 +8,14 @@ from __future__ import annotations
 import ssl
 import uuid
 from collections.abc import Callable
-from dataclasses import make_dataclass
 from pathlib import Path
-from typing import Annotated, Any, Literal, NotRequired, TypeVar, Union, get_args
+from typing import Any, TypeVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
-from typing_extensions import TypedDict
+from pydantic import BaseModel, ValidationError
 
 from desktop import APP_VERSION, wire
+from desktop.sync.reader import parse_changes_page
 
 _T = TypeVar("_T", bound=BaseModel)
 
@@ -225,71 +224,6 @@ def _answer(response: httpx.Response, parse: Callable[[bytes], _T]) -> _T:
     except ValidationError as exc:
         raise ServerRefused(response.status_code, "bad_response",
                             f"区服务器的应答无法识别（{exc.error_count()} 处不符）") from None
-
-
-# -- pages of changes, their data typed as they are read ------------------------------------------
-#
-# A change's data is the fields of its entity's *Data model (a dict on the wire). A page read
-# as wire.ChangesPage holds each as a dict, which the store validates again change by change.
-# Read here in one pass, each change of a known entity is a wire.ReadChange whose data was
-# checked field by field against its entity's model as the page was read: the same fields, the
-# same types and constraints, no other field (a TypedDict made from the model), kept as a dict
-# (with dates as dates); a field with a default may be absent. A page that does not read so
-# (data not valid for its entity) is read as wire.ChangesPage, and the store refuses the
-# change that is wrong, with its seq, as before.
-
-_TYPED_DATA: dict[str, type[BaseModel]] = {
-    "person": wire.PersonData,
-    "category_span": wire.CategorySpanData,
-    "institution": wire.InstitutionData,
-    "fee_row": wire.FeeRowData,
-    "claim": wire.ClaimData,
-    "parameter_version": wire.ParameterVersionData,
-    "commitment": wire.CommitmentData,
-}
-
-
-def data_dict_type(schema: type[BaseModel]) -> Any:
-    """A TypedDict with the fields of `schema`, as pydantic checks them: their annotations and
-    constraints, the model's config (extra fields refused); a field with a default may be left
-    out. The model must have no validators of its own (a test checks)."""
-    fields: dict[str, Any] = {}
-    for name, info in schema.model_fields.items():
-        kind: Any = info.annotation
-        if info.metadata:
-            kind = Annotated[(kind, *info.metadata)]  # ge/le, pattern, lengths
-        fields[name] = kind if info.is_required() else NotRequired[kind]
-    make: Any = TypedDict  # a TypedDict made at run time, which mypy cannot follow
-    typed: Any = make(f"{schema.__name__}Fields", fields)
-    typed.__pydantic_config__ = ConfigDict(extra="forbid")
-    return typed
-
-
-def _typed_page() -> type[wire.ChangesPage]:
-    kinds: list[Any] = []
-    for entity, schema in _TYPED_DATA.items():
-        name: Any = Literal[entity]
-        data: Any = data_dict_type(schema) | None
-        read = make_dataclass(f"Read{schema.__name__}Change", [("entity", name), ("data", data)],
-                              bases=(wire.ReadChange,), frozen=True)
-        wire.CHECKED_READ_CHANGES.add(read)
-        kinds.append(read)
-    others: Any = Literal[tuple(sorted(set(get_args(wire.Entity)) - set(_TYPED_DATA)))]
-    kinds.append(create_model("TypedOtherChange", __base__=wire.Change, entity=(others, ...)))
-    one_of: Any = Union.__getitem__(tuple(kinds))  # one type per entity, as `entity` says
-    items: Any = list[Annotated[one_of, Field(discriminator="entity")]]
-    return create_model("TypedChangesPage", __base__=wire.ChangesPage, items=(items, ...))
-
-
-TypedChangesPage = _typed_page()
-
-
-def parse_changes_page(content: bytes | str) -> wire.ChangesPage:
-    """A page of changes, each change's data validated for its entity where it can be."""
-    try:
-        return TypedChangesPage.model_validate_json(content)
-    except ValidationError:
-        return wire.ChangesPage.model_validate_json(content)
 
 
 def _refusal(response: httpx.Response) -> ServerRefused:
