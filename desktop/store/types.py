@@ -49,7 +49,10 @@ def utc_text(value: datetime) -> str:
     """The stored form of an instant: UTC, microseconds, so text order is time order."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"a naive datetime has no defined instant: {value!r}")
-    return value.astimezone(UTC).isoformat(timespec="microseconds")
+    try:
+        return value.astimezone(UTC).isoformat(timespec="microseconds")
+    except OverflowError:  # 0001-01-01T00:30+01:00 is before the first instant there is
+        raise ValueError(f"an instant outside the years 1 to 9999 in UTC: {value!r}") from None
 
 
 class UtcDateTime(TypeDecorator[datetime]):

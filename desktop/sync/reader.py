@@ -6,13 +6,16 @@ million changes). Here msgspec reads it (11 ms) into structs made from the same 
 known entity's change becomes a struct whose `data` has the model's fields as attributes, the
 same types and bounds, a field left out taking the model's default and any other field
 refused. The store takes the data of these types (`wire.CHECKED_READ_CHANGES`) as checked.
+The data of another entity (an application, with its nested case and rows) is read by pydantic
+as before, into a `wire.Change`.
 
 msgspec accepts less than pydantic does (no "2" for an int, no "2026-01-01T00:00:00" for a
-date), never more, and gives the same values where both accept (tests/sync/test_reader.py).
-The one place where the two differ, fractions of a second beyond microseconds (msgspec rounds,
-pydantic cuts), is read by pydantic's own parser. A page msgspec refuses is read as
-`wire.ChangesPage`, each change's data a dict, and the store validates it change by change
-with the model and refuses the one that is wrong, with its seq, as before.
+date), never more, and gives the same values where both accept (hypothesis tests in
+tests/store/test_changes_rows.py). The one place where the two differ, fractions of a second
+beyond microseconds (msgspec rounds, pydantic cuts), is read by pydantic's own parser. A page
+msgspec refuses is read as `wire.ChangesPage`, each change's data a dict, and the store
+validates it change by change with the model and refuses the one that is wrong, with its seq,
+as before.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 import annotated_types
 import msgspec
-from pydantic import BaseModel, TypeAdapter
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from desktop import wire
 
@@ -101,10 +104,15 @@ def _constrained(where: str, kind: Any, metadata: list[Any]) -> Any:
 def data_struct_type(schema: type[BaseModel]) -> type[msgspec.Struct]:
     """A struct with the fields of `schema` as pydantic reads them from JSON: their types and
     bounds, the model's defaults, no other field. The model must have no validators of its own
-    (a test checks)."""
+    (a test checks); a setting or an alias the struct would not follow stops the import."""
+    if dict(schema.model_config) != {"extra": "forbid", "frozen": True}:
+        raise TypeError(f"{schema.__name__}: settings {dict(schema.model_config)} have no "
+                        "reader in desktop/sync/reader.py")
     fields: list[Any] = []
     for name, info in schema.model_fields.items():
         where = f"{schema.__name__}.{name}"
+        if info.alias or info.validation_alias:
+            raise TypeError(f"{where}: an alias has no reader in desktop/sync/reader.py")
         kind = _constrained(where, _field_type(where, info.annotation), info.metadata)
         if info.is_required():
             fields.append((name, kind))
@@ -139,9 +147,9 @@ def _change_types() -> list[Any]:
         wire.CHECKED_READ_CHANGES.add(read)
         kinds.append(read)
     for entity in sorted(set(get_args(wire.Entity)) - set(TYPED_DATA)):
+        # its data kept as the JSON text it is, read by pydantic (see _as_change)
         kinds.append(msgspec.defstruct(f"Read{entity.title()}Change",
-                                       [("data", dict[str, Any] | None)],
-                                       bases=(_Change,), tag=entity,
+                                       [("data", msgspec.Raw)], bases=(_Change,), tag=entity,
                                        namespace={"entity": entity}))
     return kinds
 
@@ -153,13 +161,26 @@ _PAGE = msgspec.defstruct("ReadChangesPage", [
 ], forbid_unknown_fields=True, gc=False)
 _DECODER = msgspec.json.Decoder(_PAGE, dec_hook=_read_instant)
 _PAGE_FIELDS = tuple(wire.ChangesPage.model_fields)
+_DATA = TypeAdapter(dict[str, Any] | None)  # wire.Change's data, as pydantic reads it
+
+
+def _as_change(change: Any) -> Any:
+    """A change of a known entity as read; another's as wire.Change, its data read by pydantic
+    from its JSON text, exactly as a page read by pydantic holds it."""
+    if type(change) in wire.CHECKED_READ_CHANGES:
+        return change
+    return wire.Change.model_construct(seq=change.seq, entity=change.entity, key=change.key,
+                                       op=change.op, data=_DATA.validate_json(bytes(change.data)))
 
 
 def parse_changes_page(content: bytes | str) -> wire.ChangesPage:
     """A page of changes, each change's data checked for its entity where it can be."""
     try:
-        read = _DECODER.decode(content)
-    except msgspec.MsgspecError:  # not as the district writes it: pydantic reads it, or says why
+        read: Any = _DECODER.decode(content)
+        items = [_as_change(c) for c in read.items]
+    # not as the district writes it (RecursionError: nested deeper than msgspec reads):
+    # pydantic reads it, or says why
+    except (msgspec.MsgspecError, ValidationError, RecursionError):
         return wire.ChangesPage.model_validate_json(content)
-    return wire.ChangesPage.model_construct(
-        **{name: getattr(read, name) for name in _PAGE_FIELDS})
+    fields = {name: getattr(read, name) for name in _PAGE_FIELDS}
+    return wire.ChangesPage.model_construct(**(fields | {"items": items}))
