@@ -144,10 +144,13 @@ def _cannot_start(exc: BaseException, *, quiet: bool = False) -> None:
         QMessageBox.critical(None, WINDOW_TITLE, message)
 
 
-# What the counter behind the sign-in window imports (the main window and its views, the
-# store with SQLAlchemy and Alembic, sync, services): imported in a thread while the clerk
-# types, so the window answers keys meanwhile. The counter itself is built on the main thread.
-COUNTER_MODULES = (
+# What the counter behind the sign-in window imports: the store with SQLAlchemy and Alembic,
+# sync and the services, none of which defines a Qt class, in a thread while the clerk types,
+# so the window answers keys meanwhile; then its windows and views on the main thread, one
+# module a turn of the event loop. PySide6 cannot define a Qt class in one thread while another
+# uses Qt: the process crashed now and then ("deallocating None", a segmentation fault) when
+# the views were imported in the thread. The counter itself is built on the main thread.
+BEHIND_MODULES = (
     "desktop.deployment",
     "desktop.store",
     "desktop.sync.worker",
@@ -155,7 +158,19 @@ COUNTER_MODULES = (
     "desktop.services.applications",
     "desktop.services.scanning",
     "desktop.services.numbering",
+    "desktop.services.counter",
+    "desktop.services.approvals",
+    "desktop.services.monthly",
+    "desktop.services.today",
+    "desktop.services.enrolment",
+)
+VIEW_MODULES = (  # the main window's parts first: no turn takes long
     "desktop.ui.settings_dialog",
+    "desktop.ui.models",
+    "desktop.ui.print_preview",
+    "desktop.ui.counter_view",
+    "desktop.ui.today_view",
+    "desktop.ui.monthly_view",
     "desktop.ui.main_window",
     "desktop.ui.attention_view",  # the main window's own lazy imports
     "desktop.ui.reports_view",
@@ -165,11 +180,9 @@ BEHIND_POLL_MS = 25
 
 
 def _import_counter_modules() -> None:
-    for name in COUNTER_MODULES:
-        try:
-            importlib.import_module(name)
-        except Exception as exc:  # the main thread imports it again and says why
-            log.warning("importing %s behind the sign-in window failed: %r", name, exc)
+    """The thread behind the sign-in window: BEHIND_MODULES and the policy parameters."""
+    for name in BEHIND_MODULES:
+        if not _imported(name):
             return
     try:  # read once per process (cached); the main window's calculator needs them at once
         from desktop.policy.contract import default_parameters
@@ -179,10 +192,20 @@ def _import_counter_modules() -> None:
         log.warning("reading the policy parameters behind the sign-in window failed: %r", exc)
 
 
+def _imported(name: str) -> bool:
+    try:
+        importlib.import_module(name)
+    except Exception as exc:  # imported again where it is needed, which says why
+        log.warning("importing %s behind the sign-in window failed: %r", name, exc)
+        return False
+    return True
+
+
 class SignInFirst:
     """The sign-in window, shown before the counter behind it exists, so that it comes up as
     fast as a bare window (issue 13). The counter (CounterApp.installed) is started after the
-    window shows: its modules imported in a thread, then built on the main thread. A clerk who
+    window shows: its modules imported in a thread (those without Qt classes) and on the main
+    thread (its windows and views), then built on the main thread. A clerk who
     signs in, or opens 设置, before that waits for it there; a scan meanwhile is kept and
     handed to the counter, as one at an open sign-in window always was."""
 
@@ -200,6 +223,7 @@ class SignInFirst:
         self._scans: list[str] = []
         self.scanner.scanned.connect(self._scans.append)
         self._importing: threading.Thread | None = None
+        self._views = list(VIEW_MODULES)  # imported on this thread once the thread is done
         self._poll: QTimer | None = None
         self.dialog: LoginDialog[CounterUser] = LoginDialog(
             self._authenticate, open_settings=self._open_settings)
@@ -209,7 +233,8 @@ class SignInFirst:
         self.dialog.show()
 
     def start_behind(self) -> None:
-        """Import the counter's modules in a thread; build the counter when they are in."""
+        """Import the counter's modules (in a thread, then its views on this one); build the
+        counter when they are in."""
         self._importing = threading.Thread(target=_import_counter_modules,
                                            name="counter-imports")
         self._importing.start()
@@ -221,6 +246,10 @@ class SignInFirst:
 
     def _imported_yet(self) -> None:
         if self._importing is not None and self._importing.is_alive():
+            return
+        if self._views:  # Qt classes: defined on this thread, one module a turn
+            if not _imported(self._views.pop(0)):
+                self._views.clear()
             return
         if self._poll is not None:
             self._poll.stop()

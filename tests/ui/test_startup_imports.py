@@ -99,6 +99,44 @@ def test_libraries_work_without_what_the_counter_leaves_out() -> None:
                                                         "sources kept": []}
 
 
+IN_THE_THREAD = """
+import json, sys, threading
+from PySide6.QtWidgets import QApplication
+from shiboken6 import Shiboken
+from desktop.ui.app import SignInFirst, _import_counter_modules
+app = QApplication(sys.argv)
+first = SignInFirst(app, None)  # the sign-in window, as it is when the thread starts
+first.show()
+app.processEvents()
+before = {k for k, v in sys.modules.items() if v is not None}
+thread = threading.Thread(target=_import_counter_modules)
+thread.start()
+thread.join()
+new = sorted({k for k, v in sys.modules.items() if v is not None} - before)
+qt = sorted(f"{m}.{n}" for m in new for n, v in list(vars(sys.modules[m]).items())
+            if isinstance(v, type) and issubclass(v, Shiboken.Object) and v.__module__ == m)
+print("THREAD " + json.dumps({"modules": new, "qt_classes": qt}))
+"""
+
+
+def test_the_thread_behind_the_sign_in_window_defines_no_qt_class(tmp_path: Path) -> None:
+    """PySide6 cannot define a Qt class in one thread while another uses Qt: a thread defining
+    QWidget subclasses while the main thread sets texts and runs the event loop crashes the
+    process within seconds ("deallocating None"), and the counter's start did so now and then
+    when its views were imported behind the sign-in window. The thread imports only modules
+    without Qt classes; the views are imported on the main thread."""
+    env = {**os.environ, "QT_QPA_PLATFORM": "offscreen",
+           ENV_VAR: str(tmp_path / "no-deployment.toml")}
+    done = subprocess.run([sys.executable, "-c", IN_THE_THREAD], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, done.stderr
+    line = next(x for x in done.stdout.splitlines() if x.startswith("THREAD "))
+    found = json.loads(line.removeprefix("THREAD "))
+    assert "desktop.store" in found["modules"] and "sqlalchemy" in found["modules"]
+    assert found["qt_classes"] == []
+    assert not [m for m in found["modules"] if m.startswith(("PySide6", "desktop.ui"))]
+
+
 @pytest.fixture
 def settings(tmp_path: Path) -> QSettings:
     return QSettings(str(tmp_path / "counter.ini"), QSettings.Format.IniFormat)
