@@ -119,9 +119,9 @@ def data_struct_type(schema: type[BaseModel]) -> type[msgspec.Struct]:
         else:
             default = info.get_default(call_default_factory=True)
             if isinstance(default, list | dict | set):
-                fields.append((name, kind, msgspec.field(default_factory=type(default))))
                 if default:
                     raise TypeError(f"{where}: a non-empty mutable default")
+                fields.append((name, kind, msgspec.field(default_factory=type(default))))
             else:
                 fields.append((name, kind, default))
     return msgspec.defstruct(f"{schema.__name__}Fields", fields, kw_only=True, frozen=True,

@@ -31,7 +31,7 @@ from district import models
 from district.config import Settings
 from district.console.web import ABSOLUTE, COOKIE
 from district.db import Database
-from district.security import hash_password, new_token, token_hash
+from district.security import new_token, token_hash
 from district.seed import SeedOptions, seed_district
 from district.services.month_report import (
     LATE,
@@ -52,18 +52,6 @@ SECOND_NAME = "新华路街道"
 FIRST_VIEWER = "huayang.viewer"
 SECOND_VIEWER = "xinhua.viewer"
 CHANGNING = [CHANGNING_STREET, SECOND_STREET]
-
-
-def add_console_user(db: Database, username: str, street_code: str | None,
-                     role: str = "district_reviewer") -> None:
-    with db.write() as session:
-        user = models.User(username=username, display_name=username,
-                           password_hash=hash_password(PASSWORD), street_code=street_code,
-                           district="changning", active=True, failed_logins=0,
-                           must_change_password=False)
-        session.add(user)
-        session.flush()
-        session.add(models.UserRole(user_id=user.id, role=role))
 
 
 def month_application_ids(db: Database, street: str, month: str = MONTH) -> list[str]:
@@ -93,10 +81,11 @@ def month_district(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console
         session.flush()
         session.execute(update(models.Application).where(models.Application.id.in_(moved))
                         .values(street_code=SECOND_STREET))
-    add_console_user(db, FIRST_VIEWER, CHANGNING_STREET)
-    add_console_user(db, SECOND_VIEWER, SECOND_STREET)
+    district = ConsoleDistrict(db, Settings(database_url=url), report)
+    for name, street in ((FIRST_VIEWER, CHANGNING_STREET), (SECOND_VIEWER, SECOND_STREET)):
+        district.add_user("district_reviewer", street, username=name, display_name=name)
     try:
-        yield ConsoleDistrict(db, Settings(database_url=url), report)
+        yield district
     finally:
         db.dispose()
 
