@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any, TypeVar, cast
 
 from pydantic import BaseModel
@@ -54,7 +54,22 @@ from desktop.store.models import (
     TombstoneRecord,
 )
 from desktop.store.search_keys import name_keys, reversed_key
-from desktop.store.types import Money, money_text, utc_now
+from desktop.store.types import (
+    EPOCH_DAY,
+    FEN_TEXT,
+    Choice,
+    Code,
+    DayNumber,
+    Fen,
+    Money,
+    UtcDateTime,
+    UtcMicros,
+    code_of,
+    day_number,
+    fen_of,
+    money_text,
+    utc_now,
+)
 from desktop.wire import (
     CHECKED_READ_CHANGES,
     AnyChange,
@@ -119,6 +134,38 @@ _LOAD_CHUNK = 400  # keys per IN (...) lookup
 
 class UnknownEntity(ValueError):
     """A change for an entity this version of the counter does not know."""
+
+
+class UnstorableValue(ValueError):
+    """A change's value its column has no stored form for: an amount with part of a fen, a
+    word outside its closed set. The page is refused, nothing of it written."""
+
+
+def check_storable(name: str, seq: int, data: Any, dialect: Dialect) -> None:
+    """Raise UnstorableValue, naming the change and the field, for a value of the validated
+    `data` its column would refuse (the wire lets amounts through as text)."""
+    for field, process in _refusing_columns(name, dialect):
+        try:
+            process(getattr(data, field))
+        except (ValueError, TypeError) as error:
+            raise UnstorableValue(f"change {seq}: {name}.{field}: {error}") from None
+
+
+_REFUSING = (Money, Fen, DayNumber, Choice, UtcDateTime, UtcMicros)  # types whose forms refuse
+
+
+@cache
+def _refusing_columns(name: str, dialect: Dialect) -> tuple[tuple[str, Converter], ...]:
+    entity = ENTITIES[name]
+    table = cast(Table, entity.model.__table__)
+    found = []
+    for field in entity.schema.model_fields:
+        column = table.c.get(field)
+        if column is not None and isinstance(column.type, _REFUSING):
+            process = column.type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                found.append((field, process))
+    return tuple(found)
 
 
 def apply_changes(session: Session, changes: Sequence[AnyChange], *, bulk: bool = True
@@ -200,7 +247,11 @@ def _insert_new(session: Session, changes: Sequence[AnyChange]) -> bool:
         if (type(change) not in CHECKED_READ_CHANGES or data is None) and (
                 type(data) is not entity.schema):
             data = entity.schema.model_validate(data or {})
-        row = plan.row(change.key, change.seq, data)
+        try:
+            row = plan.row(change.key, change.seq, data)
+        except (ValueError, TypeError):
+            check_storable(name, change.seq, data, dialect)  # names the change and the field
+            raise
         person_id = entity.person_of(data) if entity.person_of is not None else ""
         if entity.person_of is not None:
             if person_id in arrived:
@@ -303,6 +354,23 @@ def _date_text(value: Any) -> Any:
     return value if value is None else date.isoformat(value)
 
 
+def _fen(value: Any) -> Any:
+    return None if value is None else fen_of(value)
+
+
+def _day_number(value: Any) -> Any:
+    return None if value is None else day_number(value)
+
+
+@lru_cache(maxsize=4096)
+def _repeated_code(value: str) -> Any:
+    """code_of for the codes a page repeats (institutions, issuers, streets, devices)."""
+    return code_of(value)
+
+
+_UNIQUE_CODES = {("fee_row", "receipt_no")}  # one a row: not worth remembering
+
+
 def _column_converter(column: Column[Any], dialect: Dialect) -> Converter | None:
     kind = column.type
     if isinstance(kind, Boolean):
@@ -311,6 +379,12 @@ def _column_converter(column: Column[Any], dialect: Dialect) -> Converter | None
         return None
     if isinstance(kind, Money):
         return _money_text
+    if isinstance(kind, Fen):
+        return _fen
+    if isinstance(kind, DayNumber):
+        return _day_number
+    if isinstance(kind, Code):
+        return code_of
     if type(kind) is Date:
         return _date_text
     return kind.dialect_impl(dialect).bind_processor(dialect)  # JSON, UUID, UTC instants
@@ -346,13 +420,21 @@ class _InsertPlan:
 def _insert_plan(name: str, dialect: Dialect) -> _InsertPlan:
     entity = ENTITIES[name]
     table = cast(Table, entity.model.__table__)
+    packed = _packed(entity)
+    bits = {bit for names in packed.values() for bit in names}
     fields = tuple(f for f in entity.schema.model_fields if f != entity.key_field
-                   and (name != "claim" or f in _CLAIM_FIELDS))
-    columns = (entity.key_field, *fields, "seq", *(_PERSON_KEYS if name == "person" else ()))
+                   and f not in bits and (name != "claim" or f in _CLAIM_FIELDS))
+    columns = (entity.key_field, *fields, *packed, "seq",
+               *(_PERSON_KEYS if name == "person" else ()))
     scope: dict[str, Any] = {"name_keys": name_keys, "reversed_key": reversed_key,
                              "money_text": _money_text, "canonical": _CANONICAL_MONEY.fullmatch,
-                             "date": date, "_date_text": _date_text}
-    row = ["key"]
+                             "date": date, "_date_text": _date_text, "fen_text": FEN_TEXT,
+                             "fen": _fen, "day_number": _day_number, "epoch_day": EPOCH_DAY,
+                             "code_of": code_of, "repeated_code": _repeated_code}
+    key = "key"
+    if isinstance(table.c[entity.key_field].type, Code):
+        key = "code_of(key)"
+    row = [key]
     for field in fields:
         if not field.isidentifier():
             raise AssertionError(f"{name}.{field} is not a name")
@@ -369,9 +451,29 @@ def _insert_plan(name: str, dialect: Dialect) -> _InsertPlan:
         elif convert is _date_text:
             row.append(f"(v.isoformat() if (v := data.{field}).__class__ is date "
                        f"else _date_text(v))")
+        elif convert is _fen:  # "268.25" -> 26825 without a Decimal
+            row.append(f"(0 if (v := data.{field}) == '0.00' else int(v.replace('.', '', 1)) "
+                       f"if v.__class__ is str and fen_text(v) else fen(v))")
+        elif convert is _day_number:
+            row.append(f"(v.toordinal() - epoch_day if (v := data.{field}).__class__ is date "
+                       f"else day_number(v))")
+        elif convert is code_of:  # text checked as str: no None test needed where required
+            function = "code_of" if (name, field) in _UNIQUE_CODES else "repeated_code"
+            row.append(f"(None if (v := data.{field}) is None else {function}(v))")
+        elif isinstance(choice := table.c[field].type, Choice):  # a word -> its position
+            scope[f"positions_{field}"] = choice.positions
+            scope[f"convert_{field}"] = convert
+            row.append(f"(p if (p := positions_{field}.get(v := data.{field})) is not None "
+                       f"else convert_{field}(v))")
         else:
             scope[f"convert_{field}"] = convert
             row.append(f"convert_{field}(data.{field})")
+    for names in packed.values():  # yes/no fields, one bit each (FeeRowRecord.flags)
+        for bit in names:
+            if not bit.isidentifier():
+                raise AssertionError(f"{name}.{bit} is not a name")
+        row.append("(" + " | ".join(f"({1 << n} if data.{bit} else 0)"
+                                    for n, bit in enumerate(names)) + ")")
     row.append("seq")
     if name == "person":
         row += ["*name_keys(data.name)", "reversed_key(data.id_number) or ''",
@@ -397,6 +499,11 @@ def plain_row(name: str, key: str, seq: int, data: BaseModel, dialect: Dialect
     values = entity.fields(data)
     values[entity.key_field] = key
     values["seq"] = seq
+    for column, names in _packed(entity).items():  # through the model's own bits
+        record = entity.model()
+        for bit in names:
+            setattr(record, bit, values.pop(bit))
+        values[column] = getattr(record, column)
     if name == "person":
         values["name_pinyin"], values["name_initials"] = name_keys(values["name"])
         values["id_reversed"] = reversed_key(values["id_number"]) or ""
@@ -409,6 +516,12 @@ def plain_row(name: str, key: str, seq: int, data: BaseModel, dialect: Dialect
     if values:
         raise AssertionError(f"columns the plan leaves out: {sorted(values)}")
     return tuple(row)
+
+
+def _packed(entity: _Entity) -> dict[str, tuple[str, ...]]:
+    """The model's columns that pack several fields (column -> its fields, bit 0 first)."""
+    packed: dict[str, tuple[str, ...]] = getattr(entity.model, "PACKED", {})
+    return packed
 
 
 def bulk_row(name: str, key: str, seq: int, data: BaseModel, dialect: Dialect
@@ -533,6 +646,7 @@ def _upsert(page: _Page, name: str, key: str, raw: Any, seq: int) -> bool:
         return False
     # a dict, or the data a pull read (its fields as attributes: desktop.sync.reader)
     data = entity.schema.model_validate(raw, from_attributes=True)
+    check_storable(name, seq, data, page.session.get_bind().dialect)  # before it may be parked
     if entity.person_of is not None:
         person_id = entity.person_of(data)
         ended = _tombstone_seq(page, "person", person_id)

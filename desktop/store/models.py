@@ -1,8 +1,10 @@
 """The cache's tables as SQLAlchemy 2 typed models: district entities, local work, sync state.
 
 The schema itself is owned by the Alembic migrations in `migrations/`; these models must match
-them (tests/store checks that they do). Money is `Decimal` (stored as exact text), instants are
-aware UTC datetimes, dates are `datetime.date`.
+them (tests/store checks that they do). Money is `Decimal` (stored as exact text; in the fee
+rows as whole fen), instants are aware UTC datetimes, dates are `datetime.date`. The fee rows
+and claims, a million rows in a street's cache, store their values compactly (migration 0015,
+desktop.store.types) behind the same Python types.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from decimal import Decimal
-from typing import Any, ClassVar
+from typing import Any, ClassVar, overload
 
 from sqlalchemy import (
     JSON,
@@ -30,7 +32,17 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
 from desktop.store.search_keys import name_keys, reversed_key
-from desktop.store.types import Money, UtcDateTime, utc_now
+from desktop.store.types import (
+    Choice,
+    Code,
+    DayNumber,
+    Fen,
+    Money,
+    UtcDateTime,
+    UtcMicros,
+    UuidBytes,
+    utc_now,
+)
 
 # Stable constraint names, so later migrations can alter them (SQLite batch mode needs names).
 NAMING = {
@@ -42,6 +54,39 @@ NAMING = {
 }
 
 ZERO = Decimal("0.00")
+# The closed sets the bulk tables store by position (Choice): append only, never reorder.
+FEE_KINDS = ("outpatient", "inpatient", "major_outpatient")
+CLAIM_STATUSES = ("claimed", "paid", "released")
+PROGRAMS = ("assistance", "mutual_aid")
+# A fee row's yes/no facts, bit 0 first (FeeRowRecord.flags): append only, never reorder.
+FEE_FLAGS = ("in_shanghai", "out_of_province_filed", "one_stop_settled", "already_claimed",
+             "clearing_pending", "major_illness", "major_illness_doc", "means_test_included")
+DEFAULT_FEE_FLAGS = 1  # in Shanghai, nothing else (FeeRowData's defaults)
+
+
+class FlagBit:
+    """A yes/no attribute kept as one bit of an integer column (None there: `default`)."""
+
+    def __init__(self, column: str, bit: int, default: int) -> None:
+        self.column, self.mask, self.default = column, 1 << bit, default
+
+    @overload
+    def __get__(self, record: None, owner: type[Any]) -> FlagBit: ...
+    @overload
+    def __get__(self, record: object, owner: type[Any]) -> bool: ...
+
+    def __get__(self, record: object | None, owner: type[Any]) -> FlagBit | bool:
+        if record is None:
+            return self
+        flags = getattr(record, self.column)
+        return bool((self.default if flags is None else flags) & self.mask)
+
+    def __set__(self, record: object, value: bool) -> None:
+        if not isinstance(value, bool):
+            raise TypeError(f"a yes or no is needed, not {type(value).__name__}")
+        flags = getattr(record, self.column)
+        flags = self.default if flags is None else flags
+        setattr(record, self.column, flags | self.mask if value else flags & ~self.mask)
 # Index expressions, written once: a query uses an expression index only when it repeats the
 # expression exactly (with literal numbers, not bound parameters).
 NAME_FROM_2 = "substr(name, 2)"
@@ -155,7 +200,7 @@ class InstitutionRecord(SyncedBase):
 
     __tablename__ = "institution"
 
-    code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    code: Mapped[str] = mapped_column(Code(), primary_key=True)  # as fee_row.institution_code
     name: Mapped[str]
     level: Mapped[int]
     in_shanghai: Mapped[bool] = mapped_column(default=True)
@@ -166,34 +211,46 @@ class FeeRowRecord(SyncedBase):
 
     The claim comes from the district's claim registry (ClaimRecord), not from this counter:
     the counter's own pending claims are its applications' rows.
+
+    A street's cache holds about a million of them, so the row is stored compactly (migration
+    0015, desktop.store.types): amounts as whole fen, the date as its day number, the kind as
+    its position in FEE_KINDS, the id and the codes as integers (Code).
     """
 
     __tablename__ = "fee_row"
 
-    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    id: Mapped[str] = mapped_column(Code(), primary_key=True)
     person_id: Mapped[str] = mapped_column(
         String(64), ForeignKey("person.id", ondelete="CASCADE"))
-    institution_code: Mapped[str | None] = mapped_column(String(64))
-    issuer_code: Mapped[str | None] = mapped_column(String(32))  # 票据代码
-    receipt_no: Mapped[str] = mapped_column(String(64))  # 票据号码
+    institution_code: Mapped[str | None] = mapped_column(Code())
+    issuer_code: Mapped[str | None] = mapped_column(Code())  # 票据代码
+    receipt_no: Mapped[str] = mapped_column(Code())  # 票据号码
     check_code: Mapped[str | None] = mapped_column(String(32))  # 校验码
-    date: Mapped[dt.date]
-    kind: Mapped[str] = mapped_column(String(32))
+    date: Mapped[dt.date] = mapped_column(DayNumber())
+    kind: Mapped[str] = mapped_column(Choice(FEE_KINDS))
     hospital_level: Mapped[int]
-    in_shanghai: Mapped[bool] = mapped_column(default=True)
-    out_of_province_filed: Mapped[bool] = mapped_column(default=False)
-    total: Mapped[Decimal]
-    out_of_scope: Mapped[Decimal]
-    self_pay: Mapped[Decimal]
-    deductible_part: Mapped[Decimal] = mapped_column(default=ZERO)
-    external_deductible: Mapped[Decimal] = mapped_column(default=ZERO)
-    external_reimbursed: Mapped[Decimal] = mapped_column(default=ZERO)
-    one_stop_settled: Mapped[bool] = mapped_column(default=False)
-    already_claimed: Mapped[bool] = mapped_column(default=False)
-    clearing_pending: Mapped[bool] = mapped_column(default=False)
-    major_illness: Mapped[bool] = mapped_column(default=False)
-    major_illness_doc: Mapped[bool] = mapped_column(default=False)
-    means_test_included: Mapped[bool] = mapped_column(default=False)
+    # the eight yes/no facts below, one bit each (FEE_FLAGS): in one integer a row stores one
+    # byte for them, eight columns took eight
+    flags: Mapped[int] = mapped_column(default=DEFAULT_FEE_FLAGS)
+    in_shanghai = FlagBit("flags", FEE_FLAGS.index("in_shanghai"), DEFAULT_FEE_FLAGS)
+    out_of_province_filed = FlagBit("flags", FEE_FLAGS.index("out_of_province_filed"),
+                                    DEFAULT_FEE_FLAGS)
+    one_stop_settled = FlagBit("flags", FEE_FLAGS.index("one_stop_settled"), DEFAULT_FEE_FLAGS)
+    already_claimed = FlagBit("flags", FEE_FLAGS.index("already_claimed"), DEFAULT_FEE_FLAGS)
+    clearing_pending = FlagBit("flags", FEE_FLAGS.index("clearing_pending"), DEFAULT_FEE_FLAGS)
+    major_illness = FlagBit("flags", FEE_FLAGS.index("major_illness"), DEFAULT_FEE_FLAGS)
+    major_illness_doc = FlagBit("flags", FEE_FLAGS.index("major_illness_doc"),
+                                DEFAULT_FEE_FLAGS)
+    means_test_included = FlagBit("flags", FEE_FLAGS.index("means_test_included"),
+                                  DEFAULT_FEE_FLAGS)
+    total: Mapped[Decimal] = mapped_column(Fen())
+    out_of_scope: Mapped[Decimal] = mapped_column(Fen())
+    self_pay: Mapped[Decimal] = mapped_column(Fen())
+    deductible_part: Mapped[Decimal] = mapped_column(Fen(), default=ZERO)
+    external_deductible: Mapped[Decimal] = mapped_column(Fen(), default=ZERO)
+    external_reimbursed: Mapped[Decimal] = mapped_column(Fen(), default=ZERO)
+
+    PACKED: ClassVar[dict[str, tuple[str, ...]]] = {"flags": FEE_FLAGS}  # column -> its bits
 
     claim: Mapped[ClaimRecord | None] = relationship(
         primaryjoin="FeeRowRecord.id == foreign(ClaimRecord.fee_row_id)", viewonly=True,
@@ -201,7 +258,9 @@ class FeeRowRecord(SyncedBase):
 
     __table_args__ = (
         Index(None, "person_id", "date"),
-        Index(None, "receipt_no", "issuer_code"),
+        # the scanner finds a receipt by its number alone (desktop.services.scanning), and
+        # compares the issuer on the few rows found (migration 0015 dropped it from the index)
+        Index(None, "receipt_no"),
     )
 
     @property
@@ -229,18 +288,22 @@ class ClaimRecord(SyncedBase):
     """Who holds a fee row district-wide (ClaimData): the server's claim registry, pulled.
 
     Keyed by the fee row's id but without a foreign key: the registry is district-wide and a
-    claim may arrive before, or outlive, the row in this cache.
+    claim may arrive before, or outlive, the row in this cache. Stored compactly (migration
+    0015): a table without rowid (the key is the table), the application id as 16 bytes, the
+    instant in microseconds, status and program by position, the codes by Code.
     """
 
     __tablename__ = "claim"
 
-    fee_row_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    application_id: Mapped[uuid.UUID]
-    street_code: Mapped[str] = mapped_column(String(32))
-    device_id: Mapped[str] = mapped_column(String(64))
-    claimed_at: Mapped[dt.datetime]
-    status: Mapped[str] = mapped_column(String(16))  # claimed | paid | released
-    program: Mapped[str | None] = mapped_column(String(16))  # assistance | mutual_aid
+    fee_row_id: Mapped[str] = mapped_column(Code(), primary_key=True)  # as fee_row.id
+    application_id: Mapped[uuid.UUID] = mapped_column(UuidBytes())
+    street_code: Mapped[str] = mapped_column(Code())
+    device_id: Mapped[str] = mapped_column(Code())
+    claimed_at: Mapped[dt.datetime] = mapped_column(UtcMicros())
+    status: Mapped[str] = mapped_column(Choice(CLAIM_STATUSES))
+    program: Mapped[str | None] = mapped_column(Choice(PROGRAMS))
+
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
 
 

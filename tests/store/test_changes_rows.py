@@ -158,7 +158,7 @@ def test_a_bulk_row_is_the_row_of_the_straightforward_way(
     # the same types too: a flag is bound as the int the Boolean type stores, never as a bool
     # (sqlite3 adapts a bool through its slow protocol: a microsecond each, 8 per fee row)
     assert [type(v) for v in fast] == [type(p) for p in plain]
-    assert {type(v) for v in fast} <= {str, int, type(None)}
+    assert {type(v) for v in fast} <= {str, int, bytes, type(None)}
 
 
 @pytest.mark.parametrize("name", sorted(ENTITIES))
@@ -170,12 +170,15 @@ def test_every_column_of_the_table_is_written(name: str) -> None:
                                                         } - local
 
 
-def test_a_claims_application_id_and_instant_are_stored_as_the_orm_stores_them() -> None:
+def test_a_claims_application_id_and_instant_are_stored_compactly() -> None:
     data = ENTITIES["claim"].schema.model_validate({
         "fee_row_id": "F1", "application_id": str(uuid.UUID(int=7)), "street_code": "S",
         "device_id": "D", "claimed_at": "2026-03-02T10:00:00+08:00", "status": "claimed"})
     row = bulk_row("claim", "F1", 3, data, DIALECT)
-    assert row[1] == uuid.UUID(int=7).hex and row[4] == "2026-03-02T02:00:00.000000+00:00"
+    # migration 0015: the id's 16 bytes, microseconds since 1970 UTC, status by position
+    assert row[1] == uuid.UUID(int=7).bytes and row[5] == 0
+    assert row[4] == (datetime(2026, 3, 2, 2, tzinfo=UTC) - datetime(1970, 1, 1, tzinfo=UTC)
+                      ) // timedelta(microseconds=1)
     assert Decimal(_money_text("12.30")) == Decimal("12.30")
 
 

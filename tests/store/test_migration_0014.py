@@ -16,7 +16,12 @@ from desktop.services.commitments import commitment_state
 from desktop.services.counter import CounterSession
 from desktop.services.monthly import committed_persons
 from desktop.store import apply_changes, open_store
-from desktop.store.database import create_store_engine, current_revision, run_migrations
+from desktop.store.database import (
+    create_store_engine,
+    current_revision,
+    head_revision,
+    run_migrations,
+)
 from desktop.store.models import ApplicationRecord, CommitmentRecord, OutboxRecord
 from tests.signers import remember_with_key
 from tests.store.conftest import fee_row_data, person_data, upsert
@@ -41,8 +46,7 @@ def test_persons_committed_the_old_way_keep_a_commitment(tmp_path: Path) -> None
             (("A", "王芳"), ("B", "李娜"), ("C", "张伟"))] + [
             upsert("category_span", "SA", {"id": "SA", "person_id": "A", "code": "dibao",
                                            "start": "2024-01-01", "end": None,
-                                           "source": "民政"}),
-            upsert("fee_row", "A9", fee_row_data("A9", "A", "2026-06-01", "100.00"))])
+                                           "source": "民政"})])
         first = _application("A", "accepted", date(2026, 3, 5))
         first_id = first.id
         session.add_all([first, _application("A", "approved", date(2026, 5, 6)),
@@ -51,7 +55,10 @@ def test_persons_committed_the_old_way_keep_a_commitment(tmp_path: Path) -> None
     engine.dispose()
 
     with open_store(path) as store:
-        assert current_revision(store.engine) == "0014"
+        assert current_revision(store.engine) == head_revision()
+        with store.session() as session:  # in the head's stored forms (migration 0015)
+            apply_changes(session, [
+                upsert("fee_row", "A9", fee_row_data("A9", "A", "2026-06-01", "100.00"))])
         with store.read_session() as session:
             (kept,) = session.scalars(select(CommitmentRecord)).all()
             assert (kept.person_id, kept.application_id, kept.given_on, kept.given_by) == (

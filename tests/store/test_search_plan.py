@@ -10,11 +10,15 @@ from __future__ import annotations
 import random
 import sqlite3
 from datetime import date
+from typing import Any
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.dialects import sqlite
 
 from desktop.domain.id_number import generate_id_number
 from desktop.store import MatchKind, Store
+from desktop.store.models import ClaimRecord, FeeRowRecord
 from desktop.store.search import search_plan
 
 # the index each kind reads; "name contains" reads three, in this order
@@ -81,3 +85,37 @@ def test_every_person_index_serves_an_arm(store: Store) -> None:
         indexes = {name for (name,) in raw.execute(
             "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'person'")}
     assert indexes - {"sqlite_autoindex_person_1"} == set(INDEX.values()) | set(CONTAINS)
+
+
+# -- the fee rows' lookups: which index each reads (migration 0015 left these two) --------------
+
+def fee_row_reads(store: Store, statement: Any) -> list[str]:
+    """How SQLite plans the ORM statement: its SEARCH and SCAN steps."""
+    dialect = sqlite.dialect()
+    compiled = statement.compile(dialect=dialect)
+    parameters = []
+    for name in compiled.positiontup:
+        process = compiled.binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+        value = compiled.params[name]
+        parameters.append(value if process is None else process(value))
+    with sqlite3.connect(store.path) as raw:
+        rows = raw.execute("EXPLAIN QUERY PLAN " + str(compiled), parameters).fetchall()
+    return [detail for *_ids, detail in rows if detail.startswith(("SEARCH", "SCAN"))]
+
+
+def test_a_persons_rows_and_a_receipt_number_each_read_their_index(store: Store) -> None:
+    claim = "SEARCH claim_1 USING PRIMARY KEY (fee_row_id=?) LEFT-JOIN"  # loaded with each row
+    by_person = (select(FeeRowRecord).where(FeeRowRecord.person_id == "P1")
+                 .order_by(FeeRowRecord.date, FeeRowRecord.id))  # the counter's rows
+    assert fee_row_reads(store, by_person) == [
+        "SEARCH fee_row USING INDEX ix_fee_row_person_id_date (person_id=?)", claim]
+    by_receipt = (select(FeeRowRecord).where(FeeRowRecord.receipt_no == "0053622487")
+                  .order_by(FeeRowRecord.person_id, FeeRowRecord.date, FeeRowRecord.id))
+    assert fee_row_reads(store, by_receipt)[:2] == [  # the scanner, search by number
+        "SEARCH fee_row USING INDEX ix_fee_row_receipt_no (receipt_no=?)", claim]
+    by_id = select(FeeRowRecord).where(FeeRowRecord.id == "F000000001")  # session.get
+    assert fee_row_reads(store, by_id) == [
+        "SEARCH fee_row USING INDEX sqlite_autoindex_fee_row_1 (id=?)", claim]
+    # the district's claims are read by their key alone: the table is its own index
+    assert fee_row_reads(store, select(ClaimRecord).where(ClaimRecord.fee_row_id == "F1")) == [
+        "SEARCH claim USING PRIMARY KEY (fee_row_id=?)"]
