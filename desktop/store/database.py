@@ -371,6 +371,7 @@ def open_store(path: Path | None = None, *, key: bytes | None = None) -> Store:
         seal_plain_cache(path, key)
     engine = create_store_engine(path, key)
     try:
+        _restore_deferred_indexes(engine)  # a pull that did not end set them aside
         head = newest_migration()
         if head is None or _stored_revision(engine) != head:  # at head: Alembic not imported
             run_migrations(engine)
@@ -378,3 +379,14 @@ def open_store(path: Path | None = None, *, key: bytes | None = None) -> Store:
         engine.dispose()
         raise
     return Store(engine, path, encrypted=key is not None)
+
+
+def _restore_deferred_indexes(engine: Engine) -> None:
+    from desktop.store.deferred_indexes import STATE, restore_indexes
+
+    with engine.begin() as connection:
+        table = connection.exec_driver_sql(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'local_state'").first()
+        if table is not None and connection.exec_driver_sql(
+                "SELECT 1 FROM local_state WHERE name = ?", (STATE,)).first() is not None:
+            restore_indexes(connection)

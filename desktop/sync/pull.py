@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from desktop import wire
 from desktop.store import Store, apply_changes, get_cursor, set_cursor
+from desktop.store.deferred_indexes import defer_indexes, needs_indexes, restore_indexes
 from desktop.store.resync import (
     district_generation,
     mark_resync_needed,
@@ -318,11 +319,15 @@ class PageWriter:
         self._session: Session | None = None
         self._began = 0.0
         self._changes = 0  # applied since the transaction began
+        self._deferred = False  # the tables' indexes are set aside (desktop.store)
 
     def apply(self, cursor: int, page: wire.ChangesPage) -> None:
         """Apply `page` (pulled after `cursor`) and move the cursor past it; commit when the
         transaction is full. Raises MalformedChanges, having written nothing of the page."""
         session = self._open()
+        if self._deferred and needs_indexes(page.items):  # built in this transaction
+            self._deferred = False
+            restore_indexes(session.connection())
         try:
             with session.begin_nested():
                 apply_changes(session, page.items)
@@ -350,6 +355,9 @@ class PageWriter:
             self._cache_size = connection.exec_driver_sql("PRAGMA cache_size").scalar()
             connection.exec_driver_sql(f"PRAGMA cache_size = -{PULL_CACHE_KIB}")
             connection.commit()
+            # an initial pull: the empty tables' indexes are built when the writer closes
+            self._deferred = bool(defer_indexes(connection))
+            connection.commit()
         if self._session is None:
             self._session = Session(self._connection, expire_on_commit=False)
             self._session.begin()
@@ -369,6 +377,10 @@ class PageWriter:
             connection, self._connection = self._connection, None
             if connection is not None:
                 try:
+                    if self._deferred and commit:  # else the next open_store builds them
+                        self._deferred = False
+                        restore_indexes(connection)
+                        connection.commit()
                     if self._cache_size is not None:
                         connection.exec_driver_sql(f"PRAGMA cache_size = {int(self._cache_size)}")
                         connection.commit()
