@@ -130,9 +130,16 @@ class Fen(TypeDecorator[Decimal]):
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         return None if value is None else amount_of(value)
 
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any]:
+        return _amount_or_none  # a person's 2,300 rows read 14,000 amounts: no wrapper
+
     @property
     def python_type(self) -> type[Decimal]:
         return Decimal
+
+
+def _amount_or_none(fen: int | None) -> Decimal | None:
+    return None if fen is None else Decimal(fen).scaleb(-2)
 
 
 EPOCH_DAY = date(1970, 1, 1).toordinal()
@@ -157,9 +164,16 @@ class DayNumber(TypeDecorator[date]):
     def process_result_value(self, value: Any, dialect: Dialect) -> date | None:
         return None if value is None else date.fromordinal(value + EPOCH_DAY)
 
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any]:
+        return _date_or_none  # no wrapper: a person's rows are read several times on opening
+
     @property
     def python_type(self) -> type[date]:
         return date
+
+
+def _date_or_none(day: int | None) -> date | None:
+    return None if day is None else date.fromordinal(day + EPOCH_DAY)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -271,6 +285,7 @@ class Choice(TypeDecorator[str]):
 _LETTER_BASE = 10**12  # a capital's number (A=1 … Z=26) times this, plus "1" + its digits,
 _LETTER_END = 27 * _LETTER_BASE  # less this: negative, apart from the digits' forms
 _DIGITS = 18  # "1" + 18 digits < 2**63
+_CAPITALS = " ABCDEFGHIJKLMNOPQRSTUVWXYZ"  # by number: A=1
 _LETTER_DIGITS = 11  # 26 * 10**12 + "1" + 11 digits < 2**47: six bytes
 
 
@@ -297,14 +312,17 @@ def code_of(text: str) -> int | bytes | str:
 
 def code_text(stored: int | bytes | str) -> str:
     """The text of a stored code (the inverse of code_of)."""
+    if stored.__class__ is int:  # bool is no stored form
+        number: int = stored
+        if number >= 0:
+            return str(number)[1:]
+        letter, digits = divmod(number + _LETTER_END, _LETTER_BASE)
+        return _CAPITALS[letter] + str(digits)[1:]
     if isinstance(stored, str):
         return stored
-    if isinstance(stored, int):
-        if stored >= 0:
-            return str(stored)[1:]
-        letter, digits = divmod(stored + _LETTER_END, _LETTER_BASE)
-        return chr(64 + letter) + str(digits)[1:]
-    return str(uuid.UUID(bytes=bytes(stored)))
+    if isinstance(stored, bytes):
+        return str(uuid.UUID(bytes=stored))
+    raise TypeError(f"not a stored code: {stored!r}")
 
 
 class Code(TypeDecorator[str]):
@@ -330,8 +348,12 @@ class Code(TypeDecorator[str]):
         return lambda value: self.process_bind_param(value, dialect)
 
     def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any]:
-        return lambda value: self.process_result_value(value, dialect)
+        return _code_text_or_none
 
     @property
     def python_type(self) -> type[str]:
         return str
+
+
+def _code_text_or_none(stored: int | bytes | str | None) -> str | None:
+    return None if stored is None else code_text(stored)
