@@ -26,6 +26,7 @@ bench: setup
 	-.venv/bin/python bench/bench_search.py
 	-.venv/bin/python bench/bench_forms.py
 	-.venv/bin/python bench/bench_sync.py
+	-.venv/bin/python bench/cache_size.py
 
 # Regenerates requirements/lock.txt from pyproject.toml's ranges (scripts/lock.sh):
 # `make lock LOCK_ARGS=--upgrade` moves every pin to the newest in range.
