@@ -8,8 +8,9 @@ written in order, its pages full, in about a second for all of them.
 
 So a pull that starts on empty tables drops their indexes, remembering each one's own SQL as
 the migrations made it (in local_state, in the same transaction), and builds them again when
-it ends, however it ends: done, failed or cancelled. If the process dies in between, the next
-open_store builds them before anything else (before a migration, which may expect them).
+it ends, however it ends: done, failed or cancelled (a commit that failed leaves them to the
+next pull's writer). If the process dies in between, the next open_store builds them before
+anything else (before a migration, which may expect them).
 
 Only plain indexes are set aside: the ones behind a primary key or a UNIQUE constraint (a
 person's id and ID number, a fee row's id) keep checking every insert. Deleting a person
@@ -33,12 +34,14 @@ _LOCAL_STATE = "local_state"
 
 def defer_indexes(connection: Connection) -> list[str]:
     """In the connection's transaction: if the district tables are all empty, drop their
-    plain indexes and remember them; returns their names ([] when a table holds rows)."""
+    plain indexes and remember them. Returns the names of the indexes set aside, by this call
+    or by a writer before it that did not build them again ([]: none, the tables hold rows)."""
+    remembered = _remembered(connection)
+    if remembered is not None:  # a pull that could not build them: this one does
+        return [str(name) for name, _sql in json.loads(remembered)]
     for table in TABLES:
         if connection.exec_driver_sql(f'SELECT 1 FROM "{table}" LIMIT 1').first() is not None:
             return []
-    if _remembered(connection) is not None:
-        return []  # set aside already (a pull that did not end): built again by restore
     marks = ", ".join("?" for _ in TABLES)
     found = [(str(name), str(sql)) for name, sql in connection.exec_driver_sql(
         f"SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL "

@@ -366,9 +366,11 @@ class PageWriter:
 
     def close(self, *, commit: bool = True) -> None:
         """Commit (or roll back) what is applied and give the connection back."""
+        committed = False
         try:
             if commit:
                 self.commit()
+                committed = True
             else:
                 session, self._session = self._session, None
                 if session is not None:
@@ -377,7 +379,8 @@ class PageWriter:
             connection, self._connection = self._connection, None
             if connection is not None:
                 try:
-                    if self._deferred and commit:  # else the next open_store builds them
+                    # else the next writer or the next open_store builds them
+                    if self._deferred and committed:
                         self._deferred = False
                         restore_indexes(connection)
                         connection.commit()
