@@ -104,12 +104,25 @@ def fen_of(value: Decimal | str) -> int:
     when it is not a whole number of fen, or does not fit the column."""
     if isinstance(value, str) and FEN_TEXT(value):
         return int(value.replace(".", "", 1))
-    fen = exact_amount(value).scaleb(2)
-    if fen != fen.to_integral_value():
-        raise ValueError(f"not a whole number of fen: {value!r}")
-    if abs(fen) >= FEN_LIMIT:
+    # from the amount's digits, exactly: Decimal arithmetic would round to its context's 28
+    # digits ("1.0000000000000000000000000001" would become 100 fen) or overflow
+    sign, digits, exponent = exact_amount(value).as_tuple()
+    assert isinstance(exponent, int)  # finite
+    shift = exponent + 2  # fen = digits * 10**shift
+    if shift >= 0:
+        if len(digits) + shift > 19:
+            raise ValueError(f"an amount too large to keep: {value!r}")
+        fen = int("".join(map(str, digits)) + "0" * shift)
+    else:
+        whole, part = digits[:shift], digits[shift:]
+        if any(part):
+            raise ValueError(f"not a whole number of fen: {value!r}")
+        if len(whole) > 19:
+            raise ValueError(f"an amount too large to keep: {value!r}")
+        fen = int("".join(map(str, whole)) or "0")
+    if fen >= FEN_LIMIT:
         raise ValueError(f"an amount too large to keep: {value!r}")
-    return int(fen)
+    return -fen if sign else fen
 
 
 def amount_of(fen: int) -> Decimal:

@@ -56,10 +56,24 @@ def test_an_amount_comes_back_exactly_with_two_decimals(amount: Decimal) -> None
     assert fen_of(f"{amount:f}") == fen_of(amount) == stored(Fen(), amount)
 
 
+@given(st.decimals(min_value=-(10**20), max_value=10**20, allow_nan=False,
+                   allow_infinity=False))
+def test_any_amount_is_kept_exactly_or_refused(amount: Decimal) -> None:
+    numerator, denominator = amount.as_integer_ratio()  # exact, whatever its digits
+    whole = numerator * 100 % denominator == 0
+    try:
+        fen = fen_of(amount)
+    except ValueError:
+        assert not whole or abs(numerator * 100 // denominator) >= 2**63
+    else:
+        assert numerator * 100 == fen * denominator
+
+
 @pytest.mark.parametrize(("given_", "fen"), [
     ("268.25", 26825), ("0.00", 0), ("12.5", 1250), ("12", 1200), ("-3.10", -310),
     ("0.05", 5), ("1E+2", 10000), ("99999999999999.99", 9999999999999999),
-    (Decimal("7.1"), 710), ("００.５０", 50)])  # Decimal reads full-width digits too
+    (Decimal("7.1"), 710), ("００.５０", 50),  # Decimal reads full-width digits too
+    ("92233720368547758.07", 2**63 - 1), ("0E-10", 0), ("5E-2", 5), ("-0.00", 0)])
 def test_amounts_in_any_exact_form_are_stored_as_whole_fen(given_: str | Decimal, fen: int
                                                            ) -> None:
     assert fen_of(given_) == fen
@@ -70,7 +84,11 @@ def test_amounts_in_any_exact_form_are_stored_as_whole_fen(given_: str | Decimal
 @pytest.mark.parametrize(("value", "says"), [
     ("1.005", "not a whole number of fen"), ("0.001", "not a whole number of fen"),
     ("abc", "not an amount"), ("NaN", "not an amount"), ("Infinity", "not an amount"),
-    ("1e30", "too large"), (Decimal("1.239"), "not a whole number of fen")])
+    ("1e30", "too large"), (Decimal("1.239"), "not a whole number of fen"),
+    # beyond Decimal's 28 digits: refused, not rounded to 1.00, 0.00 or an Overflow
+    ("1.0000000000000000000000000001", "not a whole number of fen"),
+    ("1E-999999999", "not a whole number of fen"), ("1E+999999", "too large"),
+    ("92233720368547758.08", "too large"), ("-92233720368547758.08", "too large")])
 def test_an_amount_without_whole_fen_is_refused_with_the_value_named(value: object, says: str
                                                                      ) -> None:
     with pytest.raises(ValueError, match=says) as refused:

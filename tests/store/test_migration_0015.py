@@ -4,6 +4,7 @@ gives the text forms back."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import uuid
 from datetime import UTC, date, datetime
@@ -135,12 +136,17 @@ def test_upgrading_keeps_every_value_in_its_compact_form(tmp_path: Path) -> None
         (APPLICATION.hex, "2026-06-03T02:00:00.000000+00:00", "released", None, str(DEVICE))]
 
 
-def test_an_amount_with_part_of_a_fen_stops_the_upgrade_and_keeps_the_cache(tmp_path: Path
-                                                                            ) -> None:
+@pytest.mark.parametrize(("amount", "says"), [
+    ("1.005", "not a whole number of fen"),
+    ("1.0000000000000000000000000001", "not a whole number of fen"),  # not rounded
+    ("1E-40", "not a whole number of fen"), ("abc", "not an amount"),
+    ("92233720368547758.08", "an amount too large"), ("1E+30", "an amount too large")])
+def test_an_amount_without_whole_fen_stops_the_upgrade_and_keeps_the_cache(
+        tmp_path: Path, amount: str, says: str) -> None:
     path = tmp_path / "store.sqlite"
-    _old_cache(path, [*FEE_ROWS, ("F4", "2026-01-01", "outpatient", "10.00", "0.00", "1.005")])
+    _old_cache(path, [*FEE_ROWS, ("F4", "2026-01-01", "outpatient", "10.00", "0.00", amount)])
     before = _sql(path, "SELECT * FROM fee_row ORDER BY id")
-    with pytest.raises(Exception, match=r"fee_row: fen\('1.005'\): not a whole number of fen"):
+    with pytest.raises(Exception, match=rf"fee_row: fen\('{re.escape(amount)}'\): {says}"):
         open_store(path)
     assert _sql(path, "SELECT version_num FROM alembic_version") == [("0014",)]
     assert _sql(path, "SELECT * FROM fee_row ORDER BY id") == before

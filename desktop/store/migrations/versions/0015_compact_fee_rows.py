@@ -28,6 +28,7 @@ with) stops the upgrade with its row named, and the transaction leaves the cache
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
 from collections.abc import Callable, Sequence
 from decimal import Decimal, InvalidOperation
@@ -58,15 +59,33 @@ class UpgradeRefused(RuntimeError):
     """A cached value has no compact form."""
 
 
+_STORED_AMOUNT = re.compile(r"(-?)([0-9]+)(?:\.([0-9]+))?")
+
+
 def _fen(text: str) -> int:
     try:
         amount = Decimal(text)
     except InvalidOperation:
         raise ValueError(f"not an amount: {text!r}") from None
-    fen = amount.scaleb(2)
-    if not amount.is_finite() or fen != fen.to_integral_value() or abs(fen) >= 2**63:
+    if not amount.is_finite():
+        raise ValueError(f"not an amount: {text!r}")
+    if amount.is_zero():
+        return 0
+    if amount.adjusted() > 18:
+        raise ValueError(f"an amount too large to keep: {text!r}")
+    if amount.adjusted() < -2:  # its first digit is below a fen
         raise ValueError(f"not a whole number of fen: {text!r}")
-    return int(fen)
+    found = _STORED_AMOUNT.fullmatch(f"{amount:f}")  # plain digits, exactly, short now
+    if found is None:
+        raise ValueError(f"not an amount: {text!r}")
+    sign, whole, part = found.groups()
+    part = part or ""
+    if part[2:].strip("0"):
+        raise ValueError(f"not a whole number of fen: {text!r}")
+    fen = int(whole + (part + "00")[:2])
+    if fen >= 2**63:
+        raise ValueError(f"an amount too large to keep: {text!r}")
+    return -fen if sign else fen
 
 
 def _yuan(fen: int) -> str:
