@@ -2,9 +2,9 @@
 
 An initial pull inserts a million fee rows and 100,000 persons. Inserted one by one, in the
 order the district sends them, the rows of an index (a person's name, a receipt number) land
-all over it: each insert splits or rereads pages, and the finished index has pages a third
-empty (about 10 MiB of a street's cache). Built once at the end from the rows, each index is
-written in order, its pages full, in about a second for all of them.
+all over it: each insert splits or rereads pages, and the finished index has pages partly
+empty (6 MiB of bench_sync.py's 100,000-person cache). Built once at the end from the rows,
+each index is written in order, its pages full, in about a second for all of them.
 
 So a pull that starts on empty tables drops their indexes, remembering each one's own SQL as
 the migrations made it (in local_state, in the same transaction), and builds them again when
