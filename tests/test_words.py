@@ -27,7 +27,9 @@ CASES = ROOT.parent / "shared" / "calc-cases"
 ENGINEERING: dict[str, re.Pattern[str]] = {
     "UUID": re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
                        r"[0-9a-fA-F]{12}"),
-    "row id": re.compile(r"(?<![A-Za-z0-9])F\d{6,}"),
+    # the district's numbering, F and nine digits: not the enrolment form's 8-character
+    # reference (a UUID's first group, e.g. F876873A), which read as one about once in 250 runs
+    "row id": re.compile(r"(?<![A-Za-z0-9])F\d{9}(?![A-Za-z0-9])"),
     "login": re.compile(r"(?<![A-Za-z0-9@.])[a-z]+\.[a-z]+\d*(?![A-Za-z0-9.])"),
     "parameter key": re.compile(r"[a-z_]+:[a-z_]+(\.[a-z_0-9]+)*"),
     "POLICY decision": re.compile(r"POLICY\s*D\d*"),
