@@ -187,11 +187,14 @@ def _with_functions(sql: str, what: str) -> None:
         raise error
 
 
+def _code_type(compact: bool) -> Callable[[int], sa.types.TypeEngine[Any]]:
+    """A code column's type: BLOB affinity (the Code form) in 0015, text of `length` before."""
+    return lambda length: sa.LargeBinary() if compact else sa.String(length=length)
+
+
 def _fee_row_table(name: str, amount: sa.types.TypeEngine[Any], day: sa.types.TypeEngine[Any],
                    kind: sa.types.TypeEngine[Any], compact: bool) -> None:
-    def code(length: int) -> sa.types.TypeEngine[Any]:
-        return sa.LargeBinary() if compact else sa.String(length=length)
-
+    code = _code_type(compact)
     op.create_table(
         name,
         sa.Column("id", code(64), nullable=False),
@@ -217,9 +220,7 @@ def _fee_row_table(name: str, amount: sa.types.TypeEngine[Any], day: sa.types.Ty
 
 def _claim_table(name: str, blob: sa.types.TypeEngine[Any], instant: sa.types.TypeEngine[Any],
                  small: sa.types.TypeEngine[Any], compact: bool) -> None:
-    def code(length: int) -> sa.types.TypeEngine[Any]:
-        return sa.LargeBinary() if compact else sa.String(length=length)
-
+    code = _code_type(compact)
     op.create_table(
         name,
         sa.Column("fee_row_id", code(64), nullable=False),
@@ -265,8 +266,7 @@ def _claim_copy(to: str, uid: str, instant: str, status: str, program: str, code
 def _institution(compact: bool) -> None:
     op.create_table(
         "institution_0015",
-        sa.Column("code", sa.LargeBinary() if compact else sa.String(length=64),
-                  nullable=False),
+        sa.Column("code", _code_type(compact)(64), nullable=False),
         sa.Column("name", sa.String(length=255), nullable=False),
         sa.Column("level", sa.Integer(), nullable=False),
         sa.Column("in_shanghai", sa.Boolean(), nullable=False),
